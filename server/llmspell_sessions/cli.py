@@ -1,0 +1,141 @@
+"""The llmspell-sessions command line: ``serve`` and client subcommands. It only translates."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import enum
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from .errors import LlmspellError
+from .model import SessionState
+
+Handler = Callable[[Any, argparse.Namespace], Any]
+SESSION_COLUMNS = ("session_id", "name", "state", "tags", "last_event_seq", "update_time")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except LlmspellError as error:
+        print(f"error: {error.reason}: {error.message}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="llmspell-sessions", description=__doc__)
+    commands = parser.add_subparsers(title="commands")
+    _add_serve(commands)
+    from .cli_client import add_client_commands
+
+    add_client_commands(commands)
+    return parser
+
+
+def _add_serve(commands: Any) -> None:
+    serve = commands.add_parser("serve", help="serve the gRPC API over an embedded store")
+    serve.add_argument("--address", help="HOST:PORT (default 127.0.0.1:50051; port 0 picks one)")
+    serve.add_argument("--path", help="store directory (default $LLMSPELL_SESSION_PATH or ./.llmspell-sessions)")
+    serve.add_argument("--backend", choices=["rocksdb", "memory"], help="storage backend (default rocksdb)")
+    serve.add_argument("--config", help="TOML config file (default $LLMSPELL_SESSION_CONFIG)")
+    serve.add_argument("--insecure", action="store_true", default=None, help="allow a non-loopback address without tokens")
+    serve.add_argument("--tls-cert", help="server certificate (PEM)")
+    serve.add_argument("--tls-key", help="server private key (PEM)")
+    serve.add_argument("--tls-client-ca", help="CA for client certificates: requires mutual TLS")
+    serve.add_argument("--log-level", default="INFO")
+    serve.set_defaults(run=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .rpc.server import serve
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    engine_config, server_config = load_config(
+        args.config,
+        overrides={"storage_path": args.path, "storage_backend": args.backend},
+        server_overrides={
+            "address": args.address,
+            "insecure": args.insecure,
+            "tls_cert": args.tls_cert,
+            "tls_key": args.tls_key,
+            "tls_client_ca": args.tls_client_ca,
+        },
+    )
+    asyncio.run(serve(engine_config, server_config))
+    return 0
+
+
+# -- output ---------------------------------------------------------------------------------------
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready form of domain objects."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        data = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if hasattr(value, "etag"):
+            data["etag"] = value.etag
+        return data
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def emit(value: Any, as_json: bool, columns: Sequence[str] = SESSION_COLUMNS) -> None:
+    """Prints a result: JSON with --json, otherwise a table (lists) or key: value lines."""
+    data = plain(value)
+    if as_json:
+        print(json.dumps(data, indent=2, sort_keys=True))
+    elif isinstance(data, list):
+        print_table(data, columns)
+    elif isinstance(data, dict):
+        width = max((len(k) for k in data), default=0)
+        for key, item in data.items():
+            shown = json.dumps(item) if isinstance(item, dict | list) else item
+            print(f"{key:<{width}}  {shown}")
+    elif data is not None:
+        print(data)
+
+
+def print_table(rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def parse_state(name: str) -> SessionState:
+    try:
+        return SessionState[name.upper()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"unknown state {name!r}") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""SessionClient: the blocking gRPC client, with the embedded API's method names."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, TypeVar
+
+import grpc
+
+from .._pb import artifact_pb2_grpc, replay_pb2_grpc, session_pb2_grpc
+from ._api import ClientApi
+from .channel import ConnectionOptions
+from .errors import error_from_rpc
+
+T = TypeVar("T")
+
+
+class SessionClient(ClientApi):
+    """A blocking client; errors are raised as the same LlmspellError classes as in-process."""
+
+    def __init__(self, target: str = "", *, token: str = "", timeout: float | None = 30.0, **tls: Any) -> None:
+        self.options = ConnectionOptions(target=target, token=token, **tls)
+        credentials = self.options.credentials()
+        address, channel_options = self.options.resolved_target(), self.options.channel_options()
+        if credentials is None:
+            self.channel = grpc.insecure_channel(address, options=channel_options)
+        else:
+            self.channel = grpc.secure_channel(address, credentials, options=channel_options)
+        self.timeout = timeout
+        self._stubs = {
+            "session": session_pb2_grpc.SessionServiceStub(self.channel),
+            "artifact": artifact_pb2_grpc.ArtifactServiceStub(self.channel),
+            "replay": replay_pb2_grpc.ReplayServiceStub(self.channel),
+        }
+
+    def stub(self, service: str) -> Any:
+        return self._stubs[service]
+
+    def _call(self, service: str, method: str, request: Any, decode: Callable[[Any], T]) -> T:
+        try:
+            response = getattr(self._stubs[service], method)(
+                request, timeout=self.timeout, metadata=self.options.metadata()
+            )
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc) from None
+        return decode(response)
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def __enter__(self) -> SessionClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

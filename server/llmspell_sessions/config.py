@@ -1,0 +1,176 @@
+"""Configuration: frozen dataclasses loaded from defaults, a TOML file, environment and flags.
+
+Precedence, lowest first: defaults, the TOML file, ``LLMSPELL_SESSION_*`` environment variables,
+explicit overrides (command-line flags or keyword arguments).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidArgument
+
+ENV_PREFIX = "LLMSPELL_SESSION_"
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+
+@dataclass(frozen=True)
+class SessionManagerConfig:
+    """The engine's configuration; every field can be set in TOML or as LLMSPELL_SESSION_<FIELD>."""
+
+    max_sessions: int = 100
+    """ACTIVE sessions allowed per tenant; creating or resuming past it fails RESOURCE_EXHAUSTED."""
+    max_artifacts_per_session: int = 1000
+    """Live artifacts (all versions) per session."""
+    max_session_bytes: int = 1 * GiB
+    """Logical artifact bytes per session."""
+    max_artifact_size: int = 100 * MiB
+    """Largest single artifact, in bytes."""
+    session_timeout: float = 3600.0
+    """Seconds an ACTIVE session may live (counted from its last activation) before it is FAILED
+    with reason "timeout"; 0 = never."""
+    idle_timeout: float = 900.0
+    """Seconds an ACTIVE session may go without a mutation before it is SUSPENDED; 0 = never."""
+    artifact_compression_threshold: int = 10240
+    """Artifacts larger than this many bytes are stored LZ4-compressed, chunk by chunk."""
+    storage_backend: str = "rocksdb"
+    """"rocksdb" (durable, default) or "memory" (tests and throwaway use)."""
+    storage_path: str = ".llmspell-sessions"
+    """Directory of the RocksDB store (env LLMSPELL_SESSION_PATH)."""
+    rate_limit_per_session: float = 100.0
+    """Mutations per minute per session (token bucket, burst 1.5x); 0 = off."""
+    rate_limit_global: float = 1000.0
+    """Requests per minute per tenant (token bucket, burst 1.5x); 0 = off."""
+    auto_checkpoint_every: int = 0
+    """Store a materialised checkpoint every N events; 0 = off."""
+    hooks: tuple[str, ...] = ()
+    """Hooks to load, each "module:attr"."""
+    sweep_interval: float = 1.0
+    """Seconds between background sweeps for idle and lifetime timeouts."""
+    session_cache_size: int = 10000
+    """Session records kept in memory (the working set): reads of cached sessions skip the store."""
+
+    def validate(self) -> SessionManagerConfig:
+        """Checks every field and returns self; raises InvalidArgument naming the bad field."""
+        for name in ("max_sessions", "max_artifacts_per_session", "max_session_bytes", "max_artifact_size"):
+            if getattr(self, name) < 1:
+                raise InvalidArgument(f"{name} must be >= 1", field=name)
+        for name in ("session_timeout", "idle_timeout", "rate_limit_per_session", "rate_limit_global"):
+            if getattr(self, name) < 0:
+                raise InvalidArgument(f"{name} must be >= 0", field=name)
+        if self.artifact_compression_threshold < 0 or self.auto_checkpoint_every < 0:
+            raise InvalidArgument("artifact_compression_threshold and auto_checkpoint_every must be >= 0")
+        if self.storage_backend not in ("rocksdb", "memory"):
+            raise InvalidArgument("storage_backend must be 'rocksdb' or 'memory'", field="storage_backend")
+        if self.sweep_interval <= 0 or self.session_cache_size < 0:
+            raise InvalidArgument("sweep_interval must be > 0 and session_cache_size >= 0")
+        return self
+
+
+@dataclass(frozen=True)
+class TokenConfig:
+    """One accepted bearer token, stored by its SHA-256 (hex)."""
+
+    sha256: str
+    subject: str
+    tenant: str = "default"
+    role: str = "writer"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """The server's own settings, beside the engine's."""
+
+    address: str = "127.0.0.1:50051"
+    """HOST:PORT to listen on; port 0 picks a free port."""
+    insecure: bool = False
+    """Allow serving without tokens on a non-loopback address."""
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_client_ca: str = ""
+    """CA bundle for client certificates: set it to require mutual TLS."""
+    max_message_size: int = 16 * MiB
+    """Largest gRPC message accepted or sent."""
+    grace_period: float = 10.0
+    """Seconds in-flight calls get to finish on SIGTERM."""
+    metrics_address: str = ""
+    tokens: tuple[TokenConfig, ...] = field(default_factory=tuple)
+
+
+_ENV_ALIASES = {"PATH": "storage_path", "BACKEND": "storage_backend"}
+
+
+def _coerce(cls: type, name: str, raw: Any) -> Any:
+    default = next(f for f in dataclasses.fields(cls) if f.name == name).default
+    try:
+        if isinstance(default, bool):
+            return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, tuple):
+            return tuple(raw.split(",") if isinstance(raw, str) else raw)
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"config {name}: cannot use {raw!r}: {exc}", field=name) from exc
+
+
+def _apply(cls: type, base: Any, values: Mapping[str, Any], source: str) -> Any:
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - known
+    if unknown:
+        raise InvalidArgument(f"unknown configuration keys in {source}: {sorted(unknown)}")
+    return dataclasses.replace(base, **{k: _coerce(cls, k, v) for k, v in values.items()})
+
+
+def _environment(environ: Mapping[str, str]) -> dict[str, str]:
+    names = {f.name for f in dataclasses.fields(SessionManagerConfig)}
+    found = {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        suffix = key[len(ENV_PREFIX) :]
+        name = _ENV_ALIASES.get(suffix, suffix.lower())
+        if name in names:
+            found[name] = value
+    return found
+
+
+def load_config(
+    config_file: str | os.PathLike[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    server_overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[SessionManagerConfig, ServerConfig]:
+    """Loads both configs: defaults < TOML file < environment < overrides (None values are ignored)."""
+    environ = os.environ if environ is None else environ
+    config_file = config_file or environ.get(ENV_PREFIX + "CONFIG") or None
+    document: dict[str, Any] = {}
+    if config_file:
+        try:
+            document = tomllib.loads(Path(config_file).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise InvalidArgument(f"cannot read config file {config_file}: {exc}") from exc
+    server_table = dict(document.pop("server", {}))
+    auth_table = dict(document.pop("auth", {}))
+    tokens = tuple(TokenConfig(**t) for t in auth_table.pop("tokens", []))
+    if auth_table:
+        raise InvalidArgument(f"unknown keys in [auth]: {sorted(auth_table)}")
+    engine = _apply(SessionManagerConfig, SessionManagerConfig(), document, str(config_file))
+    engine = _apply(SessionManagerConfig, engine, _environment(environ), "environment")
+    engine = _apply(SessionManagerConfig, engine, _present(overrides), "overrides")
+    server = _apply(ServerConfig, ServerConfig(tokens=tokens), server_table, f"{config_file} [server]")
+    server = _apply(ServerConfig, server, _present(server_overrides), "flags")
+    return engine.validate(), server
+
+
+def _present(values: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (values or {}).items() if v is not None}

@@ -1,0 +1,280 @@
+"""EngineCore: the session records, their cache, and the one commit path every mutation takes.
+
+Every mutation of a session goes through ``commit``: it appends exactly one event, rewrites the
+session record and its index entries, and writes all of it (plus whatever the operation added to the
+batch) in one atomic WriteBatch. Operations hold ``lock`` from their read to their commit, so the
+per-session seq stays gapless and read-modify-writes cannot interleave.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from ..config import SessionManagerConfig
+from ..errors import AccessDenied, EtagMismatch, SessionNotFound
+from ..model import Caller, Event, Role, Session, SessionState
+from ..storage import Storage, WriteBatch, build_storage
+from . import keys, validation
+from .codec import clone_session, decode_session, encode_event, encode_session, now, to_micros
+from .hooks import HookContext, HookRunner
+from .ids import uuid7
+
+EventListener = Callable[[str, Event], None]
+SYSTEM_ACTOR = "system"
+
+
+class EngineCore:
+    """Shared machinery of the SessionManager: storage, cache, counters, commit, hooks, listeners."""
+
+    def __init__(
+        self, config: SessionManagerConfig, storage: Storage | None = None, hooks: HookRunner | None = None
+    ) -> None:
+        self.config = config.validate()
+        self.storage: Storage = storage if storage is not None else build_storage(config)
+        self.hooks = hooks or HookRunner()
+        self.lock = threading.RLock()
+        self.listeners: list[EventListener] = []
+        self._cache: OrderedDict[bytes, Session] = OrderedDict()
+        self._counters: dict[bytes, int] = {}
+        self._loaded: set[bytes] = set()  # sessions this process has loaded (see load_session)
+
+    # -- callers and permissions -------------------------------------------------------------
+
+    @staticmethod
+    def require(caller: Caller, role: Role) -> None:
+        if caller.role < role:
+            raise AccessDenied(f"{role.name.lower()} role required", subject=caller.subject, role=caller.role.name)
+
+    # -- reading sessions ----------------------------------------------------------------------
+
+    def fetch(self, caller: Caller, session_id: str, field: str = "session_id") -> tuple[bytes, Session]:
+        """(key, record) of a session the caller's tenant holds, or SessionNotFound."""
+        validation.session_id(session_id, field)
+        skey = keys.session_key(caller.tenant, session_id)
+        session = self._cache.get(skey)
+        if session is None:
+            data = self.storage.get("sessions", skey)
+            if data is None:
+                raise SessionNotFound(f"session {session_id} not found", session_id=session_id)
+            session = decode_session(data)
+            self._remember(skey, session)
+        return skey, session
+
+    def fetch_current(self, caller: Caller, session_id: str, field: str = "session_id") -> tuple[bytes, Session]:
+        """Like fetch, after applying a timeout that is due (timeouts are enforced on access)."""
+        skey, session = self.fetch(caller, session_id, field)
+        if session.expire_time is not None and session.expire_time <= now():
+            with self.lock:
+                skey, session = self.fetch(caller, session_id, field)
+                session = self.enforce_timeout(caller, skey, session) or session
+        return skey, session
+
+    def _remember(self, skey: bytes, session: Session) -> None:
+        if self.config.session_cache_size == 0:
+            return
+        cache = self._cache
+        cache[skey] = session
+        if len(cache) > self.config.session_cache_size:
+            cache.popitem(last=False)
+
+    def forget(self, skey: bytes) -> None:
+        self._cache.pop(skey, None)
+
+    # -- concurrency checks ----------------------------------------------------------------------
+
+    @staticmethod
+    def check_etag(session: Session, etag: str) -> None:
+        if etag and etag != session.etag:
+            raise EtagMismatch(
+                f"etag {etag!r} is stale (current {session.etag!r})",
+                session_id=session.session_id,
+                current_etag=session.etag,
+            )
+
+    # -- counters (persistent, per tenant) --------------------------------------------------------
+
+    def counter(self, tenant: str, name: str) -> int:
+        ckey = keys.counter_key(tenant, name)
+        value = self._counters.get(ckey)
+        if value is None:
+            raw = self.storage.get("session_index", ckey)
+            value = int(raw) if raw else 0
+            self._counters[ckey] = value
+        return value
+
+    def active_sessions(self, tenant: str) -> int:
+        return self.counter(tenant, f"state.{int(SessionState.ACTIVE)}")
+
+    # -- the commit path ------------------------------------------------------------------------
+
+    def commit(
+        self,
+        caller: Caller,
+        skey: bytes,
+        before: Session | None,
+        after: Session,
+        event_type: str,
+        payload: dict,
+        *,
+        operation: str,
+        batch: WriteBatch | None = None,
+        sync: bool = False,
+        actor: str | None = None,
+        causation_id: str = "",
+        correlation_id: str = "",
+    ) -> Event:
+        """Appends one event and writes the new session record with it, atomically.
+
+        Runs before-hooks first (a veto writes nothing) and after-hooks and listeners once durable
+        in the store. ``after`` must be a new object: cached records are never changed in place.
+        """
+        tenant = caller.tenant
+        hook_context = None
+        if self.hooks.active:
+            hook_context = HookContext(operation, caller, after.session_id, event_type, payload)
+            self.hooks.before(hook_context)
+        time = now()
+        seq = (before.last_event_seq if before else 0) + 1
+        event = Event(
+            after.session_id,
+            seq,
+            event_type,
+            time,
+            actor or caller.subject,
+            correlation_id or caller.correlation_id or uuid7(),
+            causation_id,
+            payload,
+        )
+        after.last_event_seq = seq
+        after.update_time = time
+        after.expire_time = self._expiry(after, time)
+        batch = batch if batch is not None else WriteBatch()
+        batch.put("sessions", skey, encode_session(after))
+        batch.put("events", keys.event_key(skey, seq), encode_event(event))
+        counter_updates = self._index_changes(batch, tenant, skey, before, after)
+        self.storage.write(batch, sync=sync)
+        self._counters.update(counter_updates)
+        self._remember(skey, after)
+        self.notify(tenant, event, hook_context)
+        return event
+
+    def notify(self, tenant: str, event: Event, hook_context: HookContext | None = None) -> None:
+        if hook_context is not None:
+            self.hooks.after(hook_context, event)
+        for listener in self.listeners:
+            listener(tenant, event)
+
+    def _expiry(self, session: Session, time: datetime) -> datetime | None:
+        if session.state != SessionState.ACTIVE:
+            return None
+        deadlines = []
+        if self.config.session_timeout and session.active_since is not None:
+            deadlines.append(session.active_since + timedelta(seconds=self.config.session_timeout))
+        if self.config.idle_timeout:
+            deadlines.append(time + timedelta(seconds=self.config.idle_timeout))
+        return min(deadlines) if deadlines else None
+
+    def _index_changes(
+        self, batch: WriteBatch, tenant: str, skey: bytes, before: Session | None, after: Session
+    ) -> dict[bytes, int]:
+        """Adds index and counter writes for before -> after; returns the new counter values."""
+        sid = after.session_id
+        put, delete = batch.put, batch.delete
+        if before is None:
+            created = to_micros(after.create_time)
+            put("session_index", keys.create_index_key(tenant, created, sid), b"")
+            if after.parent_session_id:
+                put("session_index", keys.parent_index_key(tenant, after.parent_session_id, created, sid), b"")
+        else:
+            delete("session_index", keys.update_index_key(tenant, to_micros(before.update_time), sid))
+        put("session_index", keys.update_index_key(tenant, to_micros(after.update_time), sid), b"")
+        if before is None or before.name != after.name:
+            if before is not None:
+                delete("session_index", keys.name_index_key(tenant, before.name, sid))
+            put("session_index", keys.name_index_key(tenant, after.name, sid), b"")
+        old_expiry = before.expire_time if before else None
+        if old_expiry != after.expire_time:
+            if old_expiry is not None:
+                delete("session_index", keys.expiry_key(to_micros(old_expiry), skey))
+            if after.expire_time is not None:
+                put("session_index", keys.expiry_key(to_micros(after.expire_time), skey), b"")
+        updates: dict[bytes, int] = {}
+        if before is None or before.state != after.state:
+            if before is not None:
+                self._count(batch, updates, tenant, f"state.{int(before.state)}", -1)
+            self._count(batch, updates, tenant, f"state.{int(after.state)}", +1)
+        return updates
+
+    def _count(self, batch: WriteBatch, updates: dict[bytes, int], tenant: str, name: str, delta: int) -> None:
+        ckey = keys.counter_key(tenant, name)
+        value = updates.get(ckey, self.counter(tenant, name)) + delta
+        updates[ckey] = value
+        batch.put("session_index", ckey, str(value).encode())
+
+    def delete_session_records(self, batch: WriteBatch, tenant: str, skey: bytes, session: Session) -> dict[bytes, int]:
+        """Adds the deletion of a session's record, index entries, state, events and checkpoints."""
+        sid = session.session_id
+        batch.delete("sessions", skey)
+        batch.delete("session_index", keys.create_index_key(tenant, to_micros(session.create_time), sid))
+        batch.delete("session_index", keys.update_index_key(tenant, to_micros(session.update_time), sid))
+        batch.delete("session_index", keys.name_index_key(tenant, session.name, sid))
+        if session.parent_session_id:
+            batch.delete(
+                "session_index",
+                keys.parent_index_key(tenant, session.parent_session_id, to_micros(session.create_time), sid),
+            )
+        if session.expire_time is not None:
+            batch.delete("session_index", keys.expiry_key(to_micros(session.expire_time), skey))
+        batch.delete_prefix("state", keys.state_prefix(skey))
+        batch.delete_prefix("events", skey)
+        batch.delete_prefix("checkpoints", skey)
+        updates: dict[bytes, int] = {}
+        self._count(batch, updates, tenant, f"state.{int(session.state)}", -1)
+        return updates
+
+    def apply_counters(self, updates: dict[bytes, int]) -> None:
+        self._counters.update(updates)
+
+    # -- timeouts ----------------------------------------------------------------------------
+
+    def enforce_timeout(self, caller: Caller, skey: bytes, session: Session) -> Session | None:
+        """Fails (lifetime) or suspends (idle) an ACTIVE session whose deadline passed; None if not due."""
+        time = now()
+        if session.state != SessionState.ACTIVE or session.expire_time is None or session.expire_time > time:
+            return None
+        lifetime = self.config.session_timeout
+        after = clone_session(session)
+        if lifetime and session.active_since and session.active_since + timedelta(seconds=lifetime) <= time:
+            after.state, after.end_time, after.failure_reason = SessionState.FAILED, time, "timeout"
+            event_type, reason = "session.failed", "timeout"
+        else:
+            after.state = SessionState.SUSPENDED
+            event_type, reason = "session.suspended", "idle_timeout"
+        payload = {"from_state": session.state.name, "to_state": after.state.name, "reason": reason}
+        self.commit(caller, skey, session, after, event_type, payload, operation="timeout", actor=SYSTEM_ACTOR)
+        return after
+
+    def sweep_timeouts(self) -> int:
+        """Applies every due timeout in the store; returns how many sessions changed."""
+        due: list[bytes] = []
+        limit = keys.micros(to_micros(now()))
+        for key, _ in self.storage.scan("session_index", keys.EXPIRY_PREFIX):
+            if key[len(keys.EXPIRY_PREFIX) : len(keys.EXPIRY_PREFIX) + keys.TIME_BYTES] > limit:
+                break
+            due.append(key[len(keys.EXPIRY_PREFIX) + keys.TIME_BYTES :])
+        changed = 0
+        for skey in due:
+            tenant, sid = keys.split_session_key(skey)
+            system = Caller(tenant=tenant, subject=SYSTEM_ACTOR, role=Role.ADMIN)
+            with self.lock:
+                try:
+                    _, session = self.fetch(system, sid)
+                except SessionNotFound:
+                    continue
+                if self.enforce_timeout(system, skey, session) is not None:
+                    changed += 1
+        return changed
+

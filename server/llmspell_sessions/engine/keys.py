@@ -1,0 +1,86 @@
+"""Key layout of every column family (see DESIGN.md, "Storage").
+
+Every key starts with the tenant's name and a NUL, so one tenant's keys never reach another's.
+Tenant names are restricted to [A-Za-z0-9._-], so the global expiry index (prefix 0xff) can never
+collide with a tenant prefix. Session ids are fixed-width (36 ASCII bytes).
+"""
+
+from __future__ import annotations
+
+SEQ_BYTES = 8
+TIME_BYTES = 8
+
+INDEX_CREATE = b"c"
+INDEX_UPDATE = b"u"
+INDEX_NAME = b"n"
+INDEX_PARENT = b"p"
+INDEX_REQUEST = b"r"
+INDEX_COUNTER = b"#"
+EXPIRY_PREFIX = b"\xffx"
+
+
+def tenant_prefix(tenant: str) -> bytes:
+    return tenant.encode() + b"\x00"
+
+
+def session_key(tenant: str, session_id: str) -> bytes:
+    return tenant_prefix(tenant) + session_id.encode()
+
+
+def split_session_key(key: bytes) -> tuple[str, str]:
+    """(tenant, session_id) of a session key."""
+    tenant, _, session_id = key.partition(b"\x00")
+    return tenant.decode(), session_id.decode()
+
+
+def micros(value: int) -> bytes:
+    return value.to_bytes(TIME_BYTES, "big")
+
+
+def state_prefix(skey: bytes) -> bytes:
+    return skey + b"\x00"
+
+
+def state_key(skey: bytes, name: str) -> bytes:
+    return skey + b"\x00" + name.encode()
+
+
+def event_key(skey: bytes, seq: int) -> bytes:
+    return skey + seq.to_bytes(SEQ_BYTES, "big")
+
+
+def seq_of_event_key(key: bytes) -> int:
+    return int.from_bytes(key[-SEQ_BYTES:], "big")
+
+
+def create_index_key(tenant: str, create_us: int, session_id: str) -> bytes:
+    return tenant_prefix(tenant) + INDEX_CREATE + micros(create_us) + session_id.encode()
+
+
+def update_index_key(tenant: str, update_us: int, session_id: str) -> bytes:
+    return tenant_prefix(tenant) + INDEX_UPDATE + micros(update_us) + session_id.encode()
+
+
+def name_index_key(tenant: str, name: str, session_id: str) -> bytes:
+    return tenant_prefix(tenant) + INDEX_NAME + name.encode() + b"\x00" + session_id.encode()
+
+
+def parent_index_key(tenant: str, parent_id: str, create_us: int, session_id: str) -> bytes:
+    return tenant_prefix(tenant) + INDEX_PARENT + parent_id.encode() + micros(create_us) + session_id.encode()
+
+
+def request_key(tenant: str, request_id: str) -> bytes:
+    return tenant_prefix(tenant) + INDEX_REQUEST + request_id.encode()
+
+
+def counter_key(tenant: str, name: str) -> bytes:
+    return tenant_prefix(tenant) + INDEX_COUNTER + name.encode()
+
+
+def expiry_key(expire_us: int, skey: bytes) -> bytes:
+    return EXPIRY_PREFIX + micros(expire_us) + skey
+
+
+def session_id_of_index_key(key: bytes) -> str:
+    """Every session index key ends with the 36-byte session id."""
+    return key[-36:].decode()

@@ -1,0 +1,148 @@
+"""Domain types: plain dataclasses and enums, no protobuf and no gRPC."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+JsonValue = Any  # None | bool | int | float | str | list[JsonValue] | dict[str, JsonValue]
+
+
+class SessionState(enum.IntEnum):
+    """The lifecycle state of a session (numbers match the protobuf enum)."""
+
+    UNSPECIFIED = 0
+    ACTIVE = 1
+    SUSPENDED = 2
+    COMPLETED = 3
+    FAILED = 4
+    ARCHIVED = 5
+
+
+class ArtifactType(enum.IntEnum):
+    """What produced an artifact (numbers match the protobuf enum)."""
+
+    UNSPECIFIED = 0
+    AGENT_OUTPUT = 1
+    TOOL_RESULT = 2
+    USER_INPUT = 3
+    SYSTEM_GENERATED = 4
+    CUSTOM = 5
+
+
+class Role(enum.IntEnum):
+    """What a caller may do; each role includes the ones below it."""
+
+    READER = 1
+    WRITER = 2
+    ADMIN = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: resolved from the token by the server, or the local user in-process."""
+
+    tenant: str = "default"
+    subject: str = "local"
+    role: Role = Role.ADMIN
+    correlation_id: str = ""
+
+
+@dataclass(slots=True)
+class Session:
+    """A session record: what GetSession returns."""
+
+    session_id: str
+    name: str = ""
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    metadata: dict[str, JsonValue] = field(default_factory=dict)
+    state: SessionState = SessionState.ACTIVE
+    parent_session_id: str = ""
+    created_by: str = ""
+    create_time: datetime | None = None
+    update_time: datetime | None = None
+    end_time: datetime | None = None
+    expire_time: datetime | None = None
+    artifact_count: int = 0
+    artifact_bytes: int = 0
+    last_event_seq: int = 0
+    failure_reason: str = ""
+    # When the session last became ACTIVE (create or resume): the lifetime timeout counts from here.
+    active_since: datetime | None = None
+
+    @property
+    def etag(self) -> str:
+        """Changes on every mutation: every mutation appends exactly one event."""
+        return f"s{self.last_event_seq}"
+
+
+@dataclass(slots=True)
+class Event:
+    """One entry of a session's event log."""
+
+    session_id: str
+    seq: int
+    type: str
+    time: datetime
+    actor: str = ""
+    correlation_id: str = ""
+    causation_id: str = ""
+    payload: dict[str, JsonValue] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Artifact:
+    """An artifact's metadata (its bytes live in the content store)."""
+
+    artifact_id: str
+    session_id: str
+    name: str
+    version: int = 1
+    type: ArtifactType = ArtifactType.UNSPECIFIED
+    custom_type: str = ""
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    mime_type: str = ""
+    metadata: dict[str, JsonValue] = field(default_factory=dict)
+    size: int = 0
+    content_digest: str = ""
+    stored_size: int = 0
+    compressed: bool = False
+    chunk_count: int = 0
+    new_bytes: int = 0
+    parent_artifact_id: str = ""
+    previous_digest: str = ""
+    create_time: datetime | None = None
+    created_by: str = ""
+
+
+@dataclass(slots=True)
+class Checkpoint:
+    """A named point in a session's history."""
+
+    checkpoint_id: str
+    session_id: str
+    seq: int
+    label: str = ""
+    create_time: datetime | None = None
+
+
+@dataclass(slots=True)
+class LoadedSession:
+    """Everything needed to restore a session: record, state and latest artifact versions."""
+
+    session: Session
+    state: dict[str, JsonValue]
+    artifacts: list[Artifact]
+
+
+@dataclass(slots=True)
+class Page:
+    """One page of a listing."""
+
+    items: list[Any]
+    next_page_token: str = ""
+    total_size: int = 0

@@ -1,0 +1,116 @@
+"""The one interceptor: authenticates, sets the correlation id, and maps every error to a status.
+
+Servicers never catch exceptions: an LlmspellError becomes its gRPC code with a google.rpc.Status
+carrying an ErrorInfo (domain, reason, metadata) and, for rate limits, a RetryInfo.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from ..engine.ids import uuid7
+from ..errors import ERROR_DOMAIN, InternalError, LlmspellError, Unimplemented
+from ..model import Caller
+from .auth import Authenticator
+
+log = logging.getLogger(__name__)
+CORRELATION_HEADER = "x-correlation-id"
+_CALLER: contextvars.ContextVar[Caller] = contextvars.ContextVar("llmspell_caller")
+_PUBLIC_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+
+
+def current_caller() -> Caller:
+    """The caller of the RPC being served (set by the interceptor)."""
+    return _CALLER.get()
+
+
+def status_for(error: LlmspellError) -> grpc.Status:
+    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata)
+    details = [info]
+    if error.retry_delay is not None:
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(int(error.retry_delay * 1e9))
+        details.append(error_details_pb2.RetryInfo(retry_delay=delay))
+    packed = []
+    for detail in details:
+        holder = any_pb2.Any()
+        holder.Pack(detail)
+        packed.append(holder)
+    code = getattr(code_pb2, error.code)
+    return rpc_status.to_status(status_pb2.Status(code=code, message=error.message, details=packed))
+
+
+class ServiceInterceptor(grpc.aio.ServerInterceptor):
+    """Wraps every handler: caller resolution, correlation ids and error mapping."""
+
+    def __init__(self, authenticator: Authenticator) -> None:
+        self._authenticator = authenticator
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None or details.method.startswith(_PUBLIC_PREFIXES):
+            return handler
+        method = details.method
+        if handler.unary_unary:
+            return handler._replace(unary_unary=self._wrap_unary(handler.unary_unary, method))
+        if handler.stream_unary:
+            return handler._replace(stream_unary=self._wrap_unary(handler.stream_unary, method))
+        if handler.unary_stream:
+            return handler._replace(unary_stream=self._wrap_stream(handler.unary_stream, method))
+        return handler._replace(stream_stream=self._wrap_stream(handler.stream_stream, method))
+
+    def _enter(self, context: grpc.aio.ServicerContext) -> None:
+        metadata = dict(context.invocation_metadata() or ())
+        caller = self._authenticator.caller(metadata.get("authorization"))
+        correlation = str(metadata.get(CORRELATION_HEADER) or "")[:128] or uuid7()
+        _CALLER.set(dataclasses.replace(caller, correlation_id=correlation))
+
+    def _wrap_unary(self, behavior: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Awaitable[Any]]:
+        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            try:
+                self._enter(context)
+                return await behavior(request, context)
+            except Exception as error:  # noqa: BLE001 - the last line of defence: never a bare crash
+                await _abort(context, error, method)
+
+        return wrapped
+
+    def _wrap_stream(self, behavior: Callable[..., AsyncIterator[Any]], method: str) -> Callable[..., Any]:
+        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            try:
+                self._enter(context)
+                async for item in behavior(request, context):
+                    yield item
+            except Exception as error:  # noqa: BLE001
+                await _abort(context, error, method)
+
+        return wrapped
+
+
+async def _abort(context: grpc.aio.ServicerContext, error: Exception, method: str) -> None:
+    if _is_abort(error):
+        raise error
+    if isinstance(error, NotImplementedError):  # a generated base method: not served yet
+        error = Unimplemented(f"{method} is not implemented by this server")
+    if not isinstance(error, LlmspellError):
+        log.error("unexpected error in %s", method, exc_info=error)
+        error = InternalError(f"internal error in {method}")
+    await context.abort_with_status(status_for(error))
+
+
+def _is_abort(error: Exception) -> bool:
+    # grpc.aio raises AbortError (an internal class) out of context.abort*; let it through.
+    return type(error).__name__ in ("AbortError", "UsageError") or isinstance(error, grpc.RpcError)

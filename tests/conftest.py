@@ -1,0 +1,51 @@
+"""Shared fixtures: real servers on 127.0.0.1:0 over temporary RocksDB directories, real clients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from llmspell_sessions import SessionManager
+from llmspell_sessions.client import SessionClient
+from tests.helpers.server import ServerProcess
+
+
+@pytest.fixture(scope="session")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server for tests that only need a live service (each creates its own sessions)."""
+    server = ServerProcess(tmp_path_factory.mktemp("store"), env={"LLMSPELL_SESSION_MAX_SESSIONS": "1000000"})
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(shared_server: ServerProcess) -> Iterator[SessionClient]:
+    with SessionClient(shared_server.address) as c:
+        yield c
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Starts dedicated servers (own store, own settings); all are stopped at the end."""
+    started: list[ServerProcess] = []
+
+    def start(env: dict[str, str] | None = None, args: list[str] | None = None, path: Path | None = None,
+              backend: str = "rocksdb") -> ServerProcess:
+        server = ServerProcess(path or tmp_path / f"store{len(started)}", env=env, args=args, backend=backend)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(params=["memory", "rocksdb"])
+def manager(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SessionManager]:
+    """The embedded engine over each backend."""
+    with SessionManager(storage_backend=request.param, storage_path=str(tmp_path / "db"),
+                        max_sessions=100000) as m:
+        yield m

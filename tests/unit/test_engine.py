@@ -1,0 +1,124 @@
+"""The embedded engine on both backends: limits, timeouts, events in the same batch, caching."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from llmspell_sessions import Caller, Role, SessionManager, SessionState
+from llmspell_sessions.engine import keys
+from llmspell_sessions.engine.codec import decode_event
+from llmspell_sessions.errors import AccessDenied, ResourceExhausted, SessionNotFound
+
+
+def _events(manager: SessionManager, sid: str, tenant: str = "default") -> list[str]:
+    skey = keys.session_key(tenant, sid)
+    return [decode_event(sid, v).type for k, v in manager.storage.scan("events", skey) if len(k) == len(skey) + 8]
+
+
+def test_every_mutation_appends_one_event(manager: SessionManager) -> None:
+    sid = manager.create_session(name="e")
+    manager.update_session(sid, name="f")
+    manager.set_session_state(sid, {"a": 1})
+    manager.suspend_session(sid)
+    manager.resume_session(sid)
+    manager.save_session(sid, durable=False)
+    manager.complete_session(sid)
+    manager.archive_session(sid)
+    assert _events(manager, sid) == [
+        "session.created", "session.updated", "state.changed", "session.suspended", "session.resumed",
+        "session.saved", "session.completed", "session.archived",
+    ]
+    assert manager.get_session(sid).last_event_seq == 8
+
+
+def test_first_load_in_a_process_is_recorded_once(manager: SessionManager) -> None:
+    sid = manager.create_session()
+    manager.load_session(sid)
+    manager.load_session(sid)
+    assert _events(manager, sid) == ["session.created", "session.loaded"]
+
+
+def test_max_active_sessions(tmp_path: Path) -> None:
+    with SessionManager(storage_backend="memory", max_sessions=3) as m:
+        ids = [m.create_session() for _ in range(3)]
+        with pytest.raises(ResourceExhausted) as caught:
+            m.create_session()
+        assert caught.value.metadata["limit"] == "max_sessions"
+        m.suspend_session(ids[0])
+        fourth = m.create_session()  # suspended sessions do not count
+        with pytest.raises(ResourceExhausted):
+            m.resume_session(ids[0])
+        m.complete_session(fourth)
+        assert m.resume_session(ids[0]).state == SessionState.ACTIVE
+
+
+def test_idle_timeout_suspends_and_lifetime_fails(tmp_path: Path) -> None:
+    config = {"storage_backend": "memory", "idle_timeout": 0.3, "session_timeout": 60, "sweep_interval": 0.05}
+    with SessionManager(**config) as m:
+        idle = m.create_session()
+        busy = m.create_session()
+        for _ in range(6):
+            time.sleep(0.1)
+            m.set_session_state(busy, {"tick": 1})
+        assert m.get_session(idle).state == SessionState.SUSPENDED
+        assert m.get_session(busy).state == SessionState.ACTIVE
+        assert _events(m, idle)[-1] == "session.suspended"
+    with SessionManager(storage_backend="memory", idle_timeout=0, session_timeout=0.3, sweep_interval=0.05) as m:
+        sid = m.create_session()
+        deadline = m.get_session(sid).expire_time
+        assert deadline is not None
+        time.sleep(0.6)
+        session = m.get_session(sid)
+        assert (session.state, session.failure_reason) == (SessionState.FAILED, "timeout")
+
+
+def test_timeout_enforced_on_access_without_sweeper() -> None:
+    with SessionManager(storage_backend="memory", idle_timeout=0.1, start_sweeper=False) as m:
+        sid = m.create_session()
+        time.sleep(0.2)
+        session = m.get_session(sid)
+        assert session.state == SessionState.SUSPENDED
+        assert _events(m, sid) == ["session.created", "session.suspended"]
+
+
+def test_tenants_never_see_each_other(manager: SessionManager) -> None:
+    alice = Caller(tenant="alice", subject="a")
+    bob = Caller(tenant="bob", subject="b")
+    sid = manager.create_session(name="secret", caller=alice)
+    with pytest.raises(SessionNotFound):
+        manager.get_session(sid, caller=bob)
+    with pytest.raises(SessionNotFound):
+        manager.delete_session(sid, caller=bob)
+    assert manager.list_sessions(caller=bob).items == []
+    assert [s.session_id for s in manager.list_sessions(caller=alice).items] == [sid]
+
+
+def test_reader_cannot_write(manager: SessionManager) -> None:
+    reader = Caller(subject="r", role=Role.READER)
+    sid = manager.create_session()
+    assert manager.get_session(sid, caller=reader).session_id == sid
+    with pytest.raises(AccessDenied):
+        manager.create_session(caller=reader)
+    with pytest.raises(AccessDenied):
+        manager.set_session_state(sid, {"a": 1}, caller=reader)
+
+
+def test_returned_records_are_copies(manager: SessionManager) -> None:
+    sid = manager.create_session(tags=["a"])
+    got = manager.get_session(sid)
+    got.tags.append("mutated")
+    got.state = SessionState.FAILED
+    again = manager.get_session(sid)
+    assert again.tags == ["a"] and again.state == SessionState.ACTIVE
+
+
+def test_reopen_after_cache_eviction_reads_the_store(tmp_path: Path) -> None:
+    with SessionManager(storage_path=str(tmp_path / "db"), session_cache_size=2) as m:
+        ids = [m.create_session(name=f"s{i}") for i in range(5)]
+        assert [m.get_session(i).name for i in ids] == [f"s{i}" for i in range(5)]
+    with SessionManager(storage_path=str(tmp_path / "db")) as m:
+        assert m.list_sessions().total_size == 5
+        assert m.active_sessions("default") == 5
