@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..config import SessionManagerConfig
@@ -23,6 +24,16 @@ from .hooks import HookContext, HookRunner
 from .ids import uuid7
 
 EventListener = Callable[[str, Event], None]
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    """An event to append: its type and payload, and optional ids linking it to others."""
+
+    type: str
+    payload: dict
+    causation_id: str = ""
+    correlation_id: str = ""
 SYSTEM_ACTOR = "system"
 
 
@@ -126,40 +137,70 @@ class EngineCore:
         causation_id: str = "",
         correlation_id: str = "",
     ) -> Event:
-        """Appends one event and writes the new session record with it, atomically.
+        """Appends one event and writes the new session record with it, atomically (see commit_events)."""
+        spec = EventSpec(event_type, payload, causation_id, correlation_id)
+        return self.commit_events(
+            caller, skey, before, after, [spec], operation=operation, batch=batch, sync=sync, actor=actor
+        )[0]
 
-        Runs before-hooks first (a veto writes nothing) and after-hooks and listeners once durable
-        in the store. ``after`` must be a new object: cached records are never changed in place.
+    def commit_events(
+        self,
+        caller: Caller,
+        skey: bytes,
+        before: Session | None,
+        after: Session,
+        specs: Sequence[EventSpec],
+        *,
+        operation: str,
+        batch: WriteBatch | None = None,
+        sync: bool = False,
+        actor: str | None = None,
+    ) -> list[Event]:
+        """Appends events (seqs following before's) and writes the new session record, atomically.
+
+        Runs before-hooks first (a veto writes nothing) and after-hooks and listeners once written.
+        ``after`` must be a new object: cached records are never changed in place.
         """
         tenant = caller.tenant
-        hook_context = None
+        contexts: list[HookContext | None] = [None] * len(specs)
         if self.hooks.active:
-            hook_context = HookContext(operation, caller, after.session_id, event_type, payload)
-            self.hooks.before(hook_context)
+            contexts = [HookContext(operation, caller, after.session_id, s.type, s.payload) for s in specs]
+            for context in contexts:
+                self.hooks.before(context)  # type: ignore[arg-type]
         time = now()
-        seq = (before.last_event_seq if before else 0) + 1
-        event = Event(
-            after.session_id,
-            seq,
-            event_type,
-            time,
-            actor or caller.subject,
-            correlation_id or caller.correlation_id or uuid7(),
-            causation_id,
-            payload,
-        )
+        seq = before.last_event_seq if before else 0
+        default_correlation = caller.correlation_id or uuid7()
+        batch = batch if batch is not None else WriteBatch()
+        events = []
+        for spec in specs:
+            seq += 1
+            event = Event(
+                after.session_id,
+                seq,
+                spec.type,
+                time,
+                actor or caller.subject,
+                spec.correlation_id or default_correlation,
+                spec.causation_id,
+                spec.payload,
+            )
+            batch.put("events", keys.event_key(skey, seq), encode_event(event))
+            events.append(event)
         after.last_event_seq = seq
         after.update_time = time
         after.expire_time = self._expiry(after, time)
-        batch = batch if batch is not None else WriteBatch()
         batch.put("sessions", skey, encode_session(after))
-        batch.put("events", keys.event_key(skey, seq), encode_event(event))
         counter_updates = self._index_changes(batch, tenant, skey, before, after)
         self.storage.write(batch, sync=sync)
         self._counters.update(counter_updates)
         self._remember(skey, after)
-        self.notify(tenant, event, hook_context)
-        return event
+        for event, context in zip(events, contexts, strict=True):
+            self.after_commit(caller, skey, after, event)
+            self.notify(tenant, event, context)
+        return events
+
+    def after_commit(self, caller: Caller, skey: bytes, session: Session, event: Event) -> None:
+        """Called under the lock after every committed event (automatic checkpoints hook in here)."""
 
     def notify(self, tenant: str, event: Event, hook_context: HookContext | None = None) -> None:
         if hook_context is not None:

@@ -8,11 +8,11 @@ from typing import Any
 from ..config import SessionManagerConfig, load_config
 from ..storage import Storage
 from .hooks import HookRunner, load_hooks
-from .listing import ListingOps
+from .replay import ReplayOps
 from .timeouts import Sweeper
 
 
-class SessionManager(ListingOps):
+class SessionManager(ReplayOps):
     """Sessions, state, artifacts and history over one store; every rule of the service lives here.
 
     Use it as a context manager (or call close()) so the store is closed and the sweeper stopped.
