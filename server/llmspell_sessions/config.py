@@ -54,6 +54,8 @@ class SessionManagerConfig:
     """Hooks to load, each "module:attr"."""
     sweep_interval: float = 1.0
     """Seconds between background sweeps for idle and lifetime timeouts."""
+    chunk_gc_grace: float = 300.0
+    """Seconds an unreferenced chunk is kept before garbage collection deletes it."""
     session_cache_size: int = 10000
     """Session records kept in memory (the working set): reads of cached sessions skip the store."""
 

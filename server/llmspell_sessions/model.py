@@ -146,3 +146,45 @@ class Page:
     items: list[Any]
     next_page_token: str = ""
     total_size: int = 0
+
+
+@dataclass(slots=True)
+class UploadHeader:
+    """Everything about an artifact to write except its bytes."""
+
+    session_id: str
+    name: str
+    type: ArtifactType = ArtifactType.UNSPECIFIED
+    custom_type: str = ""
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    mime_type: str = ""
+    metadata: dict[str, JsonValue] = field(default_factory=dict)
+    parent_artifact_id: str = ""
+    expected_size: int = 0
+    expected_digest: str = ""
+    upload_id: str = ""
+    write_offset: int = 0
+    request_id: str = ""
+
+
+@dataclass(slots=True)
+class UploadStatus:
+    """How far a resumable upload got."""
+
+    upload_id: str
+    committed_size: int
+    complete: bool
+    artifact_id: str = ""
+
+
+@dataclass(slots=True)
+class StorageStats:
+    """Space used by a tenant's or a session's artifacts."""
+
+    artifact_count: int
+    logical_bytes: int
+    stored_bytes: int
+    unique_chunks: int
+    dedup_ratio: float
+    compression_ratio: float

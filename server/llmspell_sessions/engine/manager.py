@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 from typing import Any
 
@@ -10,6 +11,8 @@ from ..storage import Storage
 from .hooks import HookRunner, load_hooks
 from .replay import ReplayOps
 from .timeouts import Sweeper
+
+COLLECTION_INTERVAL = 60.0
 
 
 class SessionManager(ReplayOps):
@@ -34,9 +37,19 @@ class SessionManager(ReplayOps):
         runner = HookRunner([*load_hooks(config.hooks), *(hooks or [])])
         super().__init__(config, storage, runner)
         self._sweeper: Sweeper | None = None
-        if start_sweeper and (config.idle_timeout or config.session_timeout):
-            self._sweeper = Sweeper(self.sweep_timeouts, config.sweep_interval)
+        self._last_collection = time.monotonic()
+        if start_sweeper:
+            self._sweeper = Sweeper(self.maintain, config.sweep_interval)
             self._sweeper.start()
+
+    def maintain(self) -> int:
+        """One background pass: due timeouts every time; expired uploads and chunk GC every minute."""
+        changed = self.sweep_timeouts()
+        if time.monotonic() - self._last_collection >= COLLECTION_INTERVAL:
+            self._last_collection = time.monotonic()
+            self.expire_uploads()
+            self.collect_garbage()
+        return changed
 
     def close(self) -> None:
         """Stops the sweeper and closes the store (idempotent)."""
@@ -45,6 +58,7 @@ class SessionManager(ReplayOps):
             self._sweeper = None
         with self.lock:
             self.storage.close()
+            self.content.blobs.close()
 
     def __enter__(self) -> SessionManager:
         return self

@@ -16,6 +16,7 @@ from .._pb import artifact_pb2, artifact_pb2_grpc, replay_pb2, replay_pb2_grpc, 
 from ..config import ServerConfig, SessionManagerConfig
 from ..engine import SessionManager
 from ..errors import InvalidArgument
+from .artifact_servicer import ArtifactServicer
 from .auth import Authenticator
 from .health import add_health, add_reflection, set_status
 from .interceptors import ServiceInterceptor
@@ -77,7 +78,7 @@ class Server:
         self.grpc = grpc.aio.server(interceptors=[ServiceInterceptor(self.authenticator)], options=options)
         session_pb2_grpc.add_SessionServiceServicer_to_server(SessionServicer(self.manager), self.grpc)
         artifact_pb2_grpc.add_ArtifactServiceServicer_to_server(
-            artifact_pb2_grpc.ArtifactServiceServicer(), self.grpc
+            ArtifactServicer(self.manager, config.max_message_size), self.grpc
         )
         replay_pb2_grpc.add_ReplayServiceServicer_to_server(replay_pb2_grpc.ReplayServiceServicer(), self.grpc)
         self.health = add_health(self.grpc, SERVICES)

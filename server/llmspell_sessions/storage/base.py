@@ -21,6 +21,7 @@ COLUMN_FAMILIES: tuple[str, ...] = (
     "events",
     "checkpoints",
     "uploads",
+    "gc",
 )
 
 PUT, DELETE, DELETE_RANGE = 0, 1, 2

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..config import SessionManagerConfig
 from .base import Storage
+from .blobs import BlobStore, MemoryBlobStore, SegmentBlobStore
 
 
 def build_storage(config: SessionManagerConfig) -> Storage:
@@ -15,3 +18,10 @@ def build_storage(config: SessionManagerConfig) -> Storage:
     from .rocksdb import RocksDBStorage  # imported late: clients never need rocksdict
 
     return RocksDBStorage(config.storage_path)
+
+
+def build_blob_store(config: SessionManagerConfig) -> BlobStore:
+    """Where chunk bytes go: segment files beside the RocksDB store, or memory."""
+    if config.storage_backend == "memory":
+        return MemoryBlobStore()
+    return SegmentBlobStore(Path(config.storage_path) / "segments")

@@ -1,0 +1,99 @@
+"""Streaming artifact calls of the asyncio client."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from .._pb import artifact_pb2
+from ..errors import IntegrityError
+from ..model import Artifact, ArtifactType, UploadHeader
+from ..rpc import convert
+from ._artifact_api import header_to_pb, make_header
+from .errors import error_from_status
+from .transfer import Progress, read_file
+
+
+class AsyncStreams:
+    """Mixed into AsyncSessionClient: needs ``stub()`` and ``options``."""
+
+    async def upload_artifact(self, header: UploadHeader, source: Iterable[bytes] | AsyncIterator[bytes]) -> Artifact:
+        """Streams the source's byte strings as one artifact."""
+
+        async def messages() -> AsyncIterator[artifact_pb2.UploadArtifactRequest]:
+            yield artifact_pb2.UploadArtifactRequest(header=header_to_pb(header))
+            if hasattr(source, "__aiter__"):
+                async for data in source:  # type: ignore[union-attr]
+                    yield artifact_pb2.UploadArtifactRequest(data=data)
+            else:
+                for data in source:  # type: ignore[union-attr]
+                    yield artifact_pb2.UploadArtifactRequest(data=data)
+
+        stub = self.stub("artifact")  # type: ignore[attr-defined]
+        try:
+            response = await stub.UploadArtifact(messages(), metadata=self.options.metadata())  # type: ignore[attr-defined]
+        except grpc.aio.AioRpcError as exc:
+            raise error_from_status(exc.code(), exc.details() or "", exc.trailing_metadata()) from None
+        return convert.artifact_from_pb(response)
+
+    async def upload_file(self, session_id: str, path: str | os.PathLike[str], name: str = "",
+                          artifact_type: ArtifactType = ArtifactType.USER_INPUT, *,
+                          progress: Progress | None = None, **fields: Any) -> Artifact:
+        """Streams a file as an artifact in 1 MiB messages."""
+        path = Path(path)
+        header = make_header(session_id, name or path.name, artifact_type, **fields)
+        header.expected_size = os.path.getsize(path)
+        return await self.upload_artifact(header, read_file(path, header.write_offset, progress))
+
+    async def download_artifact(self, artifact_id: str, offset: int = 0, limit: int = 0
+                                ) -> tuple[Artifact, AsyncIterator[bytes]]:
+        """Metadata and an async iterator over the bytes."""
+        request = artifact_pb2.DownloadArtifactRequest(artifact_id=artifact_id, offset=offset, limit=limit)
+        stream = self.stub("artifact").DownloadArtifact(request, metadata=self.options.metadata())  # type: ignore[attr-defined]
+        try:
+            first = await stream.read()
+        except grpc.aio.AioRpcError as exc:
+            raise error_from_status(exc.code(), exc.details() or "", exc.trailing_metadata()) from None
+
+        async def data() -> AsyncIterator[bytes]:
+            try:
+                while (message := await stream.read()) is not grpc.aio.EOF:
+                    yield message.data
+            except grpc.aio.AioRpcError as exc:
+                raise error_from_status(exc.code(), exc.details() or "", exc.trailing_metadata()) from None
+
+        return convert.artifact_from_pb(first.artifact), data()
+
+    async def get_artifact(self, session_id: str, artifact_id: str) -> tuple[Artifact, bytes]:
+        artifact, pieces = await self.download_artifact(artifact_id)
+        if artifact.session_id != session_id:
+            from ..errors import ArtifactNotFound
+
+            raise ArtifactNotFound(f"artifact {artifact_id} is not in session {session_id}")
+        return artifact, b"".join([piece async for piece in pieces])
+
+    async def download_file(self, artifact_id: str, path: str | os.PathLike[str],
+                            progress: Progress | None = None) -> Artifact:
+        """Writes the artifact to path (via a temporary file) and checks its BLAKE3 digest."""
+        from blake3 import blake3
+
+        artifact, pieces = await self.download_artifact(artifact_id)
+        hasher, done, target = blake3(), 0, Path(path)
+        partial = target.with_name(target.name + ".part")
+        with open(partial, "wb") as handle:
+            async for data in pieces:
+                await asyncio.to_thread(handle.write, data)
+                hasher.update(data)
+                done += len(data)
+                if progress:
+                    progress(done, artifact.size)
+        if hasher.hexdigest() != artifact.content_digest or done != artifact.size:
+            partial.unlink()
+            raise IntegrityError("downloaded bytes do not match the artifact's digest", artifact_id=artifact_id)
+        partial.replace(target)
+        return artifact

@@ -1,0 +1,163 @@
+"""Reading artifacts: download by ranges, list with filters and paging, storage statistics."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from ..errors import ArtifactNotFound, InvalidArgument
+from ..model import Artifact, ArtifactType, Caller, Page, Role, Session, StorageStats
+from . import artifact_records as rec
+from . import keys, validation
+from .artifact_store import ArtifactStoreOps
+from .codec import to_micros
+from .paging import decode_token, encode_token, query_fingerprint
+
+ARTIFACT_ORDERINGS = {
+    "create_time": (lambda a: (to_micros(a.create_time), a.artifact_id), False),
+    "create_time asc": (lambda a: (to_micros(a.create_time), a.artifact_id), False),
+    "create_time desc": (lambda a: (to_micros(a.create_time), a.artifact_id), True),
+    "name": (lambda a: (a.name, a.version), False),
+    "name asc": (lambda a: (a.name, a.version), False),
+    "size desc": (lambda a: (a.size, a.artifact_id), True),
+}
+
+
+class ArtifactQueryOps(ArtifactStoreOps):
+    """Artifact reads shared by the embedded API and the servicers."""
+
+    def read_artifact(
+        self, artifact_id: str, offset: int = 0, limit: int = 0, *, caller: Caller | None = None
+    ) -> tuple[Artifact, Iterator[bytes]]:
+        """Metadata and an iterator over the bytes [offset, offset+limit) (limit 0 = to the end),
+        chunk by chunk, each verified against its digest; never the whole artifact in memory."""
+        c = self._caller(caller)
+        self.require(c, Role.READER)
+        if offset < 0 or limit < 0:
+            raise InvalidArgument("offset and limit must not be negative", field="offset")
+        _, record = self.find_record(c, artifact_id)
+        size = record.artifact.size
+        if offset > size:
+            raise InvalidArgument(f"offset {offset} is past the end ({size} bytes)", field="offset")
+        end = size if limit == 0 else min(size, offset + limit)
+        return record.artifact, self._pieces(record.chunks, offset, end)
+
+    def _pieces(self, chunks: list[tuple[bytes, int]], start: int, end: int) -> Iterator[bytes]:
+        position = 0
+        wanted = []
+        for digest, size in chunks:
+            if position + size > start and position < end:
+                wanted.append((digest, position, size))
+            position += size
+        for first in range(0, len(wanted), 64):
+            group = wanted[first : first + 64]
+            records = self.content.records([d for d, _, _ in group])
+            for (digest, at, size), record in zip(group, records, strict=True):
+                data = self.content.read_chunk(digest, record)
+                yield data[max(start - at, 0) : min(end - at, size)]
+
+    def get_artifact(self, session_id: str, artifact_id: str, *, caller: Caller | None = None) -> tuple[Artifact, bytes]:
+        """An artifact of a session with all its bytes (for small artifacts; stream big ones)."""
+        artifact, pieces = self.read_artifact(artifact_id, caller=caller)
+        if artifact.session_id != session_id:
+            raise ArtifactNotFound(f"artifact {artifact_id} is not in session {session_id}",
+                                   artifact_id=artifact_id, session_id=session_id)
+        return artifact, b"".join(pieces)
+
+    def session_records(self, skey: bytes, *, with_chunks: bool = False) -> Iterator[rec.ArtifactRecord]:
+        """Every artifact record of a session, deleted ones included, in id (= creation) order."""
+        for _, raw in self.storage.scan("artifacts", skey):
+            yield rec.decode_record(raw, with_chunks=with_chunks)
+
+    def latest_artifacts(self, caller: Caller, skey: bytes, session: Session) -> list[Artifact]:
+        latest: dict[str, Artifact] = {}
+        for record in self.session_records(skey):
+            a = record.artifact
+            if record.live and (a.name not in latest or latest[a.name].version < a.version):
+                latest[a.name] = a
+        return sorted(latest.values(), key=lambda a: a.name)
+
+    def list_artifacts(
+        self,
+        session_id: str,
+        types: Iterable[ArtifactType] = (),
+        tags: Iterable[str] = (),
+        name_pattern: str = "",
+        mime_type: str = "",
+        min_size: int = 0,
+        max_size: int = 0,
+        create_time_after: datetime | None = None,
+        create_time_before: datetime | None = None,
+        all_versions: bool = False,
+        order_by: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+        *,
+        caller: Caller | None = None,
+    ) -> Page:
+        """One page of a session's artifacts (latest version of each name unless all_versions)."""
+        c = self._caller(caller)
+        self.require(c, Role.READER)
+        skey, session = self.fetch(c, session_id)
+        order = " ".join(order_by.lower().split()) or "create_time"
+        if order not in ARTIFACT_ORDERINGS:
+            raise InvalidArgument(f"order_by {order_by!r} is not one of {sorted(ARTIFACT_ORDERINGS)}", field="order_by")
+        size = validation.page_size(page_size)
+        wanted_types = {ArtifactType(t) for t in types}
+        wanted_tags = set(validation.tags(tags))
+        validation.text(name_pattern, "name_pattern", max_bytes=1024)
+        if min_size < 0 or max_size < 0:
+            raise InvalidArgument("min_size and max_size must not be negative", field="min_size")
+        after, before = to_micros(create_time_after), to_micros(create_time_before)
+        fingerprint = query_fingerprint([c.tenant, session_id, sorted(wanted_types), sorted(wanted_tags),
+                                         name_pattern, mime_type, min_size, max_size, after, before,
+                                         all_versions, order])
+        start = int.from_bytes(decode_token(page_token, fingerprint)[0], "big") if page_token else 0
+
+        def keep(a: Artifact) -> bool:
+            created = to_micros(a.create_time)
+            return ((not wanted_types or a.type in wanted_types) and wanted_tags.issubset(a.tags)
+                    and (not name_pattern or fnmatch.fnmatchcase(a.name, name_pattern))
+                    and (not mime_type or a.mime_type == mime_type) and a.size >= min_size
+                    and (not max_size or a.size <= max_size) and (not after or created > after)
+                    and (not before or created < before))
+
+        if all_versions:
+            candidates = [r.artifact for r in self.session_records(skey) if r.live]
+        else:
+            candidates = self.latest_artifacts(c, skey, session)
+        key, descending = ARTIFACT_ORDERINGS[order]
+        matches = sorted((a for a in candidates if keep(a)), key=key, reverse=descending)
+        page = matches[start : start + size]
+        more = start + size < len(matches)
+        token = encode_token((start + size).to_bytes(8, "big"), len(matches), fingerprint) if more else ""
+        return Page(page, token, len(matches))
+
+    def get_storage_stats(self, session_id: str = "", *, caller: Caller | None = None) -> StorageStats:
+        """Logical and stored bytes of a session's live artifacts, or of the caller's whole tenant."""
+        c = self._caller(caller)
+        self.require(c, Role.READER)
+        if session_id:
+            prefixes = [self.fetch(c, session_id)[0]]
+        else:
+            prefixes = [k for k, _ in self.storage.scan("sessions", keys.tenant_prefix(c.tenant))]
+        count = logical = 0
+        unique: dict[bytes, int] = {}
+        for skey in prefixes:
+            for record in self.session_records(skey, with_chunks=True):
+                if record.live:
+                    count += 1
+                    logical += record.artifact.size
+                    unique.update(record.chunks)
+        digests = list(unique)
+        stored = 0
+        for first in range(0, len(digests), 1024):
+            group = digests[first : first + 1024]
+            stored += sum(r.stored_size for r in self.content.records(group) if r is not None)
+        unique_logical = sum(unique.values())
+        return StorageStats(
+            artifact_count=count, logical_bytes=logical, stored_bytes=stored, unique_chunks=len(unique),
+            dedup_ratio=logical / unique_logical if unique_logical else 1.0,
+            compression_ratio=unique_logical / stored if stored else 1.0,
+        )

@@ -1,0 +1,352 @@
+"""Writing and deleting artifacts: upload start, commit, delete, resumable progress, expiry."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+import orjson
+
+from ..cas import ContentStore
+from ..config import SessionManagerConfig
+from ..errors import ArtifactNotFound, InvalidArgument, ResourceExhausted, UploadNotFound
+from ..model import Artifact, ArtifactType, Caller, Role, Session, UploadHeader, UploadStatus
+from ..storage import BlobStore, Storage, WriteBatch, build_blob_store
+from . import artifact_records as rec
+from . import keys, validation
+from .codec import clone_session, now, to_micros
+from .hooks import HookRunner
+from .ids import uuid7
+from .listing import ListingOps
+from .uploads import ArtifactUpload
+
+UPLOAD_TTL_US = 24 * 3600 * 1_000_000
+_UPLOAD_ID_MAX = 128
+
+
+class ArtifactStoreOps(ListingOps):
+    """Artifact writes: every rule about names, versions, limits and references lives here."""
+
+    def __init__(
+        self,
+        config: SessionManagerConfig,
+        storage: Storage | None = None,
+        hooks: HookRunner | None = None,
+        blobs: BlobStore | None = None,
+    ) -> None:
+        super().__init__(config, storage, hooks)
+        self.content = ContentStore(self.storage, blobs if blobs is not None else build_blob_store(config))
+
+    # -- starting an upload ---------------------------------------------------------------------
+
+    def begin_upload(self, header: UploadHeader, *, caller: Caller | None = None) -> ArtifactUpload:
+        """Validates the header and the session, and returns the writer for the artifact's bytes."""
+        c = self._caller(caller)
+        self.require(c, Role.WRITER)
+        header = _validated(header)
+        skey, session = self.fetch_current(c, header.session_id)
+        self.require_active(session)
+        if header.request_id:
+            existing = self._artifact_for_request(c, header.request_id)
+            if existing is not None:
+                return ArtifactUpload(self, c, skey, header, session.artifact_bytes, existing)
+        self._check_count(session)
+        if header.parent_artifact_id:
+            self.get_artifact_info(header.parent_artifact_id, caller=c)
+        upload = ArtifactUpload(self, c, skey, header, session.artifact_bytes)
+        if header.upload_id:
+            self._resume(c, upload)
+        elif header.write_offset:
+            raise InvalidArgument("write_offset needs an upload_id", field="write_offset")
+        return upload
+
+    def _check_count(self, session: Session) -> None:
+        limit = self.config.max_artifacts_per_session
+        if session.artifact_count >= limit:
+            raise ResourceExhausted(f"session holds {limit} artifacts (max_artifacts_per_session)",
+                                    limit="max_artifacts_per_session", session_id=session.session_id)
+
+    def _artifact_for_request(self, caller: Caller, request_id: str) -> Artifact | None:
+        artifact_id = self.storage.get("artifacts", rec.request_key(caller.tenant, request_id))
+        if artifact_id is None:
+            return None
+        try:
+            return self.get_artifact_info(artifact_id.decode(), caller=caller)
+        except ArtifactNotFound:
+            return None
+
+    # -- resumable uploads ------------------------------------------------------------------------
+
+    def _upload_key(self, caller: Caller, upload_id: str) -> bytes:
+        return keys.tenant_prefix(caller.tenant) + upload_id.encode()
+
+    def _load_progress(self, caller: Caller, upload_id: str) -> dict | None:
+        raw = self.storage.get("uploads", self._upload_key(caller, upload_id))
+        return orjson.loads(raw) if raw else None
+
+    def _resume(self, caller: Caller, upload: ArtifactUpload) -> None:
+        header = upload.header
+        progress = self._load_progress(caller, header.upload_id)
+        if progress is None:
+            if header.write_offset:
+                raise UploadNotFound(f"no upload {header.upload_id!r} to resume", upload_id=header.upload_id)
+            return
+        if progress.get("artifact_id"):
+            upload.existing = self.get_artifact_info(progress["artifact_id"], caller=caller)
+            return
+        if progress["session_id"] != header.session_id or progress["name"] != header.name:
+            raise InvalidArgument("upload_id belongs to another session or name", field="upload_id")
+        if header.write_offset != progress["committed_size"]:
+            raise InvalidArgument(
+                f"write_offset must be the committed_size {progress['committed_size']}", field="write_offset",
+                committed_size=progress["committed_size"],
+            )
+        chunks = [(bytes.fromhex(d), n) for d, n in progress["chunks"]]
+        upload.resume_from(chunks, progress["new_bytes"])
+
+    def persist_upload_progress(self, upload: ArtifactUpload) -> None:
+        """Makes the chunks processed so far durable and referenced by the upload (resumable only)."""
+        self.content.blobs.sync()
+        with self.lock:
+            batch = WriteBatch()
+            self._write_new_chunk_records(batch, upload)
+            self.content.add_references(batch, upload.caller.tenant, upload.occurrences())
+            progress = {
+                "session_id": upload.header.session_id, "name": upload.header.name,
+                "committed_size": sum(n for _, n in upload.chunks), "new_bytes": upload.new_bytes,
+                "chunks": [(d.hex(), n) for d, n in upload.chunks], "created_us": to_micros(now()),
+            }
+            batch.put("uploads", self._upload_key(upload.caller, upload.header.upload_id), orjson.dumps(progress))
+            self.storage.write(batch)
+            upload.persisted = len(upload.chunks)
+
+    def _write_new_chunk_records(self, batch: WriteBatch, upload: ArtifactUpload) -> None:
+        digests = list(upload.new_records)
+        for digest, present in zip(digests, self.content.records(digests), strict=True):
+            if present is None:  # another upload may have committed the same chunk meanwhile
+                batch.put("chunks", digest, upload.new_records[digest].encode())
+        upload.new_records.clear()
+
+    def query_upload_status(self, upload_id: str, *, caller: Caller | None = None) -> UploadStatus:
+        """How much of a resumable upload the server holds."""
+        c = self._caller(caller)
+        self.require(c, Role.READER)
+        progress = self._load_progress(c, _upload_id(upload_id))
+        if progress is None:
+            raise UploadNotFound(f"no upload {upload_id!r}", upload_id=upload_id)
+        done = bool(progress.get("artifact_id"))
+        return UploadStatus(upload_id, progress["committed_size"], done, progress.get("artifact_id", ""))
+
+    def drop_upload(self, caller: Caller, upload_id: str) -> None:
+        """Forgets an unfinished upload and releases the chunks it held."""
+        with self.lock:
+            progress = self._load_progress(caller, upload_id)
+            if progress is None or progress.get("artifact_id"):
+                return
+            batch = WriteBatch()
+            held = Counter(bytes.fromhex(d) for d, _ in progress["chunks"])
+            self.content.drop_references(batch, caller.tenant, held, to_micros(now()), self._grace_us())
+            batch.delete("uploads", self._upload_key(caller, upload_id))
+            self.storage.write(batch)
+
+    def expire_uploads(self) -> int:
+        """Drops unfinished uploads older than 24 hours (and finished records after as long)."""
+        limit = to_micros(now()) - UPLOAD_TTL_US
+        expired = []
+        for key, raw in self.storage.scan("uploads", b""):
+            if orjson.loads(raw).get("created_us", 0) < limit:
+                expired.append(key)
+        for key in expired:
+            tenant, _, upload_id = key.partition(b"\x00")
+            self.drop_upload(Caller(tenant=tenant.decode(), subject="system"), upload_id.decode())
+            self.storage.write(_deletion("uploads", key))
+        return len(expired)
+
+    def _grace_us(self) -> int:
+        return int(self.config.chunk_gc_grace * 1_000_000)
+
+    # -- committing -----------------------------------------------------------------------------------
+
+    def commit_upload(self, upload: ArtifactUpload, content_digest: str) -> Artifact:
+        """Writes the artifact, its references, its name/version entries and artifact.stored at once."""
+        caller, header = upload.caller, upload.header
+        with self.lock:
+            skey, before = self.fetch_current(caller, header.session_id)
+            self.require_active(before)
+            self._check_count(before)
+            if before.artifact_bytes + upload.size > self.config.max_session_bytes:
+                raise ResourceExhausted("session would exceed max_session_bytes", limit="max_session_bytes")
+            batch = WriteBatch()
+            self._write_new_chunk_records(batch, upload)
+            self.content.add_references(batch, caller.tenant, upload.occurrences())
+            artifact = self._new_artifact(caller, skey, header, upload, content_digest)
+            record = rec.ArtifactRecord(artifact, upload.chunks, stored_seq=before.last_event_seq + 1)
+            self._put_artifact(batch, caller, skey, record)
+            if header.upload_id:
+                progress = {"artifact_id": artifact.artifact_id, "committed_size": upload.size,
+                            "created_us": to_micros(now())}
+                batch.put("uploads", self._upload_key(caller, header.upload_id), orjson.dumps(progress))
+            if header.request_id:
+                batch.put("artifacts", rec.request_key(caller.tenant, header.request_id), artifact.artifact_id.encode())
+            after = clone_session(before)
+            after.artifact_count += 1
+            after.artifact_bytes += artifact.size
+            self.commit(caller, skey, before, after, "artifact.stored", _stored_payload(artifact),
+                        operation="store_artifact", batch=batch)
+            return artifact
+
+    def _new_artifact(self, caller: Caller, skey: bytes, header: UploadHeader, upload: ArtifactUpload,
+                      content_digest: str) -> Artifact:
+        counter = self.storage.get("artifact_names", rec.version_counter_key(skey, header.name))
+        version = (int(counter) if counter else 0) + 1
+        previous = self._latest(skey, header.name)
+        unique = {d: upload.stored[d] for d, _ in upload.chunks}
+        return Artifact(
+            artifact_id=uuid7(), session_id=header.session_id, name=header.name, version=version, type=header.type,
+            custom_type=header.custom_type, description=header.description, tags=header.tags,
+            mime_type=header.mime_type, metadata=header.metadata, size=upload.size, content_digest=content_digest,
+            stored_size=sum(s for s, _ in unique.values()), compressed=any(c for _, c in unique.values()),
+            chunk_count=len(upload.chunks), new_bytes=upload.new_bytes, parent_artifact_id=header.parent_artifact_id,
+            previous_digest=previous.artifact.content_digest if previous else "", create_time=now(),
+            created_by=caller.subject,
+        )
+
+    def _put_artifact(self, batch: WriteBatch, caller: Caller, skey: bytes, record: rec.ArtifactRecord) -> None:
+        a = record.artifact
+        batch.put("artifacts", rec.record_key(skey, a.artifact_id), rec.encode_record(record))
+        batch.put("artifacts", rec.id_key(caller.tenant, a.artifact_id), a.session_id.encode())
+        batch.put("artifact_names", rec.name_key(skey, a.name, a.version), a.artifact_id.encode())
+        batch.put("artifact_names", rec.version_counter_key(skey, a.name), str(a.version).encode())
+
+    def _latest(self, skey: bytes, name: str) -> rec.ArtifactRecord | None:
+        for _, artifact_id in self.storage.scan("artifact_names", rec.name_prefix(skey, name), reverse=True):
+            raw = self.storage.get("artifacts", rec.record_key(skey, artifact_id.decode()))
+            if raw is not None:
+                return rec.decode_record(raw, with_chunks=False)
+        return None
+
+    # -- reading one record -----------------------------------------------------------------------------
+
+    def find_record(self, caller: Caller, artifact_id: str) -> tuple[bytes, rec.ArtifactRecord]:
+        """(session key, record) of a live artifact the caller's tenant holds, or ArtifactNotFound."""
+        validation.session_id(artifact_id, "artifact_id")
+        session_id = self.storage.get("artifacts", rec.id_key(caller.tenant, artifact_id))
+        raw = None
+        if session_id is not None:
+            skey = keys.session_key(caller.tenant, session_id.decode())
+            raw = self.storage.get("artifacts", rec.record_key(skey, artifact_id))
+        if raw is None:
+            raise ArtifactNotFound(f"artifact {artifact_id} not found", artifact_id=artifact_id)
+        record = rec.decode_record(raw)
+        if not record.live:
+            raise ArtifactNotFound(f"artifact {artifact_id} was deleted", artifact_id=artifact_id)
+        return skey, record
+
+    def get_artifact_info(self, artifact_id: str = "", *, session_id: str = "", name: str = "", version: int = 0,
+                     caller: Caller | None = None) -> Artifact:
+        """An artifact's metadata, by id or by session, name and version (0 = latest)."""
+        c = self._caller(caller)
+        self.require(c, Role.READER)
+        if artifact_id:
+            return self.find_record(c, artifact_id)[1].artifact
+        skey, _ = self.fetch(c, session_id)
+        validation.name(name, required=True)
+        if version < 0:
+            raise InvalidArgument("version must be >= 0", field="version")
+        if version == 0:
+            latest = self._latest(skey, name)
+            if latest is None:
+                raise ArtifactNotFound(f"no artifact named {name!r}", session_id=session_id, name=name)
+            return latest.artifact
+        found = self.storage.get("artifact_names", rec.name_key(skey, name, version))
+        if found is None:
+            raise ArtifactNotFound(f"no version {version} of {name!r}", session_id=session_id, name=name)
+        return self.find_record(c, found.decode())[1].artifact
+
+    # -- deleting ------------------------------------------------------------------------------------
+
+    def delete_artifact(self, artifact_id: str, *, caller: Caller | None = None) -> None:
+        """Deletes an artifact: its references are released, its history record stays."""
+        c = self._caller(caller)
+        self.require(c, Role.WRITER)
+        with self.lock:
+            skey, record = self.find_record(c, artifact_id)
+            _, before = self.fetch_current(c, record.artifact.session_id)
+            self._require_writable(before)
+            batch = WriteBatch()
+            after = clone_session(before)
+            self.unlink_artifacts(batch, c, skey, [record], before.last_event_seq + 1, after)
+            a = record.artifact
+            payload = {"artifact_id": a.artifact_id, "name": a.name, "version": a.version}
+            self.commit(c, skey, before, after, "artifact.deleted", payload, operation="delete_artifact", batch=batch)
+
+    def unlink_artifacts(self, batch: WriteBatch, caller: Caller, skey: bytes, records: Iterable[rec.ArtifactRecord],
+                         seq: int, session: Session) -> None:
+        """Adds to batch: records become history (deleted at seq), references are dropped, and the
+        session's counters (in ``session``, a copy about to be committed) go down."""
+        dropped: Counter[bytes] = Counter()
+        for record in records:
+            a = record.artifact
+            record.deleted_seq = seq
+            batch.put("artifacts", rec.record_key(skey, a.artifact_id), rec.encode_record(record))
+            batch.delete("artifact_names", rec.name_key(skey, a.name, a.version))
+            dropped.update(d for d, _ in record.chunks)
+            session.artifact_count -= 1
+            session.artifact_bytes -= a.size
+        self.content.drop_references(batch, caller.tenant, dropped, to_micros(now()), self._grace_us())
+
+    def release_session_artifacts(self, batch: WriteBatch, caller: Caller, skey: bytes, session: Session) -> None:
+        dropped: Counter[bytes] = Counter()
+        for _, raw in self.storage.scan("artifacts", skey):
+            record = rec.decode_record(raw)
+            batch.delete("artifacts", rec.id_key(caller.tenant, record.artifact.artifact_id))
+            if record.live:
+                dropped.update(d for d, _ in record.chunks)
+        self.content.drop_references(batch, caller.tenant, dropped, to_micros(now()), self._grace_us())
+        super().release_session_artifacts(batch, caller, skey, session)
+
+    def collect_garbage(self) -> int:
+        """Deletes chunks nobody referenced for the grace period."""
+        return self.content.collect(to_micros(now()), self.lock)
+
+
+def _stored_payload(a: Artifact) -> dict:
+    return {"artifact_id": a.artifact_id, "name": a.name, "version": a.version, "size": a.size,
+            "content_digest": a.content_digest, "type": ArtifactType(a.type).name}
+
+
+def _deletion(cf: str, key: bytes) -> WriteBatch:
+    batch = WriteBatch()
+    batch.delete(cf, key)
+    return batch
+
+
+def _upload_id(value: str) -> str:
+    if not value or len(value) > _UPLOAD_ID_MAX or not value.isprintable():
+        raise InvalidArgument(f"upload_id must be 1-{_UPLOAD_ID_MAX} printable characters", field="upload_id")
+    return value
+
+
+def _validated(header: UploadHeader) -> UploadHeader:
+    validation.session_id(header.session_id)
+    validation.name(header.name, required=True)
+    if header.type == ArtifactType.CUSTOM and not header.custom_type:
+        raise InvalidArgument("custom_type is required for ARTIFACT_TYPE_CUSTOM", field="custom_type")
+    validation.text(header.custom_type, "custom_type", max_bytes=255)
+    validation.description(header.description)
+    header.tags = validation.tags(header.tags)
+    validation.text(header.mime_type, "mime_type", max_bytes=255)
+    header.metadata = validation.metadata(header.metadata)
+    validation.optional_session_id(header.parent_artifact_id, "parent_artifact_id")
+    if header.expected_size < 0 or header.write_offset < 0:
+        raise InvalidArgument("expected_size and write_offset must not be negative", field="expected_size")
+    if header.expected_digest and (len(header.expected_digest) != 64 or not _is_hex(header.expected_digest)):
+        raise InvalidArgument("expected_digest must be 64 lowercase hex characters", field="expected_digest")
+    if header.upload_id:
+        _upload_id(header.upload_id)
+    validation.request_id(header.request_id)
+    return header
+
+
+def _is_hex(text: str) -> bool:
+    return all(ch in "0123456789abcdef" for ch in text)

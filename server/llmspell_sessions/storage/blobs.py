@@ -1,0 +1,167 @@
+"""Blob stores: where chunk bytes live, outside the WAL and the LSM tree.
+
+A blob is written once and addressed by an opaque location; the chunk record in the ``chunks``
+column family (written later, in the artifact's WriteBatch) is what makes it reachable. Bytes appended
+but never referenced (an aborted upload, a crash before the commit) are dead space, never visible.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from ..errors import DataLoss, Unavailable
+
+SEGMENT_BYTES = 256 * 1024 * 1024
+_LOCATION = struct.Struct("<IQI")  # segment number, offset, length
+
+
+class BlobStore(Protocol):
+    """Append-only storage of byte strings."""
+
+    def append(self, blobs: Sequence[bytes | memoryview]) -> list[bytes]:
+        """Writes the blobs and returns their locations (not yet durable: see sync)."""
+
+    def read(self, location: bytes) -> bytes:
+        """The bytes at a location returned by append."""
+
+    def sync(self) -> None:
+        """Makes every append so far durable on disk."""
+
+    def dead(self, location: bytes) -> None:
+        """Notes that nothing references this blob any more (space may be reclaimed)."""
+
+    def close(self) -> None:
+        """Releases files; later calls fail with Unavailable."""
+
+
+class MemoryBlobStore:
+    """Blobs in a list: for the memory backend and tests."""
+
+    def __init__(self) -> None:
+        self._blobs: list[bytes | None] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def append(self, blobs: Sequence[bytes | memoryview]) -> list[bytes]:
+        if self._closed:
+            raise Unavailable("the blob store is closed")
+        with self._lock:
+            start = len(self._blobs)
+            self._blobs.extend(bytes(b) for b in blobs)
+        return [_LOCATION.pack(0, start + i, len(b)) for i, b in enumerate(blobs)]
+
+    def read(self, location: bytes) -> bytes:
+        if self._closed:
+            raise Unavailable("the blob store is closed")
+        _, index, length = _LOCATION.unpack(location)
+        blob = self._blobs[index] if index < len(self._blobs) else None
+        if blob is None or len(blob) != length:
+            raise DataLoss("a stored chunk is missing from the blob store")
+        return blob
+
+    def sync(self) -> None:
+        if self._closed:
+            raise Unavailable("the blob store is closed")
+
+    def dead(self, location: bytes) -> None:
+        _, index, _ = _LOCATION.unpack(location)
+        self._blobs[index] = None
+
+    def close(self) -> None:
+        self._closed = True
+
+
+class SegmentBlobStore:
+    """Blobs appended to numbered segment files ``seg-NNNNNNNN.dat``; reads are positional (pread)."""
+
+    def __init__(self, directory: str | os.PathLike[str], segment_bytes: int = SEGMENT_BYTES) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._segment_bytes = segment_bytes
+        self._lock = threading.Lock()
+        self._readers: dict[int, int] = {}
+        self._unsynced: set[int] = set()
+        existing = sorted(int(p.stem[4:]) for p in self.directory.glob("seg-*.dat"))
+        self._active = existing[-1] if existing else 1
+        self._fd = self._open_for_append(self._active)
+        self._size = os.fstat(self._fd).st_size
+        self._closed = False
+
+    def _path(self, segment: int) -> Path:
+        return self.directory / f"seg-{segment:08d}.dat"
+
+    def _open_for_append(self, segment: int) -> int:
+        return os.open(self._path(segment), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def append(self, blobs: Sequence[bytes | memoryview]) -> list[bytes]:
+        locations = []
+        with self._lock:
+            if self._closed:
+                raise Unavailable("the blob store is closed")
+            for blob in blobs:
+                if self._size >= self._segment_bytes:
+                    self._roll()
+                try:
+                    written = os.write(self._fd, blob)
+                    while written < len(blob):  # short writes happen on signals and full pipes
+                        written += os.write(self._fd, memoryview(blob)[written:])
+                except OSError as exc:
+                    raise Unavailable(f"cannot write chunk bytes: {exc}", path=str(self.directory)) from exc
+                locations.append(_LOCATION.pack(self._active, self._size, len(blob)))
+                self._size += len(blob)
+            self._unsynced.add(self._active)
+        return locations
+
+    def _roll(self) -> None:
+        os.fdatasync(self._fd)
+        self._unsynced.discard(self._active)
+        os.close(self._fd)
+        self._active += 1
+        self._fd = self._open_for_append(self._active)
+        self._size = 0
+
+    def read(self, location: bytes) -> bytes:
+        segment, offset, length = _LOCATION.unpack(location)
+        fd = self._readers.get(segment)
+        if fd is None:
+            with self._lock:
+                if self._closed:
+                    raise Unavailable("the blob store is closed")
+                try:
+                    fd = self._readers.setdefault(segment, os.open(self._path(segment), os.O_RDONLY))
+                except FileNotFoundError as exc:
+                    raise DataLoss(f"segment {segment} is missing", segment=segment) from exc
+        data = os.pread(fd, length, offset)
+        if len(data) != length:
+            raise DataLoss(f"segment {segment} is truncated at {offset}", segment=segment)
+        return data
+
+    def sync(self) -> None:
+        with self._lock:
+            if self._closed:
+                raise Unavailable("the blob store is closed")
+            if self._active in self._unsynced:
+                try:
+                    os.fdatasync(self._fd)
+                except OSError as exc:
+                    raise Unavailable(f"cannot sync chunk bytes: {exc}") from exc
+            self._unsynced.clear()
+
+    def dead(self, location: bytes) -> None:
+        """Dead space is reclaimed by segment compaction (not yet implemented; see the CHANGELOG)."""
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            os.fdatasync(self._fd)
+            os.close(self._fd)
+            for fd in self._readers.values():
+                os.close(fd)
+            self._readers.clear()
