@@ -18,6 +18,13 @@ from .model import SessionState
 
 Handler = Callable[[Any, argparse.Namespace], Any]
 SESSION_COLUMNS = ("session_id", "name", "state", "tags", "last_event_seq", "update_time")
+ARTIFACT_COLUMNS = ("artifact_id", "name", "version", "type", "size", "stored_size", "create_time")
+
+
+def _is_artifacts(value: Any) -> bool:
+    from .model import Artifact
+
+    return isinstance(value, list) and bool(value) and isinstance(value[0], Artifact)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,9 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llmspell-sessions", description=__doc__)
     commands = parser.add_subparsers(title="commands")
     _add_serve(commands)
+    from .cli_artifacts import add_artifact_commands
     from .cli_client import add_client_commands
 
     add_client_commands(commands)
+    add_artifact_commands(commands)
     return parser
 
 
@@ -98,9 +107,11 @@ def plain(value: Any) -> Any:
     return value
 
 
-def emit(value: Any, as_json: bool, columns: Sequence[str] = SESSION_COLUMNS) -> None:
+def emit(value: Any, as_json: bool, columns: Sequence[str] | None = None) -> None:
     """Prints a result: JSON with --json, otherwise a table (lists) or key: value lines."""
     data = plain(value)
+    if columns is None:
+        columns = ARTIFACT_COLUMNS if _is_artifacts(value) else SESSION_COLUMNS
     if as_json:
         print(json.dumps(data, indent=2, sort_keys=True))
     elif isinstance(data, list):
