@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,6 +11,11 @@ import pytest
 from llmspell_sessions import SessionManager
 from llmspell_sessions.client import SessionClient
 from tests.helpers.server import ServerProcess
+
+# Rate limits are off unless a test turns them on: suites create thousands of sessions a minute.
+# Engines built in-process and server subprocesses both read these.
+os.environ.setdefault("LLMSPELL_SESSION_RATE_LIMIT_GLOBAL", "0")
+os.environ.setdefault("LLMSPELL_SESSION_RATE_LIMIT_PER_SESSION", "0")
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ from . import keys, validation
 from .codec import clone_session, decode_session, encode_event, encode_session, now, to_micros
 from .hooks import HookContext, HookRunner
 from .ids import uuid7
+from .policies import RateLimiter
 
 EventListener = Callable[[str, Event], None]
 
@@ -51,13 +52,17 @@ class EngineCore:
         self._cache: OrderedDict[bytes, Session] = OrderedDict()
         self._counters: dict[bytes, int] = {}
         self._loaded: set[bytes] = set()  # sessions this process has loaded (see load_session)
+        self.tenant_rate = RateLimiter(config.rate_limit_global, "rate_limit_global")
+        self.session_rate = RateLimiter(config.rate_limit_per_session, "rate_limit_per_session")
 
     # -- callers and permissions -------------------------------------------------------------
 
-    @staticmethod
-    def require(caller: Caller, role: Role) -> None:
+    def require(self, caller: Caller, role: Role) -> None:
+        """Every public operation starts here: the caller's role, then the tenant's request rate."""
         if caller.role < role:
             raise AccessDenied(f"{role.name.lower()} role required", subject=caller.subject, role=caller.role.name)
+        if caller.subject != SYSTEM_ACTOR:
+            self.tenant_rate.take(caller.tenant, tenant=caller.tenant)
 
     # -- reading sessions ----------------------------------------------------------------------
 
@@ -162,6 +167,8 @@ class EngineCore:
         ``after`` must be a new object: cached records are never changed in place.
         """
         tenant = caller.tenant
+        if actor != SYSTEM_ACTOR:
+            self.session_rate.take(skey, session_id=after.session_id)
         contexts: list[HookContext | None] = [None] * len(specs)
         if self.hooks.active:
             contexts = [HookContext(operation, caller, after.session_id, s.type, s.payload) for s in specs]

@@ -1,0 +1,133 @@
+"""Tokens, roles, tenant isolation, TLS and mTLS, rate limits — over the real server."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from llmspell_sessions.client import SessionClient
+from llmspell_sessions.errors import (
+    AccessDenied,
+    ArtifactNotFound,
+    LlmspellError,
+    RateLimited,
+    SessionNotFound,
+    Unauthenticated,
+)
+from llmspell_sessions.model import UploadHeader
+from tests.helpers.certs import make_pki
+from tests.helpers.server import ServerProcess
+
+TOKENS = {"alice-w": ("alice", "team-a", "writer"), "alice-r": ("alice-reader", "team-a", "reader"),
+          "bob-w": ("bob", "team-b", "writer")}
+
+
+def _config(path: Path, extra: str = "") -> Path:
+    lines = [extra]
+    for token, (subject, tenant, role) in TOKENS.items():
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        lines.append(f'[[auth.tokens]]\nsha256 = "{digest}"\nsubject = "{subject}"\ntenant = "{tenant}"\n'
+                     f'role = "{role}"\n')
+    config = path / "server.toml"
+    config.write_text("\n".join(lines))
+    return config
+
+
+@pytest.fixture
+def secured(server_factory: Callable[..., ServerProcess], tmp_path: Path) -> ServerProcess:
+    return server_factory(args=["--config", str(_config(tmp_path))])
+
+
+def test_missing_or_unknown_token_is_unauthenticated(secured: ServerProcess) -> None:
+    for token in ["", "wrong", "alice-w2", "ALICE-W"]:
+        with SessionClient(secured.address, token=token) as c, pytest.raises(Unauthenticated) as caught:
+            c.create_session()
+        assert caught.value.code == "UNAUTHENTICATED"
+    with grpc.insecure_channel(secured.address) as channel:  # health stays public for probes
+        status = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest()).status
+        assert status == health_pb2.HealthCheckResponse.SERVING
+    assert not any("alice-w" in line for line in secured.log)  # tokens are never logged
+
+
+def test_roles(secured: ServerProcess) -> None:
+    with SessionClient(secured.address, token="alice-w") as writer, \
+            SessionClient(secured.address, token="alice-r") as reader:
+        session = writer.new_session(name="owned")
+        assert session.created_by == "alice"
+        assert reader.get_session(session.session_id).name == "owned"
+        for call in (lambda: reader.create_session(), lambda: reader.set_session_state(session.session_id, {"a": 1}),
+                     lambda: reader.delete_session(session.session_id)):
+            with pytest.raises(AccessDenied) as caught:
+                call()
+            assert caught.value.code == "PERMISSION_DENIED"
+
+
+def test_tenants_are_isolated(secured: ServerProcess) -> None:
+    data = os.urandom(200_000)
+    with SessionClient(secured.address, token="alice-w") as alice, \
+            SessionClient(secured.address, token="bob-w") as bob:
+        sid = alice.create_session(name="secret")
+        artifact = alice.put_artifact(UploadHeader(sid, "secret.bin"), data)
+        with pytest.raises(SessionNotFound):
+            bob.get_session(sid)
+        with pytest.raises(SessionNotFound):
+            bob.set_session_state(sid, {"x": 1})
+        with pytest.raises(ArtifactNotFound):
+            bob.get_artifact_info(artifact.artifact_id)
+        with pytest.raises(ArtifactNotFound):
+            bob.download_artifact(artifact.artifact_id)
+        assert bob.list_sessions().total_size == 0
+        assert bob.get_storage_stats().artifact_count == 0
+        digest = artifact.content_digest
+        assert bob.find_missing_chunks([digest]) == [digest]
+        own = bob.create_session()
+        copy = bob.put_artifact(UploadHeader(own, "guess.bin"), data)
+        assert copy.new_bytes == copy.stored_size  # no hint that alice stored the same bytes
+        assert alice.list_sessions().total_size == 1
+
+
+def test_tls(server_factory: Callable[..., ServerProcess], tmp_path: Path) -> None:
+    pki = make_pki(tmp_path)
+    server = server_factory(args=["--tls-cert", str(pki["server_cert"]), "--tls-key", str(pki["server_key"])])
+    with SessionClient(server.address, root_certificates=str(pki["ca"])) as c:
+        assert c.get_session(c.create_session(name="tls")).name == "tls"
+    with SessionClient(server.address, timeout=3) as plain, pytest.raises(LlmspellError) as caught:
+        plain.create_session()
+    assert caught.value.code == "UNAVAILABLE"
+
+
+def test_mutual_tls(server_factory: Callable[..., ServerProcess], tmp_path: Path) -> None:
+    pki = make_pki(tmp_path)
+    server = server_factory(args=["--tls-cert", str(pki["server_cert"]), "--tls-key", str(pki["server_key"]),
+                                  "--tls-client-ca", str(pki["ca"])])
+    with SessionClient(server.address, root_certificates=str(pki["ca"]), client_cert=str(pki["client_cert"]),
+                       client_key=str(pki["client_key"])) as c:
+        c.create_session()
+    with SessionClient(server.address, root_certificates=str(pki["ca"]), timeout=3) as anonymous:
+        with pytest.raises(LlmspellError) as caught:
+            anonymous.create_session()
+        assert caught.value.code == "UNAVAILABLE"
+
+
+def test_rate_limit_over_grpc_carries_retry_info(server_factory: Callable[..., ServerProcess]) -> None:
+    server = server_factory(env={"LLMSPELL_SESSION_RATE_LIMIT_PER_SESSION": "6"})
+    with SessionClient(server.address) as c:
+        sid = c.create_session()
+        with pytest.raises(RateLimited) as caught:
+            for i in range(20):
+                c.set_session_state(sid, {"i": i})
+        assert caught.value.code == "RESOURCE_EXHAUSTED" and caught.value.reason == "RATE_LIMITED"
+        assert caught.value.retry_delay is not None and 0 < caught.value.retry_delay <= 10
+        assert c.get_session_state(sid)["i"] == 7  # 9 tokens: create + 8 writes (i = 0..7)
+
+
+def test_unknown_ids_of_other_tenants_look_missing(secured: ServerProcess) -> None:
+    with SessionClient(secured.address, token="bob-w") as bob, pytest.raises(SessionNotFound):
+        bob.get_session(str(uuid.uuid4()))
