@@ -21,7 +21,7 @@ from ..storage import Storage, WriteBatch, build_storage
 from . import keys, validation
 from .codec import clone_session, decode_session, encode_event, encode_session, now, to_micros
 from .hooks import HookContext, HookRunner
-from .ids import uuid7
+from .ids import local_id
 from .policies import RateLimiter
 
 EventListener = Callable[[str, Event], None]
@@ -52,6 +52,8 @@ class EngineCore:
         self._cache: OrderedDict[bytes, Session] = OrderedDict()
         self._counters: dict[bytes, int] = {}
         self._loaded: set[bytes] = set()  # sessions this process has loaded (see load_session)
+        self._lifetime = timedelta(seconds=config.session_timeout) if config.session_timeout else None
+        self._idle = timedelta(seconds=config.idle_timeout) if config.idle_timeout else None
         self.tenant_rate = RateLimiter(config.rate_limit_global, "rate_limit_global")
         self.session_rate = RateLimiter(config.rate_limit_per_session, "rate_limit_per_session")
 
@@ -176,7 +178,7 @@ class EngineCore:
                 self.hooks.before(context)  # type: ignore[arg-type]
         time = now()
         seq = before.last_event_seq if before else 0
-        default_correlation = caller.correlation_id or uuid7()
+        default_correlation = caller.correlation_id or local_id()
         batch = batch if batch is not None else WriteBatch()
         events = []
         for spec in specs:
@@ -218,12 +220,11 @@ class EngineCore:
     def _expiry(self, session: Session, time: datetime) -> datetime | None:
         if session.state != SessionState.ACTIVE:
             return None
-        deadlines = []
-        if self.config.session_timeout and session.active_since is not None:
-            deadlines.append(session.active_since + timedelta(seconds=self.config.session_timeout))
-        if self.config.idle_timeout:
-            deadlines.append(time + timedelta(seconds=self.config.idle_timeout))
-        return min(deadlines) if deadlines else None
+        idle = time + self._idle if self._idle is not None else None
+        if self._lifetime is None or session.active_since is None:
+            return idle
+        lifetime = session.active_since + self._lifetime
+        return lifetime if idle is None or lifetime < idle else idle
 
     def _index_changes(
         self, batch: WriteBatch, tenant: str, skey: bytes, before: Session | None, after: Session

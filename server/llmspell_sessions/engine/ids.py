@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import threading
 import time
-import uuid
 
 _UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _lock = threading.Lock()
@@ -28,8 +28,17 @@ def uuid7() -> str:
         _last[0] = ms
         counter = _last[1]
     rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
-    value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand
-    return str(uuid.UUID(int=value))
+    h = f"{(ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_PROCESS_TAG = os.urandom(6).hex()
+_sequence = itertools.count(1)
+
+
+def local_id() -> str:
+    """A cheap id unique within this process and unlikely to repeat across processes (correlation ids)."""
+    return f"{_PROCESS_TAG}-{next(_sequence):x}"
 
 
 def is_uuid_text(text: str) -> bool:

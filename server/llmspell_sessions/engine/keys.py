@@ -7,6 +7,8 @@ collide with a tenant prefix. Session ids are fixed-width (36 ASCII bytes).
 
 from __future__ import annotations
 
+import functools
+
 SEQ_BYTES = 8
 TIME_BYTES = 8
 
@@ -19,6 +21,7 @@ INDEX_COUNTER = b"#"
 EXPIRY_PREFIX = b"\xffx"
 
 
+@functools.lru_cache(maxsize=4096)
 def tenant_prefix(tenant: str) -> bytes:
     return tenant.encode() + b"\x00"
 
@@ -73,6 +76,7 @@ def request_key(tenant: str, request_id: str) -> bytes:
     return tenant_prefix(tenant) + INDEX_REQUEST + request_id.encode()
 
 
+@functools.lru_cache(maxsize=4096)
 def counter_key(tenant: str, name: str) -> bytes:
     return tenant_prefix(tenant) + INDEX_COUNTER + name.encode()
 

@@ -270,7 +270,8 @@ class SessionOps(EngineCore):
         if skey not in self._loaded and session.state != SessionState.ARCHIVED:
             session = self._record_first_load(c, session_id)
         state = self.read_state(skey)
-        return LoadedSession(clone_session(session), state, self.latest_artifacts(c, skey, session))
+        artifacts = self.latest_artifacts(c, skey, session) if session.artifact_count else []
+        return LoadedSession(clone_session(session), state, artifacts)
 
     def _record_first_load(self, caller: Caller, session_id: str) -> Session:
         """Appends session.loaded the first time this process loads a session (a restore)."""

@@ -42,6 +42,8 @@ def text(value: str, field: str, *, max_bytes: int, required: bool = False, sing
     """UTF-8 text without NUL (and without control characters when single_line)."""
     if not isinstance(value, str):
         raise InvalidArgument(f"{field} must be text", field=field)
+    if value.isascii() and value.isprintable() and len(value) <= max_bytes and (value or not required):
+        return value  # the common case: nothing to encode or search
     if required and not value:
         raise InvalidArgument(f"{field} is required", field=field)
     size = len(value.encode("utf-8", "surrogatepass"))
@@ -106,7 +108,8 @@ def _reject_non_finite(value: Any, field: str, depth: int = 0) -> None:
 
 def metadata(value: Mapping[str, Any] | None) -> dict[str, Any]:
     data = dict(value or {})
-    json_value(data, "metadata", MAX_METADATA_BYTES)
+    if data:
+        json_value(data, "metadata", MAX_METADATA_BYTES)
     return data
 
 

@@ -1,5 +1,32 @@
 """History: the event log, subscriptions, checkpoints, snapshots, replay, fork and rewind."""
 
+from .driver import drive_replay
 from .ops import ReplayOps
+from .replayer import Replayer
+from .subscriptions import Delivery, EventSubscription
+from .types import (
+    Point,
+    ReplayControl,
+    ReplayFrame,
+    ReplayMode,
+    ReplayStart,
+    ReplayStatus,
+    SessionSnapshot,
+    SnapshotDiff,
+)
 
-__all__ = ["ReplayOps"]
+__all__ = [
+    "Delivery",
+    "EventSubscription",
+    "Point",
+    "ReplayControl",
+    "ReplayFrame",
+    "ReplayMode",
+    "ReplayOps",
+    "ReplayStart",
+    "ReplayStatus",
+    "Replayer",
+    "SessionSnapshot",
+    "SnapshotDiff",
+    "drive_replay",
+]

@@ -1,0 +1,167 @@
+"""The event log: client events in (AppendEvents), pages of events out (ListEvents), raw reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from ...errors import InvalidArgument, SeqMismatch
+from ...model import Caller, Event, Page, Role
+from .. import keys, validation
+from ..artifacts import ArtifactOps
+from ..codec import clone_session, decode_event
+from ..core import EventSpec
+from ..paging import decode_token, encode_token, query_fingerprint
+
+RESERVED_PREFIXES = ("session.", "state.", "artifact.", "checkpoint.")
+MAX_TYPE_CHARS = 128
+MAX_ID_CHARS = 128
+MAX_PAYLOAD_BYTES = 1024 * 1024
+MAX_EVENTS_PER_APPEND = 1000
+DEFAULT_EVENT_PAGE = 100
+MAX_EVENT_PAGE = 1000
+
+NewEvent = EventSpec | Mapping[str, Any]
+
+
+class LogOps(ArtifactOps):
+    """AppendEvents and ListEvents, and the log reads every other history operation builds on."""
+
+    def append_events(
+        self,
+        session_id: str,
+        events: Sequence[NewEvent],
+        expected_last_seq: int | None = None,
+        *,
+        caller: Caller | None = None,
+    ) -> list[Event]:
+        """Appends client events to an ACTIVE session, all in one atomic write; returns them with seqs.
+
+        ``expected_last_seq`` (None or negative = unchecked) must equal the log's last seq, or
+        SeqMismatch. Each event is an EventSpec or a mapping with type, payload, correlation_id and
+        causation_id.
+        """
+        c = self._caller(caller)
+        self.require(c, Role.WRITER)
+        specs = client_events(events)
+        with self.lock:
+            skey, before = self.fetch_current(c, session_id)
+            if (
+                expected_last_seq is not None
+                and expected_last_seq >= 0
+                and expected_last_seq != before.last_event_seq
+            ):
+                raise SeqMismatch(
+                    f"expected_last_seq {expected_last_seq} but the log ends at {before.last_event_seq}",
+                    session_id=session_id,
+                    last_seq=before.last_event_seq,
+                )
+            self.require_active(before)
+            after = clone_session(before)
+            return self.commit_events(c, skey, before, after, specs, operation="append_events")
+
+    def list_events(
+        self,
+        session_id: str,
+        after_seq: int = 0,
+        types: Iterable[str] = (),
+        page_size: int = 0,
+        page_token: str = "",
+        *,
+        caller: Caller | None = None,
+    ) -> Page:
+        """One page of events after after_seq, oldest first; types are prefixes, any may match."""
+        c = self._caller(caller)
+        self.require(c, Role.READER)
+        size = validation.page_size(page_size, DEFAULT_EVENT_PAGE, MAX_EVENT_PAGE)
+        prefixes = type_prefixes(types)
+        if after_seq < 0:
+            raise InvalidArgument("after_seq must not be negative", field="after_seq")
+        skey, _ = self.fetch_current(c, session_id)
+        fingerprint = query_fingerprint(["events", c.tenant, session_id, after_seq, prefixes])
+        start = after_seq + 1
+        if page_token:
+            last_key, _ = decode_token(page_token, fingerprint)
+            start = keys.seq_of_event_key(last_key) + 1
+        found: list[Event] = []
+        for event in self.read_events(skey, session_id, start):
+            if not matches(event.type, prefixes):
+                continue
+            if len(found) == size:
+                return Page(found, encode_token(keys.event_key(skey, found[-1].seq), 0, fingerprint))
+            found.append(event)
+        return Page(found, "")
+
+    def read_events(
+        self, skey: bytes, session_id: str, first: int, last: int | None = None
+    ) -> Iterator[Event]:
+        """Events with first <= seq (<= last), in order, straight from the store."""
+        width = len(skey) + keys.SEQ_BYTES
+        for key, value in self.storage.scan("events", skey, start=keys.event_key(skey, max(first, 1))):
+            if len(key) != width:
+                continue
+            event = decode_event(session_id, value)
+            if last is not None and event.seq > last:
+                return
+            yield event
+
+
+def client_events(events: Sequence[NewEvent]) -> list[EventSpec]:
+    """Validated EventSpecs of client events (types outside the reserved prefixes)."""
+    if not events:
+        raise InvalidArgument("events must not be empty", field="events")
+    if len(events) > MAX_EVENTS_PER_APPEND:
+        raise InvalidArgument(f"at most {MAX_EVENTS_PER_APPEND} events per call", field="events")
+    return [_client_event(event, f"events[{i}]") for i, event in enumerate(events)]
+
+
+def _client_event(event: NewEvent, field: str) -> EventSpec:
+    if isinstance(event, EventSpec):
+        kind, payload, correlation, causation = (
+            event.type,
+            event.payload,
+            event.correlation_id,
+            event.causation_id,
+        )
+    elif isinstance(event, Mapping):
+        kind, payload = event.get("type", ""), event.get("payload") or {}
+        correlation, causation = event.get("correlation_id", ""), event.get("causation_id", "")
+    else:
+        raise InvalidArgument(f"{field} must be an EventSpec or a mapping", field=field)
+    kind = event_type(kind, f"{field}.type")
+    if kind.lower().startswith(RESERVED_PREFIXES):
+        raise InvalidArgument(
+            f"{field}.type {kind!r} uses a reserved prefix {RESERVED_PREFIXES}", field=field
+        )
+    if not isinstance(payload, Mapping):
+        raise InvalidArgument(f"{field}.payload must be a JSON object", field=field)
+    payload = dict(payload)
+    validation.json_value(payload, f"{field}.payload", MAX_PAYLOAD_BYTES)
+    return EventSpec(
+        kind,
+        payload,
+        _link(causation, f"{field}.causation_id"),
+        _link(correlation, f"{field}.correlation_id"),
+    )
+
+
+def event_type(value: Any, field: str) -> str:
+    """An event type: 1-128 printable characters."""
+    if not isinstance(value, str) or not value or len(value) > MAX_TYPE_CHARS or not value.isprintable():
+        raise InvalidArgument(f"{field} must be 1-{MAX_TYPE_CHARS} printable characters", field=field)
+    return value
+
+
+def _link(value: Any, field: str) -> str:
+    if not isinstance(value, str) or len(value) > MAX_ID_CHARS or not value.isprintable():
+        raise InvalidArgument(f"{field} must be at most {MAX_ID_CHARS} printable characters", field=field)
+    return value
+
+
+def type_prefixes(types: Iterable[str], field: str = "types") -> tuple[str, ...]:
+    """Validated type prefixes of a filter (empty = every type)."""
+    return tuple(sorted({event_type(t, field) for t in types}))
+
+
+def matches(kind: str, prefixes: tuple[str, ...]) -> bool:
+    return not prefixes or kind.startswith(prefixes)
