@@ -19,6 +19,7 @@ from llmspell_sessions.errors import (
     ArtifactNotFound,
     IntegrityError,
     InvalidArgument,
+    LlmspellError,
     MissingChunks,
     ResourceExhausted,
     SessionNotActive,
@@ -283,8 +284,9 @@ def test_resumed_upload_gives_the_same_artifact(client: SessionClient) -> None:
     status = client.query_upload_status(upload_id)
     assert not status.complete and 0 < status.committed_size <= 9 * MiB
     resumed = UploadHeader(sid, "resumable", upload_id=upload_id, write_offset=status.committed_size)
-    with pytest.raises(InvalidArgument):
-        client.upload_artifact(UploadHeader(sid, "resumable", upload_id=upload_id, write_offset=1), [b"x"])
+    with pytest.raises(InvalidArgument):  # past what the server holds
+        client.upload_artifact(UploadHeader(sid, "resumable", upload_id=upload_id, write_offset=len(data)), [b"x"])
+    # The broken stream may still be draining on the server: resending from an older offset is fine.
     artifact = client.upload_artifact(resumed, pieces(data[status.committed_size :]))
     assert artifact.content_digest == blake3(data).hexdigest() and artifact.size == len(data)
     assert client.get_artifact(sid, artifact.artifact_id)[1] == data
@@ -319,3 +321,21 @@ def test_hundred_mib_limit(client: SessionClient) -> None:
     with pytest.raises(ResourceExhausted):
         client.upload_artifact(UploadHeader(sid, "over"), [*(block for _ in range(100)), b"!"])
     assert client.get_session(sid).artifact_count == 1
+
+
+def test_a_cancelled_upload_is_never_committed(client: SessionClient) -> None:
+    """A client that breaks its stream must not leave a truncated artifact behind."""
+    sid = client.create_session()
+
+    def broken() -> object:
+        for _ in range(5):
+            yield os.urandom(MiB)
+        time.sleep(0.1)
+        raise ConnectionError("client gave up")
+
+    for _ in range(10):
+        with pytest.raises(LlmspellError):
+            client.upload_artifact(UploadHeader(sid, "truncated"), broken())
+    time.sleep(0.3)
+    assert client.get_session(sid).artifact_count == 0
+    assert client.list_artifacts(sid).items == []

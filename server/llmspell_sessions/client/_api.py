@@ -71,7 +71,8 @@ class ClientApi:
     ) -> Any:
         """One page of sessions (a Page of Session)."""
         request = session_pb2.ListSessionsRequest(
-            page_size=page_size, page_token=page_token, states=[int(s) for s in states], tags=list(tags),
+            page_size=page_size, page_token=page_token, states=[int(s) for s in states],  # type: ignore[misc]
+            tags=list(tags),
             parent_session_id=parent_session_id, created_by=created_by, search=search, order_by=order_by,
         )
         if create_time_after is not None:

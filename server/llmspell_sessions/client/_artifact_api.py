@@ -13,7 +13,8 @@ from ..rpc import convert
 
 def header_to_pb(header: UploadHeader) -> artifact_pb2.UploadHeader:
     pb = artifact_pb2.UploadHeader(
-        session_id=header.session_id, name=header.name, type=int(header.type), custom_type=header.custom_type,
+        session_id=header.session_id, name=header.name, custom_type=header.custom_type,
+        type=int(header.type),  # type: ignore[arg-type]
         description=header.description, tags=list(header.tags), mime_type=header.mime_type,
         parent_artifact_id=header.parent_artifact_id, expected_size=header.expected_size,
         expected_digest=header.expected_digest, upload_id=header.upload_id, write_offset=header.write_offset,
@@ -62,7 +63,8 @@ class ArtifactClientApi:
                        all_versions: bool = False, order_by: str = "", page_size: int = 0,
                        page_token: str = "") -> Any:
         request = artifact_pb2.ListArtifactsRequest(
-            session_id=session_id, types=[int(t) for t in types], tags=list(tags), name_pattern=name_pattern,
+            session_id=session_id, tags=list(tags), name_pattern=name_pattern,
+            types=[int(t) for t in types],  # type: ignore[misc]
             mime_type=mime_type, min_size=min_size, max_size=max_size, all_versions=all_versions,
             order_by=order_by, page_size=page_size, page_token=page_token,
         )

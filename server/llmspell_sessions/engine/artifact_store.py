@@ -36,6 +36,8 @@ class ArtifactStoreOps(ListingOps):
     ) -> None:
         super().__init__(config, storage, hooks)
         self.content = ContentStore(self.storage, blobs if blobs is not None else build_blob_store(config))
+        # The stream that owns each resumable upload: a newer stream supersedes one still draining.
+        self._upload_owners: dict[bytes, ArtifactUpload] = {}
 
     # -- starting an upload ---------------------------------------------------------------------
 
@@ -86,6 +88,8 @@ class ArtifactStoreOps(ListingOps):
 
     def _resume(self, caller: Caller, upload: ArtifactUpload) -> None:
         header = upload.header
+        with self.lock:
+            self._upload_owners[self._upload_key(caller, header.upload_id)] = upload
         progress = self._load_progress(caller, header.upload_id)
         if progress is None:
             if header.write_offset:
@@ -96,18 +100,23 @@ class ArtifactStoreOps(ListingOps):
             return
         if progress["session_id"] != header.session_id or progress["name"] != header.name:
             raise InvalidArgument("upload_id belongs to another session or name", field="upload_id")
-        if header.write_offset != progress["committed_size"]:
+        if header.write_offset > progress["committed_size"]:
             raise InvalidArgument(
-                f"write_offset must be the committed_size {progress['committed_size']}", field="write_offset",
+                f"write_offset is past the committed_size {progress['committed_size']}", field="write_offset",
                 committed_size=progress["committed_size"],
             )
         chunks = [(bytes.fromhex(d), n) for d, n in progress["chunks"]]
         upload.resume_from(chunks, progress["new_bytes"])
+        # The old stream may have made more durable since the client asked: skip what is already held.
+        upload.skip = progress["committed_size"] - header.write_offset
 
     def persist_upload_progress(self, upload: ArtifactUpload) -> None:
         """Makes the chunks processed so far durable and referenced by the upload (resumable only)."""
         self.content.blobs.sync()
         with self.lock:
+            key = self._upload_key(upload.caller, upload.header.upload_id)
+            if self._upload_owners.get(key) is not upload:
+                return  # superseded by a newer stream of the same upload: its progress is the truth
             batch = WriteBatch()
             self._write_new_chunk_records(batch, upload)
             self.content.add_references(batch, upload.caller.tenant, upload.occurrences())
@@ -116,7 +125,7 @@ class ArtifactStoreOps(ListingOps):
                 "committed_size": sum(n for _, n in upload.chunks), "new_bytes": upload.new_bytes,
                 "chunks": [(d.hex(), n) for d, n in upload.chunks], "created_us": to_micros(now()),
             }
-            batch.put("uploads", self._upload_key(upload.caller, upload.header.upload_id), orjson.dumps(progress))
+            batch.put("uploads", key, orjson.dumps(progress))
             self.storage.write(batch)
             upload.persisted = len(upload.chunks)
 
@@ -126,6 +135,13 @@ class ArtifactStoreOps(ListingOps):
             if present is None:  # another upload may have committed the same chunk meanwhile
                 batch.put("chunks", digest, upload.new_records[digest].encode())
         upload.new_records.clear()
+
+    def release_upload(self, upload: ArtifactUpload) -> None:
+        """Forgets which stream owns an upload when that stream ends without committing."""
+        with self.lock:
+            key = self._upload_key(upload.caller, upload.header.upload_id)
+            if self._upload_owners.get(key) is upload:
+                del self._upload_owners[key]
 
     def query_upload_status(self, upload_id: str, *, caller: Caller | None = None) -> UploadStatus:
         """How much of a resumable upload the server holds."""
@@ -183,9 +199,13 @@ class ArtifactStoreOps(ListingOps):
             record = rec.ArtifactRecord(artifact, upload.chunks, stored_seq=before.last_event_seq + 1)
             self._put_artifact(batch, caller, skey, record)
             if header.upload_id:
+                key = self._upload_key(caller, header.upload_id)
+                if self._upload_owners.get(key) is not upload:
+                    raise InvalidArgument("a newer stream of this upload_id took over", field="upload_id")
+                del self._upload_owners[key]
                 progress = {"artifact_id": artifact.artifact_id, "committed_size": upload.size,
                             "created_us": to_micros(now())}
-                batch.put("uploads", self._upload_key(caller, header.upload_id), orjson.dumps(progress))
+                batch.put("uploads", key, orjson.dumps(progress))
             if header.request_id:
                 batch.put("artifacts", rec.request_key(caller.tenant, header.request_id), artifact.artifact_id.encode())
             after = clone_session(before)

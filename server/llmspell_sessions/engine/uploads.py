@@ -21,7 +21,7 @@ from ..errors import IntegrityError, ResourceExhausted
 from ..model import Artifact, Caller, UploadHeader
 
 if TYPE_CHECKING:
-    from .artifacts import ArtifactOps
+    from .artifact_store import ArtifactStoreOps
 
 BATCH_BYTES = 4 * 1024 * 1024
 
@@ -31,7 +31,7 @@ class ArtifactUpload:
 
     def __init__(
         self,
-        ops: ArtifactOps,
+        ops: ArtifactStoreOps,
         caller: Caller,
         skey: bytes,
         header: UploadHeader,
@@ -54,6 +54,8 @@ class ArtifactUpload:
         self._pins: list[bytes] = []
         self._threshold = ops.config.artifact_compression_threshold
         self.finished = False
+        self.content_digest = ""
+        self.skip = 0  # bytes a resumed stream resends that the upload already holds
 
     def resume_from(self, chunks: list[tuple[bytes, int]], new_bytes: int) -> None:
         """Continues after the chunks an earlier stream of this upload persisted."""
@@ -71,6 +73,9 @@ class ArtifactUpload:
         """Accepts the next bytes; limits are enforced as soon as they are crossed."""
         if self.existing is not None:
             return
+        if self.skip:
+            dropped = min(self.skip, len(data))
+            data, self.skip = memoryview(data)[dropped:], self.skip - dropped
         self.size += len(data)
         limit = self.ops.config.max_artifact_size
         if self.size > limit:
@@ -120,9 +125,16 @@ class ArtifactUpload:
         return sum(size for _, size in self.chunks[: self.persisted])
 
     def finish(self) -> Artifact:
-        """Checks the expected size and digest, then commits the artifact."""
+        """Seals and commits in one go (the embedded API; the servicer calls the two halves)."""
+        self.seal()
+        return self.commit()
+
+    def seal(self) -> None:
+        """Processes the last bytes, checks the expected size and digest, and syncs the chunk bytes.
+
+        The heavy half of finishing, safe to run on a worker thread; nothing is visible yet."""
         if self.existing is not None:
-            return self.existing
+            return
         for chunk in self._chunker.finish():
             self._pending.append(chunk)
             self._pending_bytes += len(chunk)
@@ -138,8 +150,14 @@ class ArtifactUpload:
             raise IntegrityError("content digest does not match expected_digest",
                                  expected_digest=expected.expected_digest, content_digest=digest)
         self.ops.content.blobs.sync()
+        self.content_digest = digest
+
+    def commit(self) -> Artifact:
+        """Makes the sealed artifact visible: the light half of finishing (one WriteBatch)."""
+        if self.existing is not None:
+            return self.existing
         try:
-            artifact = self.ops.commit_upload(self, digest)
+            artifact = self.ops.commit_upload(self, self.content_digest)
         finally:
             self.release_pins()
         self.finished = True
@@ -156,6 +174,8 @@ class ArtifactUpload:
     def abort(self) -> None:
         """The stream broke: a resumable upload keeps its progress, any other is forgotten."""
         self.release_pins()
+        if self.header.upload_id:
+            self.ops.release_upload(self)
 
     def discard(self) -> None:
         """Forgets the upload entirely, progress included."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+from typing import Any, TypeAlias
+
 import grpc
 from google.protobuf import empty_pb2
 
@@ -15,7 +17,7 @@ from ..model import ArtifactType, UploadHeader
 from . import convert
 from .interceptors import current_caller
 
-Context = grpc.aio.ServicerContext
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 DOWNLOAD_MESSAGE_BYTES = 1024 * 1024
 
 
@@ -54,7 +56,10 @@ class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
                 pending = loop.run_in_executor(None, upload.write, message.data)
             if pending is not None:
                 await pending
-            artifact = await asyncio.to_thread(upload.finish)
+            await asyncio.to_thread(upload.seal)
+            if context.cancelled():  # a cancelled stream can look like a finished one: never commit it
+                raise asyncio.CancelledError
+            artifact = upload.commit()  # on the loop thread: no cancellation can slip in after the check
         except BaseException:
             if pending is not None and not pending.done():
                 await asyncio.wait([pending])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from typing import Any, TypeAlias
+
 import grpc
 from google.protobuf import empty_pb2
 
@@ -14,7 +16,7 @@ from ..model import SessionState
 from . import convert
 from .interceptors import current_caller
 
-Context = grpc.aio.ServicerContext
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 _MASK_PATHS = ("name", "description", "tags", "metadata")
 
 
@@ -68,7 +70,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
         if unknown:
             raise InvalidArgument(f"update_mask paths {unknown} are not updatable {_MASK_PATHS}", field="update_mask")
         given = request.session
-        fields = {
+        fields: dict[str, Any] = {
             "name": given.name,
             "description": given.description,
             "tags": list(given.tags),
