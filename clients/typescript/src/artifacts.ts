@@ -1,0 +1,222 @@
+/**
+ * ArtifactService calls: streaming upload and download, unary store, lookup, listing and the
+ * chunk-level calls used for client-side deduplication.
+ *
+ * @module
+ */
+import { createReadStream, createWriteStream } from "node:fs";
+import { rm } from "node:fs/promises";
+import { finished } from "node:stream/promises";
+import type { Artifact } from "./gen/llmspell/sessions/v1/common.js";
+import {
+  ListArtifactsRequest,
+  UploadHeader,
+  type ChunkRef,
+  type GetCapabilitiesResponse,
+  type GetStorageStatsResponse,
+  type ListArtifactsResponse,
+  type QueryUploadStatusResponse,
+  type UploadArtifactRequest,
+  type UploadChunksRequest,
+  type UploadChunksResponse,
+} from "./gen/llmspell/sessions/v1/artifact.js";
+import { GrpcStatus, SessionsError } from "./errors.js";
+import { checkJsonObject, type JsonObject } from "./json.js";
+import { cancelOnAbort, type CallOptions } from "./rpc.js";
+import { SessionCalls } from "./sessions.js";
+import {
+  deliver, rechunk, writeClientStream, UPLOAD_MESSAGE_SIZE, type DownloadSink, type UploadSource,
+} from "./streams.js";
+
+/** The header of an upload: where the artifact goes and what it is. Only `sessionId` and `name` are required. */
+export type UploadHeaderInput = Partial<Omit<UploadHeader, "metadata">> & {
+  sessionId: string;
+  name: string;
+  metadata?: JsonObject;
+};
+
+/** Options of uploads. */
+export interface UploadOptions extends CallOptions {
+  /** Bytes per data message; default {@link UPLOAD_MESSAGE_SIZE} (1 MiB). */
+  messageSize?: number;
+}
+
+/** Options of downloads: a byte range (offset, limit 0 = to the end) and call options. */
+export interface DownloadOptions extends CallOptions {
+  offset?: number;
+  limit?: number;
+}
+
+/** A whole artifact read into memory by {@link ArtifactCalls.readArtifact}. */
+export interface ArtifactContent {
+  artifact: Artifact;
+  content: Buffer;
+}
+
+/** An artifact by id, or by session and name (version 0 or absent = latest). */
+export type ArtifactRef = string | { sessionId: string; name: string; version?: number };
+
+/** Filters and ordering of {@link ArtifactCalls.listArtifacts}; `sessionId` is required. */
+export type ListArtifactsQuery = Partial<ListArtifactsRequest> & { sessionId: string };
+
+/** ArtifactService methods of {@link SessionsClient}. */
+export class ArtifactCalls extends SessionCalls {
+  /**
+   * Streams `source` as a new artifact (or a new version of `header.name`): the header, then data
+   * messages of 1 MiB. A `Readable` or any (async) iterable of buffers is read as it is sent.
+   */
+  uploadArtifact(header: UploadHeaderInput, source: UploadSource, options: UploadOptions = {}): Promise<Artifact> {
+    const messages = uploadMessages(toHeader(header), source, options.messageSize ?? UPLOAD_MESSAGE_SIZE);
+    const open = this.raw.artifacts.uploadArtifact.bind(this.raw.artifacts);
+    return writeClientStream(open, messages, this.metadata(options), this.grpcOptions(options, true), options.signal);
+  }
+
+  /** Streams the file at `path` as an artifact (see {@link uploadArtifact}). */
+  uploadFile(header: UploadHeaderInput, path: string, options: UploadOptions = {}): Promise<Artifact> {
+    const size = options.messageSize ?? UPLOAD_MESSAGE_SIZE;
+    return this.uploadArtifact(header, createReadStream(path, { highWaterMark: size }), options);
+  }
+
+  /** Stores small content in one unary call. */
+  storeArtifact(header: UploadHeaderInput, content: Uint8Array, options?: CallOptions): Promise<Artifact> {
+    const request = { header: toHeader(header), content: asBuffer(content) };
+    return this.unary(this.raw.artifacts.storeArtifact.bind(this.raw.artifacts), request, options);
+  }
+
+  /**
+   * Streams an artifact's bytes (or the range `offset`, `limit`) into `sink` and returns its metadata.
+   * A `Writable` sink is written with backpressure and left open.
+   */
+  async downloadArtifact(artifactId: string, sink: DownloadSink, options: DownloadOptions = {}): Promise<Artifact> {
+    const request = { artifactId, offset: options.offset ?? 0, limit: options.limit ?? 0 };
+    const call = this.raw.artifacts.downloadArtifact(request, this.metadata(options), this.grpcOptions(options, true));
+    const release = cancelOnAbort(call, options.signal);
+    let artifact: Artifact | undefined;
+    try {
+      for await (const message of call as AsyncIterable<{ artifact?: Artifact; data?: Uint8Array }>) {
+        if (message.artifact) artifact = message.artifact;
+        else if (message.data) await deliver(sink, message.data);
+      }
+    } catch (error) {
+      throw isLocal(error) ? error : SessionsError.from(error);
+    } finally {
+      release();
+      call.cancel(); // a no-op once the stream completed; stops it when the sink failed
+    }
+    if (!artifact) throw new SessionsError(GrpcStatus.INTERNAL, "download stream carried no artifact metadata");
+    return artifact;
+  }
+
+  /** Downloads an artifact into the file at `path`; a failed download removes the partial file. */
+  async downloadFile(artifactId: string, path: string, options: DownloadOptions = {}): Promise<Artifact> {
+    const file = createWriteStream(path);
+    try {
+      const artifact = await this.downloadArtifact(artifactId, file, options);
+      file.end();
+      await finished(file);
+      return artifact;
+    } catch (error) {
+      file.destroy();
+      await rm(path, { force: true });
+      throw error;
+    }
+  }
+
+  /** Downloads a whole artifact (or a range) into memory. */
+  async readArtifact(artifactId: string, options: DownloadOptions = {}): Promise<ArtifactContent> {
+    const chunks: Uint8Array[] = [];
+    const artifact = await this.downloadArtifact(artifactId, (chunk) => void chunks.push(chunk), options);
+    return { artifact, content: Buffer.concat(chunks) };
+  }
+
+  /** Reads an artifact's metadata by id, or by session and name (latest version unless given). */
+  getArtifact(ref: ArtifactRef, options?: CallOptions): Promise<Artifact> {
+    const request = typeof ref === "string"
+      ? { artifactId: ref, sessionId: "", name: "", version: 0 }
+      : { artifactId: "", sessionId: ref.sessionId, name: ref.name, version: ref.version ?? 0 };
+    return this.unary(this.raw.artifacts.getArtifact.bind(this.raw.artifacts), request, options);
+  }
+
+  /** Reads one page of a session's artifacts. */
+  listArtifacts(query: ListArtifactsQuery, options?: CallOptions): Promise<ListArtifactsResponse> {
+    const request = ListArtifactsRequest.fromPartial(query);
+    return this.unary(this.raw.artifacts.listArtifacts.bind(this.raw.artifacts), request, options);
+  }
+
+  /** Iterates over every artifact matching `query`, fetching pages as needed. */
+  async *iterateArtifacts(query: Omit<ListArtifactsQuery, "pageToken">, options?: CallOptions): AsyncGenerator<Artifact> {
+    let pageToken = "";
+    do {
+      const page = await this.listArtifacts({ ...query, pageToken }, options);
+      yield* page.artifacts;
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+  }
+
+  /** Deletes one artifact version; content still referenced elsewhere stays stored. */
+  async deleteArtifact(artifactId: string, options?: CallOptions): Promise<void> {
+    await this.unary(this.raw.artifacts.deleteArtifact.bind(this.raw.artifacts), { artifactId }, options);
+  }
+
+  /** How much of a resumable upload (one with `uploadId`) the server holds. */
+  queryUploadStatus(uploadId: string, options?: CallOptions): Promise<QueryUploadStatusResponse> {
+    return this.unary(this.raw.artifacts.queryUploadStatus.bind(this.raw.artifacts), { uploadId }, options);
+  }
+
+  /** The chunk digests (BLAKE3 hex of uncompressed bytes) the store does not hold. */
+  async findMissingChunks(digests: string[], options?: CallOptions): Promise<string[]> {
+    const response = await this.unary(
+      this.raw.artifacts.findMissingChunks.bind(this.raw.artifacts), { digests }, options);
+    return response.missingDigests;
+  }
+
+  /** Streams chunks (each with its BLAKE3 digest) into the store. */
+  uploadChunks(
+    chunks: Iterable<UploadChunksRequest> | AsyncIterable<UploadChunksRequest>, options: CallOptions = {},
+  ): Promise<UploadChunksResponse> {
+    const open = this.raw.artifacts.uploadChunks.bind(this.raw.artifacts);
+    return writeClientStream(open, toAsync(chunks), this.metadata(options), this.grpcOptions(options, true), options.signal);
+  }
+
+  /** Builds an artifact from chunks already stored; an unknown chunk fails with MISSING_CHUNKS. */
+  commitArtifact(
+    header: UploadHeaderInput, chunks: ChunkRef[], contentDigest: string, options?: CallOptions,
+  ): Promise<Artifact> {
+    const request = { header: toHeader(header), chunks, contentDigest };
+    return this.unary(this.raw.artifacts.commitArtifact.bind(this.raw.artifacts), request, options);
+  }
+
+  /** The server's digest, compression, size limits and chunking parameters. */
+  getCapabilities(options?: CallOptions): Promise<GetCapabilitiesResponse> {
+    return this.unary(this.raw.artifacts.getCapabilities.bind(this.raw.artifacts), {}, options);
+  }
+
+  /** Storage use of one session, or of the caller's whole tenant when `sessionId` is omitted. */
+  getStorageStats(sessionId = "", options?: CallOptions): Promise<GetStorageStatsResponse> {
+    return this.unary(this.raw.artifacts.getStorageStats.bind(this.raw.artifacts), { sessionId }, options);
+  }
+}
+
+function toHeader(header: UploadHeaderInput): UploadHeader {
+  if (header.metadata) checkJsonObject(header.metadata, "metadata");
+  return UploadHeader.fromPartial(header);
+}
+
+async function* uploadMessages(header: UploadHeader, source: UploadSource, size: number): AsyncGenerator<UploadArtifactRequest> {
+  yield { header };
+  for await (const data of rechunk(source, size)) yield { data: asBuffer(data) };
+}
+
+/** A Buffer view of `bytes`, without copying (the generated messages type bytes fields as Buffer). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+async function* toAsync<T>(items: Iterable<T> | AsyncIterable<T>): AsyncGenerator<T> {
+  yield* items;
+}
+
+/** Errors raised by the sink rather than by the call keep their identity. */
+function isLocal(error: unknown): boolean {
+  return !(error instanceof Error && typeof (error as { code?: unknown }).code === "number");
+}

@@ -1,0 +1,31 @@
+/**
+ * `@llmspell/sessions`: a TypeScript client for the llmspell-sessions gRPC server.
+ *
+ * @packageDocumentation
+ */
+export { connect, SessionsClient } from "./client.js";
+export { DEFAULT_TARGET, isLoopback, type ConnectOptions, type TlsOptions } from "./connection.js";
+export { RpcBase, type CallOptions, type RawClients } from "./rpc.js";
+export {
+  SessionCalls, type CreateSessionInput, type EtagOptions, type ListSessionsQuery, type LoadedSession,
+  type SessionChanges, type SetStateOptions,
+} from "./sessions.js";
+export {
+  ArtifactCalls, type ArtifactContent, type ArtifactRef, type DownloadOptions, type ListArtifactsQuery,
+  type UploadHeaderInput, type UploadOptions,
+} from "./artifacts.js";
+export {
+  ReplayCalls, ReplayHandle, type AppendOptions, type EventQuery, type HistoryPoint, type NewEventInput,
+  type ReplayStartInput, type SubscribeOptions,
+} from "./replay.js";
+export { rechunk, UPLOAD_MESSAGE_SIZE, type DownloadSink, type UploadSource } from "./streams.js";
+export {
+  decodeStatusDetails, ERROR_DOMAIN, GrpcStatus, SessionsError, statusDetailsFromMetadata, STATUS_DETAILS_KEY,
+  type StatusDetails,
+} from "./errors.js";
+export { checkJson, checkJsonObject, type JsonObject, type JsonValue } from "./json.js";
+export {
+  ArtifactType, SessionState, artifactTypeFromJSON, artifactTypeToJSON, sessionStateFromJSON, sessionStateToJSON,
+  type Artifact, type Checkpoint, type Event, type Session,
+} from "./gen/llmspell/sessions/v1/common.js";
+export { ReplayMode, ReplayStatus, type ReplayFrame } from "./gen/llmspell/sessions/v1/replay.js";

@@ -1,0 +1,71 @@
+/**
+ * The interop step operations: each runs one RPC through the wrapper from scenario `args` (proto field
+ * names) and returns its result as proto3 JSON with snake_case top-level keys.
+ *
+ * @module
+ */
+import type { SessionsClient } from "../client.js";
+import { Artifact, Checkpoint, Event, Session } from "../gen/llmspell/sessions/v1/common.js";
+import { CreateSessionRequest } from "../gen/llmspell/sessions/v1/session.js";
+import { UploadHeader } from "../gen/llmspell/sessions/v1/artifact.js";
+import { NewEvent } from "../gen/llmspell/sessions/v1/replay.js";
+import type { JsonObject } from "../json.js";
+import { snakeResult, type Result } from "./compare.js";
+import { HashCounter } from "./content.js";
+
+/** Scenario arguments after substitution. `content` (uploads) is already generated. */
+export type Args = Record<string, any> & { content?: Buffer };
+
+/** One operation of the step language. */
+export type Op = (client: SessionsClient, args: Args) => Promise<Result>;
+
+const sessionResult = (session: Session): Result => snakeResult(Session.toJSON(session));
+const events = (list: Event[]): Result => ({ seqs: list.map((e) => e.seq), types: list.map((e) => e.type) });
+const etag = (args: Args) => ({ etag: args.etag ?? "" });
+
+/** The operations by their snake_case RPC names. */
+export const OPS: Record<string, Op> = {
+  create_session: async (c, a) => sessionResult(await c.createSession(CreateSessionRequest.fromJSON(a))),
+  get_session: async (c, a) => sessionResult(await c.getSession(a.session_id)),
+  update_session: async (c, a) => sessionResult(await c.updateSession(a.session_id, sessionChanges(a), etag(a))),
+  suspend_session: async (c, a) => sessionResult(await c.suspendSession(a.session_id, etag(a))),
+  resume_session: async (c, a) => sessionResult(await c.resumeSession(a.session_id, etag(a))),
+  complete_session: async (c, a) => sessionResult(await c.completeSession(a.session_id, etag(a))),
+  fail_session: async (c, a) => sessionResult(await c.failSession(a.session_id, a.reason ?? "", etag(a))),
+  archive_session: async (c, a) => sessionResult(await c.archiveSession(a.session_id, etag(a))),
+  set_session_state: async (c, a) =>
+    sessionResult(await c.setState(a.session_id, a.entries ?? {}, { deleteKeys: a.delete_keys, ...etag(a) })),
+  get_session_state: async (c, a) => ({ entries: await c.getState(a.session_id, a.keys ?? []) }),
+  upload_artifact: async (c, a) => {
+    const { content, ...header } = a;
+    const artifact = await c.uploadArtifact(UploadHeader.fromJSON(header), content ?? Buffer.alloc(0));
+    return snakeResult(Artifact.toJSON(artifact));
+  },
+  download_artifact: async (c, a) => {
+    const counter = new HashCounter();
+    await c.downloadArtifact(a.artifact_id, counter.update, { offset: Number(a.offset ?? 0), limit: Number(a.limit ?? 0) });
+    return { size: counter.size, content_digest: counter.digest() };
+  },
+  append_events: async (c, a) => {
+    const list = (a.events ?? []).map((e: unknown) => NewEvent.fromJSON(e));
+    const expected = a.expected_last_seq === undefined ? {} : { expectedLastSeq: Number(a.expected_last_seq) };
+    return events(await c.appendEvents(a.session_id, list, expected));
+  },
+  list_events: async (c, a) => {
+    const all: Event[] = [];
+    for await (const event of c.iterateEvents(a.session_id, { afterSeq: Number(a.after_seq ?? 0), types: a.types ?? [] })) {
+      all.push(event);
+    }
+    return events(all);
+  },
+  create_checkpoint: async (c, a) => snakeResult(Checkpoint.toJSON(await c.createCheckpoint(a.session_id, a.label ?? ""))),
+  fork_session: async (c, a) => {
+    const point = a.checkpoint_id ? { checkpointId: String(a.checkpoint_id) } : { seq: Number(a.at_seq ?? 0) };
+    return sessionResult(await c.forkSession(a.session_id, point, a.name ?? ""));
+  },
+};
+
+function sessionChanges(args: Args): { name?: string; description?: string; tags?: string[]; metadata?: JsonObject } {
+  const { name, description, tags, metadata } = args;
+  return { name, description, tags, metadata };
+}

@@ -1,0 +1,205 @@
+/**
+ * ReplayService calls: the event log, live subscriptions, checkpoints, snapshots, controlled replay,
+ * fork and rewind.
+ *
+ * @module
+ */
+import type { ClientDuplexStream } from "@grpc/grpc-js";
+import { ArtifactCalls } from "./artifacts.js";
+import type { Checkpoint, Event, Session } from "./gen/llmspell/sessions/v1/common.js";
+import {
+  ReplayStart,
+  type CompareSnapshotsResponse,
+  type GetSnapshotResponse,
+  type ListCheckpointsResponse,
+  type ListEventsResponse,
+  type ReplayControl,
+  type ReplayFrame,
+} from "./gen/llmspell/sessions/v1/replay.js";
+import { SessionsError } from "./errors.js";
+import { checkJsonObject, type JsonObject } from "./json.js";
+import type { CallOptions } from "./rpc.js";
+import type { EtagOptions } from "./sessions.js";
+
+/** A client event to append. `type` must not start with a reserved prefix (`session.`, `state.`, …). */
+export interface NewEventInput {
+  type: string;
+  payload?: JsonObject;
+  correlationId?: string;
+  causationId?: string;
+}
+
+/** Options of {@link ReplayCalls.appendEvents}. */
+export interface AppendOptions extends CallOptions {
+  /** Fails with ABORTED / SEQ_MISMATCH unless the log's last seq is exactly this. */
+  expectedLastSeq?: number;
+}
+
+/** Which events to read: those after `afterSeq`, whose type starts with any of `types`. */
+export interface EventQuery {
+  afterSeq?: number;
+  types?: string[];
+  pageSize?: number;
+  pageToken?: string;
+}
+
+/** Options of {@link ReplayCalls.subscribeEvents}; aborting `signal` ends the iteration. */
+export interface SubscribeOptions extends CallOptions {
+  afterSeq?: number;
+  types?: string[];
+}
+
+/** A point in a session's history: after event `seq`, or a checkpoint. */
+export type HistoryPoint = { seq: number } | { checkpointId: string };
+
+/** The first control of a replay (see `ReplayStart` in replay.proto). */
+export type ReplayStartInput = Partial<ReplayStart> & { sessionId: string };
+
+/** ReplayService methods of {@link SessionsClient}. */
+export class ReplayCalls extends ArtifactCalls {
+  /** Appends client events atomically and returns them with their seqs. */
+  async appendEvents(sessionId: string, events: NewEventInput[], options: AppendOptions = {}): Promise<Event[]> {
+    const newEvents = events.map((event, index) => {
+      if (event.payload) checkJsonObject(event.payload, `events[${index}].payload`);
+      return { payload: undefined, correlationId: "", causationId: "", ...event };
+    });
+    const request = { sessionId, events: newEvents, expectedLastSeq: options.expectedLastSeq };
+    const response = await this.unary(this.raw.replay.appendEvents.bind(this.raw.replay), request, options);
+    return response.events;
+  }
+
+  /** Reads one page of a session's events. */
+  listEvents(sessionId: string, query: EventQuery = {}, options?: CallOptions): Promise<ListEventsResponse> {
+    const request = { sessionId, afterSeq: 0, types: [], pageSize: 0, pageToken: "", ...query };
+    return this.unary(this.raw.replay.listEvents.bind(this.raw.replay), request, options);
+  }
+
+  /** Iterates over every matching event in seq order, fetching pages as needed. */
+  async *iterateEvents(sessionId: string, query: Omit<EventQuery, "pageToken"> = {}, options?: CallOptions): AsyncGenerator<Event> {
+    let pageToken = "";
+    do {
+      const page = await this.listEvents(sessionId, { ...query, pageToken }, options);
+      yield* page.events;
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+  }
+
+  /**
+   * Streams the events after `afterSeq`, then live ones as they are appended, in order and without gaps.
+   * The iteration ends when `signal` aborts or the loop is left; a server error is thrown.
+   */
+  async *subscribeEvents(sessionId: string, options: SubscribeOptions = {}): AsyncGenerator<Event> {
+    const request = { sessionId, afterSeq: options.afterSeq ?? 0, types: options.types ?? [] };
+    const call = this.raw.replay.subscribeEvents(request, this.metadata(options), this.grpcOptions(options, true));
+    const signal = options.signal;
+    const onAbort = () => call.cancel();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      if (signal?.aborted) return;
+      for await (const event of call as AsyncIterable<Event>) yield event;
+    } catch (error) {
+      if (!signal?.aborted) throw SessionsError.from(error);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      call.cancel();
+    }
+  }
+
+  /** Records a named point at the session's current seq. */
+  createCheckpoint(sessionId: string, label = "", options?: CallOptions): Promise<Checkpoint> {
+    return this.unary(this.raw.replay.createCheckpoint.bind(this.raw.replay), { sessionId, label }, options);
+  }
+
+  /** Reads one page of a session's checkpoints. */
+  listCheckpoints(
+    sessionId: string, page: { pageSize?: number; pageToken?: string } = {}, options?: CallOptions,
+  ): Promise<ListCheckpointsResponse> {
+    const request = { sessionId, pageSize: page.pageSize ?? 0, pageToken: page.pageToken ?? "" };
+    return this.unary(this.raw.replay.listCheckpoints.bind(this.raw.replay), request, options);
+  }
+
+  /** The session, its state and artifacts exactly as they were at `point`. */
+  getSnapshot(sessionId: string, point: HistoryPoint, options?: CallOptions): Promise<GetSnapshotResponse> {
+    const request = { sessionId, ...pointFields(point, "atSeq") };
+    return this.unary(this.raw.replay.getSnapshot.bind(this.raw.replay), request, options);
+  }
+
+  /** What changed in state and artifacts between two points of a session's history. */
+  compareSnapshots(
+    sessionId: string, from: HistoryPoint, to: HistoryPoint, options?: CallOptions,
+  ): Promise<CompareSnapshotsResponse> {
+    const request = { sessionId, from: pointFields(from, "seq"), to: pointFields(to, "seq") };
+    return this.unary(this.raw.replay.compareSnapshots.bind(this.raw.replay), request, options);
+  }
+
+  /** A new ACTIVE child session with the state and artifacts as they were at `point`. */
+  forkSession(sessionId: string, point: HistoryPoint, name = "", options?: CallOptions): Promise<Session> {
+    const request = { sessionId, name, ...pointFields(point, "atSeq") };
+    return this.unary(this.raw.replay.forkSession.bind(this.raw.replay), request, options);
+  }
+
+  /** Restores state and artifacts to `point` in place (a `session.rewound` event; history stays). */
+  rewindSession(sessionId: string, point: HistoryPoint, options: EtagOptions = {}): Promise<Session> {
+    const request = { sessionId, etag: options.etag ?? "", ...pointFields(point, "toSeq") };
+    return this.unary(this.raw.replay.rewindSession.bind(this.raw.replay), request, options);
+  }
+
+  /** Starts a controlled replay of a session's log; see {@link ReplayHandle}. */
+  replaySession(start: ReplayStartInput, options: CallOptions = {}): ReplayHandle {
+    const call = this.raw.replay.replaySession(this.metadata(options), this.grpcOptions(options, true));
+    const handle = new ReplayHandle(call, options.signal);
+    handle.send({ start: ReplayStart.fromPartial(start) });
+    return handle;
+  }
+}
+
+/** A running replay: iterate it for frames, and steer it with the control methods. */
+export class ReplayHandle implements AsyncIterable<ReplayFrame> {
+  readonly #call: ClientDuplexStream<ReplayControl, ReplayFrame>;
+  readonly #signal?: AbortSignal;
+
+  /** @internal */
+  constructor(call: ClientDuplexStream<ReplayControl, ReplayFrame>, signal?: AbortSignal) {
+    this.#call = call;
+    this.#signal = signal;
+    signal?.addEventListener("abort", () => call.cancel(), { once: true });
+  }
+
+  /** @internal */
+  send(control: ReplayControl): void {
+    this.#call.write(control);
+  }
+
+  pause(): void { this.send({ pause: {} }); }
+  resume(): void { this.send({ resume: {} }); }
+  /** Replays the next event (REPLAY_MODE_STEP). */
+  step(): void { this.send({ step: {} }); }
+  /** Changes the speed of a timed replay (0.1–10). */
+  setSpeed(speed: number): void { this.send({ setSpeed: { speed } }); }
+  addBreakpoint(breakpoint: { seq?: number; eventType?: string }): void {
+    this.send({ addBreakpoint: { seq: breakpoint.seq ?? 0, eventType: breakpoint.eventType ?? "" } });
+  }
+  /** Stops the replay; the server sends a final STOPPED frame. */
+  stop(): void {
+    this.send({ stop: {} });
+    this.#call.end();
+  }
+  /** Abandons the replay without waiting for the server. */
+  cancel(): void { this.#call.cancel(); }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<ReplayFrame> {
+    try {
+      for await (const frame of this.#call as AsyncIterable<ReplayFrame>) yield frame;
+    } catch (error) {
+      if (!this.#signal?.aborted) throw SessionsError.from(error);
+    } finally {
+      this.#call.cancel();
+    }
+  }
+}
+
+type PointFields = { atSeq?: number; toSeq?: number; seq?: number; checkpointId?: string };
+
+function pointFields(point: HistoryPoint, seqField: "atSeq" | "toSeq" | "seq"): PointFields {
+  return "checkpointId" in point ? { checkpointId: point.checkpointId } : { [seqField]: point.seq };
+}

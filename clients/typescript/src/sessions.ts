@@ -1,0 +1,158 @@
+/**
+ * SessionService calls: lifecycle, listing, metadata updates and key-value state.
+ *
+ * @module
+ */
+import { Session, type Artifact } from "./gen/llmspell/sessions/v1/common.js";
+import {
+  CreateSessionRequest,
+  ListSessionsRequest,
+  type ListSessionsResponse,
+} from "./gen/llmspell/sessions/v1/session.js";
+import { checkJsonObject, type JsonObject } from "./json.js";
+import { RpcBase, type CallOptions } from "./rpc.js";
+
+/** Fields of a new session. */
+export interface CreateSessionInput {
+  name?: string;
+  description?: string;
+  tags?: string[];
+  metadata?: JsonObject;
+  /** Makes the new session a child of this one. */
+  parentSessionId?: string;
+  /** Idempotency key: a retry with the same id within 10 minutes returns the same session. */
+  requestId?: string;
+}
+
+/** Filters and ordering of {@link SessionCalls.listSessions}; every field is optional. */
+export type ListSessionsQuery = Partial<ListSessionsRequest>;
+
+/** The fields {@link SessionCalls.updateSession} can change; each one given goes in the update mask. */
+export interface SessionChanges {
+  name?: string;
+  description?: string;
+  tags?: string[];
+  metadata?: JsonObject;
+}
+
+/** Options of calls that take an etag for optimistic concurrency (a stale one fails with ABORTED). */
+export interface EtagOptions extends CallOptions {
+  etag?: string;
+}
+
+/** Options of {@link SessionCalls.setState}. */
+export interface SetStateOptions extends EtagOptions {
+  /** Keys removed in the same step as the entries are set. */
+  deleteKeys?: string[];
+}
+
+/** Everything needed to restore a session: its record, state and latest artifact versions. */
+export interface LoadedSession {
+  session: Session;
+  state: JsonObject;
+  /** Latest version of each artifact name (metadata only). */
+  artifacts: Artifact[];
+}
+
+const UPDATABLE = ["name", "description", "tags", "metadata"] as const;
+
+/** SessionService methods of {@link SessionsClient}. */
+export class SessionCalls extends RpcBase {
+  /** Creates an ACTIVE session. */
+  createSession(input: CreateSessionInput = {}, options?: CallOptions): Promise<Session> {
+    if (input.metadata) checkJsonObject(input.metadata, "metadata");
+    const request = CreateSessionRequest.fromPartial(input);
+    return this.unary(this.raw.sessions.createSession.bind(this.raw.sessions), request, options);
+  }
+
+  /** Reads one session; a missing one fails with NOT_FOUND / SESSION_NOT_FOUND. */
+  getSession(sessionId: string, options?: CallOptions): Promise<Session> {
+    return this.unary(this.raw.sessions.getSession.bind(this.raw.sessions), { sessionId }, options);
+  }
+
+  /** Reads one page of sessions (ARCHIVED ones only when `states` asks for them). */
+  listSessions(query: ListSessionsQuery = {}, options?: CallOptions): Promise<ListSessionsResponse> {
+    const request = ListSessionsRequest.fromPartial(query);
+    return this.unary(this.raw.sessions.listSessions.bind(this.raw.sessions), request, options);
+  }
+
+  /** Iterates over every session matching `query`, fetching pages as needed. */
+  async *iterateSessions(query: Omit<ListSessionsQuery, "pageToken"> = {}, options?: CallOptions): AsyncGenerator<Session> {
+    let pageToken = "";
+    do {
+      const page = await this.listSessions({ ...query, pageToken }, options);
+      yield* page.sessions;
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+  }
+
+  /** Changes the fields present in `changes` (the update mask lists exactly those). */
+  updateSession(sessionId: string, changes: SessionChanges, options: EtagOptions = {}): Promise<Session> {
+    const paths = UPDATABLE.filter((field) => changes[field] !== undefined);
+    if (changes.metadata) checkJsonObject(changes.metadata, "metadata");
+    const session = Session.fromPartial({ ...changes, sessionId, etag: options.etag ?? "" });
+    const request = { session, updateMask: [...paths] };
+    return this.unary(this.raw.sessions.updateSession.bind(this.raw.sessions), request, options);
+  }
+
+  /** ACTIVE → SUSPENDED. */
+  suspendSession(sessionId: string, options: EtagOptions = {}): Promise<Session> {
+    const request = { sessionId, etag: options.etag ?? "" };
+    return this.unary(this.raw.sessions.suspendSession.bind(this.raw.sessions), request, options);
+  }
+
+  /** SUSPENDED → ACTIVE. */
+  resumeSession(sessionId: string, options: EtagOptions = {}): Promise<Session> {
+    const request = { sessionId, etag: options.etag ?? "" };
+    return this.unary(this.raw.sessions.resumeSession.bind(this.raw.sessions), request, options);
+  }
+
+  /** ACTIVE or SUSPENDED → COMPLETED. */
+  completeSession(sessionId: string, options: EtagOptions = {}): Promise<Session> {
+    const request = { sessionId, etag: options.etag ?? "" };
+    return this.unary(this.raw.sessions.completeSession.bind(this.raw.sessions), request, options);
+  }
+
+  /** ACTIVE or SUSPENDED → FAILED, recording `reason`. */
+  failSession(sessionId: string, reason: string, options: EtagOptions = {}): Promise<Session> {
+    const request = { sessionId, reason, etag: options.etag ?? "" };
+    return this.unary(this.raw.sessions.failSession.bind(this.raw.sessions), request, options);
+  }
+
+  /** COMPLETED or FAILED → ARCHIVED (read-only, hidden from listings unless asked for). */
+  archiveSession(sessionId: string, options: EtagOptions = {}): Promise<Session> {
+    const request = { sessionId, etag: options.etag ?? "" };
+    return this.unary(this.raw.sessions.archiveSession.bind(this.raw.sessions), request, options);
+  }
+
+  /** Deletes the session with its artifacts, state, events and checkpoints. */
+  async deleteSession(sessionId: string, options: EtagOptions = {}): Promise<void> {
+    const request = { sessionId, etag: options.etag ?? "" };
+    await this.unary(this.raw.sessions.deleteSession.bind(this.raw.sessions), request, options);
+  }
+
+  /** Returns once the session and everything written before it is durable on disk. */
+  saveSession(sessionId: string, options?: CallOptions): Promise<Session> {
+    return this.unary(this.raw.sessions.saveSession.bind(this.raw.sessions), { sessionId }, options);
+  }
+
+  /** Reads the whole restorable session in one call. */
+  async loadSession(sessionId: string, options?: CallOptions): Promise<LoadedSession> {
+    const loaded = await this.unary(this.raw.sessions.loadSession.bind(this.raw.sessions), { sessionId }, options);
+    return { session: loaded.session ?? Session.fromPartial({}), state: loaded.state as JsonObject, artifacts: loaded.artifacts };
+  }
+
+  /** Sets `entries` and removes `deleteKeys` in one step (one `state.changed` event). */
+  setState(sessionId: string, entries: JsonObject, options: SetStateOptions = {}): Promise<Session> {
+    checkJsonObject(entries, "entries");
+    const request = { sessionId, entries, deleteKeys: options.deleteKeys ?? [], etag: options.etag ?? "" };
+    return this.unary(this.raw.sessions.setSessionState.bind(this.raw.sessions), request, options);
+  }
+
+  /** Reads state entries as plain JSON values; no `keys` means every key. Missing keys are absent. */
+  async getState(sessionId: string, keys: string[] = [], options?: CallOptions): Promise<JsonObject> {
+    const response = await this.unary(
+      this.raw.sessions.getSessionState.bind(this.raw.sessions), { sessionId, keys }, options);
+    return response.entries as JsonObject;
+  }
+}
