@@ -10,7 +10,12 @@ SOURCES := pyproject.toml setup.py protos/gen_python.py $(wildcard protos/llmspe
 PYTEST := $(PY) -m pytest
 export LLMSPELL_SESSIONS_REQUIRE_NATIVE ?= 1
 
-.PHONY: install serve test test-fast test-pure lint bench-quick bench clean
+TOOLS := $(CURDIR)/.tools
+GRPCURL_VERSION ?= v1.9.4
+HEALTH_PROBE_VERSION ?= v0.4.40
+GHZ_VERSION ?= v0.120.0
+
+.PHONY: install serve test test-fast test-pure lint bench-quick bench clean clients tools interop examples
 
 install: $(STAMP)
 
@@ -23,10 +28,35 @@ $(STAMP): $(SOURCES)
 serve: install
 	$(VENV)/bin/llmspell-sessions serve --address $(ADDRESS)
 
-# Every test, native build first, then the hot-path tests again on the pure-Python twin.
-test: install
+# Every test (interop and the external tools included), native build first, then the hot-path
+# tests again on the pure-Python twin.
+test: install clients tools
 	$(PYTEST) -q tests
 	LLMSPELL_SESSIONS_PURE=1 LLMSPELL_SESSIONS_REQUIRE_NATIVE=0 $(PYTEST) -q tests/native
+
+# The Go, TypeScript and Rust clients: generate, build and run their own unit tests.
+clients: install
+	$(MAKE) -C clients/go deps gen build test
+	$(MAKE) -C clients/typescript deps gen build test
+	$(MAKE) -C clients/rust deps build test
+
+# grpcurl, grpc_health_probe and ghz, built from the Go module proxy into .tools/.
+tools: $(TOOLS)/grpcurl $(TOOLS)/grpc-health-probe $(TOOLS)/ghz
+
+$(TOOLS)/grpcurl:
+	GOBIN=$(TOOLS) go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
+
+$(TOOLS)/grpc-health-probe:
+	GOBIN=$(TOOLS) go install github.com/grpc-ecosystem/grpc-health-probe@$(HEALTH_PROBE_VERSION)
+
+$(TOOLS)/ghz:
+	GOBIN=$(TOOLS) go install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION)
+
+interop: install clients
+	$(PYTEST) -q tests/interop
+
+examples: install clients
+	$(PYTEST) -q tests/examples
 
 test-fast: install
 	$(PYTEST) -q -x -m "not slow" tests
@@ -43,5 +73,5 @@ bench: install
 	$(PY) -m bench.run
 
 clean:
-	rm -rf $(VENV) build *.egg-info server/*.egg-info server/llmspell_sessions/_pb
+	rm -rf $(VENV) $(TOOLS) build *.egg-info server/*.egg-info server/llmspell_sessions/_pb
 	find server native -name '*.so' -delete; rm -f native/*.c

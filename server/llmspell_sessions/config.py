@@ -48,8 +48,8 @@ class SessionManagerConfig:
     """Mutations per minute per session (token bucket, burst 1.5x); 0 = off."""
     rate_limit_global: float = 1000.0
     """Requests per minute per tenant (token bucket, burst 1.5x); 0 = off."""
-    auto_checkpoint_every: int = 0
-    """Store a materialised checkpoint every N events; 0 = off."""
+    auto_checkpoint_every: int = 1000
+    """Store a materialised checkpoint every N events (so time travel replays at most N); 0 = off."""
     hooks: tuple[str, ...] = ()
     """Hooks to load, each "module:attr"."""
     sweep_interval: float = 1.0
@@ -103,6 +103,9 @@ class ServerConfig:
     grace_period: float = 10.0
     """Seconds in-flight calls get to finish on SIGTERM."""
     metrics_address: str = ""
+    """HOST:PORT of the Prometheus /metrics endpoint; empty = no endpoint, port 0 picks one."""
+    access_log: bool = True
+    """Log one INFO line per RPC (method, code, duration, correlation id, tenant, subject)."""
     tokens: tuple[TokenConfig, ...] = field(default_factory=tuple)
 
 

@@ -11,6 +11,7 @@ import grpc
 from .._pb import artifact_pb2_grpc, replay_pb2_grpc, session_pb2_grpc
 from ._api import ClientApi
 from ._artifact_api import ArtifactClientApi
+from ._replay_api import ReplayClientApi, SyncReplayStreams
 from ._sync_streams import SyncStreams
 from .channel import ConnectionOptions
 from .errors import error_from_rpc
@@ -18,7 +19,7 @@ from .errors import error_from_rpc
 T = TypeVar("T")
 
 
-class SessionClient(SyncStreams, ArtifactClientApi, ClientApi):
+class SessionClient(SyncReplayStreams, SyncStreams, ReplayClientApi, ArtifactClientApi, ClientApi):
     """A blocking client; errors are raised as the same LlmspellError classes as in-process."""
 
     def __init__(self, target: str = "", *, token: str = "", timeout: float | None = 30.0, **tls: Any) -> None:

@@ -143,11 +143,12 @@ class EngineCore:
         actor: str | None = None,
         causation_id: str = "",
         correlation_id: str = "",
+        time: datetime | None = None,
     ) -> Event:
         """Appends one event and writes the new session record with it, atomically (see commit_events)."""
         spec = EventSpec(event_type, payload, causation_id, correlation_id)
         return self.commit_events(
-            caller, skey, before, after, [spec], operation=operation, batch=batch, sync=sync, actor=actor
+            caller, skey, before, after, [spec], operation=operation, batch=batch, sync=sync, actor=actor, time=time
         )[0]
 
     def commit_events(
@@ -162,11 +163,13 @@ class EngineCore:
         batch: WriteBatch | None = None,
         sync: bool = False,
         actor: str | None = None,
+        time: datetime | None = None,
     ) -> list[Event]:
         """Appends events (seqs following before's) and writes the new session record, atomically.
 
         Runs before-hooks first (a veto writes nothing) and after-hooks and listeners once written.
-        ``after`` must be a new object: cached records are never changed in place.
+        ``after`` must be a new object: cached records are never changed in place. ``time`` is the
+        operation's own clock reading when it stamped fields of ``after`` (history replays them from it).
         """
         tenant = caller.tenant
         if actor != SYSTEM_ACTOR:
@@ -176,7 +179,7 @@ class EngineCore:
             contexts = [HookContext(operation, caller, after.session_id, s.type, s.payload) for s in specs]
             for context in contexts:
                 self.hooks.before(context)  # type: ignore[arg-type]
-        time = now()
+        time = time or now()
         seq = before.last_event_seq if before else 0
         default_correlation = caller.correlation_id or local_id()
         batch = batch if batch is not None else WriteBatch()
@@ -303,7 +306,8 @@ class EngineCore:
             after.state = SessionState.SUSPENDED
             event_type, reason = "session.suspended", "idle_timeout"
         payload = {"from_state": session.state.name, "to_state": after.state.name, "reason": reason}
-        self.commit(caller, skey, session, after, event_type, payload, operation="timeout", actor=SYSTEM_ACTOR)
+        self.commit(caller, skey, session, after, event_type, payload, operation="timeout", actor=SYSTEM_ACTOR,
+                    time=time)
         return after
 
     def sweep_timeouts(self) -> int:

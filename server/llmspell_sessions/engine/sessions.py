@@ -11,6 +11,7 @@ from ..storage import WriteBatch
 from . import keys, validation
 from .codec import clone_session, now, to_micros
 from .core import EngineCore
+from .hooks import HookContext
 from .ids import uuid7
 from .state_machine import transition
 
@@ -79,7 +80,8 @@ class SessionOps(EngineCore):
                 "metadata": meta,
                 "parent_session_id": parent_session_id,
             }
-            self.commit(c, skey, None, session, "session.created", payload, operation="create_session", batch=batch)
+            self.commit(c, skey, None, session, "session.created", payload, operation="create_session", batch=batch,
+                        time=time)
             return session
 
     def create_session(
@@ -198,7 +200,7 @@ class SessionOps(EngineCore):
             payload: dict[str, Any] = {"from_state": before.state.name, "to_state": target.name}
             if reason:
                 payload["reason"] = reason
-            self.commit(c, skey, before, after, event_type, payload, operation=f"{name}_session")
+            self.commit(c, skey, before, after, event_type, payload, operation=f"{name}_session", time=time)
             return clone_session(after)
 
     def suspend_session(self, session_id: str, *, etag: str = "", caller: Caller | None = None) -> Session:
@@ -230,6 +232,8 @@ class SessionOps(EngineCore):
         with self.lock:
             skey, session = self.fetch(c, session_id)
             self.check_etag(session, etag)
+            context = HookContext("delete_session", c, session_id, "", {})
+            self.hooks.before(context)  # deletion appends no event: hooks see it directly
             batch = WriteBatch()
             self.release_session_artifacts(batch, c, skey, session)
             counters = self.delete_session_records(batch, c.tenant, skey, session)
@@ -237,6 +241,7 @@ class SessionOps(EngineCore):
             self.apply_counters(counters)
             self.forget(skey)
             self.session_deleted(c.tenant, session)
+            self.hooks.after(context, None)
 
     def release_session_artifacts(self, batch: WriteBatch, caller: Caller, skey: bytes, session: Session) -> None:
         """Adds the removal of the session's artifacts to batch (the artifact store overrides this)."""

@@ -4,7 +4,7 @@ from .driver import drive_replay
 from .ops import ReplayOps
 from .replayer import Replayer
 from .subscriptions import Delivery, EventSubscription
-from .types import (
+from ...model import (
     Point,
     ReplayControl,
     ReplayFrame,

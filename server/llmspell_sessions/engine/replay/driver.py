@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from .replayer import Replayer
-from .types import ReplayControl, ReplayFrame
+from ...model import ReplayControl, ReplayFrame
 
 _STOP = ReplayControl("stop")
 

@@ -15,7 +15,7 @@ from .driver import drive_replay
 from .fork import ForkOps
 from .log import matches, type_prefixes
 from .replayer import Replayer
-from .types import ReplayControl, ReplayFrame, ReplayMode, ReplayStart
+from ...model import ReplayControl, ReplayFrame, ReplayMode, ReplayStart
 
 
 class ReplayOps(ForkOps):

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from ...errors import InvalidArgument
 from ...model import Event
 from .snapshot import changed_keys
-from .types import MAX_SPEED, MIN_SPEED, ReplayControl, ReplayFrame, ReplayMode, ReplayStatus
+from ...model import MAX_SPEED, MIN_SPEED, ReplayControl, ReplayFrame, ReplayMode, ReplayStatus
 
 
 def check_speed(speed: float) -> float:

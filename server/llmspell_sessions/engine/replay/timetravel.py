@@ -11,7 +11,7 @@ from ..ids import is_uuid_text
 from . import store
 from .snapshot import Snapshot, apply_event, same_value
 from .subscriptions import SubscriptionOps
-from .types import Point, SessionSnapshot, SnapshotDiff
+from ...model import Point, SessionSnapshot, SnapshotDiff
 
 
 class TimeTravelOps(SubscriptionOps):
