@@ -1,0 +1,50 @@
+//! An async Rust client for llmspell-sessions: sessions, artifacts and replay over gRPC.
+//!
+//! ```no_run
+//! use llmspell_sessions_client::{pb, Client, StateUpdate};
+//! use serde_json::json;
+//!
+//! # async fn run() -> Result<(), llmspell_sessions_client::Error> {
+//! let client = Client::connect("127.0.0.1:50051").await?;
+//! let session = client
+//!     .create_session(pb::CreateSessionRequest { name: "research".into(), ..Default::default() })
+//!     .await?;
+//! client.set_session_state(&session.session_id, StateUpdate::new().set("turn", json!(1))).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Calls return [`Error`], which exposes the gRPC code and the server's `ErrorInfo` reason. The
+//! generated messages and clients live in [`pb`]; [`json`] converts `Struct`/`Value` to and from
+//! `serde_json`.
+
+#![warn(missing_docs)]
+
+mod artifacts;
+mod client;
+mod error;
+pub mod json;
+mod messages;
+mod paging;
+mod replay;
+mod sessions;
+#[cfg(test)]
+mod tests;
+
+/// The generated protobuf messages and tonic clients and servers of `llmspell.sessions.v1`.
+#[allow(missing_docs, clippy::all)]
+pub mod pb {
+    tonic::include_proto!("llmspell.sessions.v1");
+}
+
+/// TLS configuration types, re-exported from tonic.
+#[cfg(feature = "tls")]
+pub mod tls {
+    pub use tonic::transport::{Certificate, ClientTlsConfig, Identity};
+}
+
+pub use artifacts::UPLOAD_MESSAGE_SIZE;
+pub use client::{Auth, AuthChannel, Client, ClientBuilder, DEFAULT_ADDRESS};
+pub use error::{code_name, Error, ErrorInfo, ERROR_DOMAIN};
+pub use replay::HistoryPoint;
+pub use sessions::{LoadedSession, StateUpdate};
+pub use tonic::Code;
