@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from llmspell_sessions import SessionManager
 from llmspell_sessions.client import SessionClient
+
 from tests.helpers.server import ServerProcess
 
 # Rate limits are off unless a test turns them on: suites create thousands of sessions a minute.
@@ -38,8 +38,12 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     """Starts dedicated servers (own store, own settings); all are stopped at the end."""
     started: list[ServerProcess] = []
 
-    def start(env: dict[str, str] | None = None, args: list[str] | None = None, path: Path | None = None,
-              backend: str = "rocksdb") -> ServerProcess:
+    def start(
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
+        path: Path | None = None,
+        backend: str = "rocksdb",
+    ) -> ServerProcess:
         server = ServerProcess(path or tmp_path / f"store{len(started)}", env=env, args=args, backend=backend)
         started.append(server)
         return server.start()
@@ -52,6 +56,5 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
 @pytest.fixture(params=["memory", "rocksdb"])
 def manager(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SessionManager]:
     """The embedded engine over each backend."""
-    with SessionManager(storage_backend=request.param, storage_path=str(tmp_path / "db"),
-                        max_sessions=100000) as m:
+    with SessionManager(storage_backend=request.param, storage_path=str(tmp_path / "db"), max_sessions=100000) as m:
         yield m

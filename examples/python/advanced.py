@@ -6,8 +6,9 @@ from llmspell_sessions.errors import EtagMismatch
 
 with SessionClient() as client:
     root = client.create_session(name="planner", tags=["advanced-example"])
-    workers = [client.create_session(name=f"worker {i}", parent_session_id=root, tags=["advanced-example"])
-               for i in range(5)]
+    workers = [
+        client.create_session(name=f"worker {i}", parent_session_id=root, tags=["advanced-example"]) for i in range(5)
+    ]
     for worker in workers[:2]:
         client.complete_session(worker)
 

@@ -26,10 +26,16 @@ with SessionClient() as client:
         argument = argument if argument is not None else observation
         call = client.append_events(sid, [{"type": "tool.call", "payload": {"tool": tool, "turn": turn}}])[0]
         observation = TOOLS[tool](argument)
-        client.append_events(sid, [{"type": "tool.result", "payload": {"tool": tool, "ok": True},
-                                    "causation_id": str(call.seq)}])
-        client.store_artifact(sid, f"{tool}-{turn}.json", json.dumps(observation).encode(), ArtifactType.TOOL_RESULT,
-                              mime_type="application/json")
+        client.append_events(
+            sid, [{"type": "tool.result", "payload": {"tool": tool, "ok": True}, "causation_id": str(call.seq)}]
+        )
+        client.store_artifact(
+            sid,
+            f"{tool}-{turn}.json",
+            json.dumps(observation).encode(),
+            ArtifactType.TOOL_RESULT,
+            mime_type="application/json",
+        )
         client.set_session_state(sid, {"turn": turn, "last_tool": tool})
     client.store_artifact(sid, "answer.txt", str(observation).encode(), ArtifactType.AGENT_OUTPUT)
     client.complete_session(sid)

@@ -12,7 +12,6 @@ from .cli_client import SID, _client, _command, _common, _json_object
 from .model import ArtifactType
 
 
-
 class ProgressBar:
     """A one-line progress display on stderr for transfers larger than 1 MiB."""
 
@@ -43,8 +42,15 @@ def _artifact_type(name: str) -> ArtifactType:
 def _put(args: argparse.Namespace) -> int:
     with _client(args) as client:
         artifact = client.upload_file(
-            args.session_id, args.file, args.name or "", args.type, description=args.description,
-            tags=args.tag, mime_type=args.mime_type, metadata=args.metadata, progress=ProgressBar("upload"),
+            args.session_id,
+            args.file,
+            args.name or "",
+            args.type,
+            description=args.description,
+            tags=args.tag,
+            mime_type=args.mime_type,
+            metadata=args.metadata,
+            progress=ProgressBar("upload"),
         )
         emit(artifact, args.json, ARTIFACT_COLUMNS)
     return 0
@@ -78,17 +84,38 @@ def add_artifact_commands(commands: Any) -> None:
     get.add_argument("output")
     get.set_defaults(run=_get)
     _command(
-        group, "list", "list a session's artifacts",
-        lambda c, a: c.list_artifacts(a.session_id, name_pattern=a.pattern, all_versions=a.all_versions,
-                                      order_by=a.order_by, page_size=a.page_size).items,
-        SID, (("--pattern",), {"default": "", "help": "glob over names"}),
-        (("--all-versions",), {"action": "store_true"}), (("--order-by",), {"default": ""}),
+        group,
+        "list",
+        "list a session's artifacts",
+        lambda c, a: (
+            c.list_artifacts(
+                a.session_id,
+                name_pattern=a.pattern,
+                all_versions=a.all_versions,
+                order_by=a.order_by,
+                page_size=a.page_size,
+            ).items
+        ),
+        SID,
+        (("--pattern",), {"default": "", "help": "glob over names"}),
+        (("--all-versions",), {"action": "store_true"}),
+        (("--order-by",), {"default": ""}),
         (("--page-size",), {"type": int, "default": 100}),
     )
-    _command(group, "info", "show an artifact's metadata", lambda c, a: c.get_artifact_info(a.artifact_id),
-             (("artifact_id",), {}))
-    _command(group, "delete", "delete an artifact", lambda c, a: c.delete_artifact(a.artifact_id),
-             (("artifact_id",), {}))
-    _command(commands, "stats", "storage statistics of a session or the whole tenant",
-             lambda c, a: c.get_storage_stats(a.session_id), (("session_id",), {"nargs": "?", "default": ""}))
-
+    _command(
+        group,
+        "info",
+        "show an artifact's metadata",
+        lambda c, a: c.get_artifact_info(a.artifact_id),
+        (("artifact_id",), {}),
+    )
+    _command(
+        group, "delete", "delete an artifact", lambda c, a: c.delete_artifact(a.artifact_id), (("artifact_id",), {})
+    )
+    _command(
+        commands,
+        "stats",
+        "storage statistics of a session or the whole tenant",
+        lambda c, a: c.get_storage_stats(a.session_id),
+        (("session_id",), {"nargs": "?", "default": ""}),
+    )

@@ -54,9 +54,12 @@ def add_client_commands(commands: Any) -> None:
         title="session commands", required=True
     )
     _command(
-        session, "create", "create a session",
+        session,
+        "create",
+        "create a session",
         lambda c, a: c.new_session(a.name, a.description, a.tag, a.metadata, a.parent, a.request_id),
-        (("--name",), {"default": ""}), (("--description",), {"default": ""}),
+        (("--name",), {"default": ""}),
+        (("--description",), {"default": ""}),
         (("--tag",), {"action": "append", "default": [], "help": "repeat for several"}),
         (("--metadata",), {"type": _json_object, "default": None, "help": "a JSON object"}),
         (("--parent",), {"default": "", "help": "parent session id"}),
@@ -64,49 +67,86 @@ def add_client_commands(commands: Any) -> None:
     )
     _command(session, "get", "show a session", lambda c, a: c.get_session(a.session_id), SID)
     _command(
-        session, "list", "list sessions",
-        lambda c, a: c.list_sessions(
-            a.page_size, a.page_token, a.state, a.tag, a.parent, a.created_by, search=a.search, order_by=a.order_by
-        ).items,
+        session,
+        "list",
+        "list sessions",
+        lambda c, a: (
+            c.list_sessions(
+                a.page_size, a.page_token, a.state, a.tag, a.parent, a.created_by, search=a.search, order_by=a.order_by
+            ).items
+        ),
         (("--state",), {"action": "append", "type": parse_state, "default": []}),
-        (("--tag",), {"action": "append", "default": []}), (("--parent",), {"default": ""}),
-        (("--created-by",), {"default": ""}), (("--search",), {"default": ""}),
-        (("--order-by",), {"default": ""}), (("--page-size",), {"type": int, "default": 50}),
+        (("--tag",), {"action": "append", "default": []}),
+        (("--parent",), {"default": ""}),
+        (("--created-by",), {"default": ""}),
+        (("--search",), {"default": ""}),
+        (("--order-by",), {"default": ""}),
+        (("--page-size",), {"type": int, "default": 50}),
         (("--page-token",), {"default": ""}),
     )
     _command(
-        session, "update", "change name, description, tags or metadata",
+        session,
+        "update",
+        "change name, description, tags or metadata",
         lambda c, a: c.update_session(
             a.session_id, name=a.name, description=a.description, tags=a.tag, metadata=a.metadata, etag=a.etag
         ),
-        SID, (("--name",), {}), (("--description",), {}), (("--tag",), {"action": "append"}),
-        (("--metadata",), {"type": _json_object}), ETAG,
+        SID,
+        (("--name",), {}),
+        (("--description",), {}),
+        (("--tag",), {"action": "append"}),
+        (("--metadata",), {"type": _json_object}),
+        ETAG,
     )
     for verb in ("suspend", "resume", "complete", "archive"):
         _command(
-            session, verb, f"{verb} a session",
-            lambda c, a, verb=verb: getattr(c, f"{verb}_session")(a.session_id, etag=a.etag), SID, ETAG,
+            session,
+            verb,
+            f"{verb} a session",
+            lambda c, a, verb=verb: getattr(c, f"{verb}_session")(a.session_id, etag=a.etag),
+            SID,
+            ETAG,
         )
     _command(
-        session, "fail", "fail a session with a reason",
-        lambda c, a: c.fail_session(a.session_id, a.reason, etag=a.etag), SID,
-        (("--reason",), {"default": ""}), ETAG,
+        session,
+        "fail",
+        "fail a session with a reason",
+        lambda c, a: c.fail_session(a.session_id, a.reason, etag=a.etag),
+        SID,
+        (("--reason",), {"default": ""}),
+        ETAG,
     )
-    _command(session, "delete", "delete a session and everything in it",
-             lambda c, a: c.delete_session(a.session_id, etag=a.etag), SID, ETAG)
+    _command(
+        session,
+        "delete",
+        "delete a session and everything in it",
+        lambda c, a: c.delete_session(a.session_id, etag=a.etag),
+        SID,
+        ETAG,
+    )
     _command(session, "save", "make a session durable on disk", lambda c, a: c.save_session(a.session_id), SID)
     _command(session, "load", "a session with its state and artifacts", lambda c, a: c.load_session(a.session_id), SID)
 
     state = commands.add_parser("state", help="read and change a session's key-value state").add_subparsers(
         title="state commands", required=True
     )
-    _command(state, "get", "show state values", lambda c, a: c.get_session_state(a.session_id, a.key), SID,
-             (("key",), {"nargs": "*", "help": "keys to show (default all)"}))
     _command(
-        state, "set", "set KEY=JSON values and delete keys",
-        lambda c, a: c.set_session_state(a.session_id, dict(a.entry), a.delete, etag=a.etag), SID,
+        state,
+        "get",
+        "show state values",
+        lambda c, a: c.get_session_state(a.session_id, a.key),
+        SID,
+        (("key",), {"nargs": "*", "help": "keys to show (default all)"}),
+    )
+    _command(
+        state,
+        "set",
+        "set KEY=JSON values and delete keys",
+        lambda c, a: c.set_session_state(a.session_id, dict(a.entry), a.delete, etag=a.etag),
+        SID,
         (("entry",), {"nargs": "*", "type": _entry, "help": "KEY=JSON (a bare word is a string)"}),
-        (("--delete",), {"action": "append", "default": []}), ETAG,
+        (("--delete",), {"action": "append", "default": []}),
+        ETAG,
     )
 
 

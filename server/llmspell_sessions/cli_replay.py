@@ -13,8 +13,7 @@ from typing import Any
 
 from .cli import emit, plain
 from .cli_client import ETAG, SID, _client, _common, _json_object
-from .model import ReplayFrame, ReplayMode, ReplayStart, ReplayStatus
-from .model import Event
+from .model import Event, ReplayFrame, ReplayMode, ReplayStart, ReplayStatus
 
 EVENT_COLUMNS = ("seq", "type", "time", "actor", "payload")
 CHECKPOINT_COLUMNS = ("checkpoint_id", "seq", "label", "create_time")
@@ -245,6 +244,4 @@ def _timeline_line(frame: ReplayFrame) -> str:
     event = frame.event
     keys = f"  keys: {','.join(frame.changed_keys)}" if frame.changed_keys else ""
     mark = "  <- breakpoint" if frame.status == ReplayStatus.AT_BREAKPOINT else ""
-    return (
-        f"{progress}  #{event.seq}  {event.time.isoformat(timespec='milliseconds')}  {event.type}{keys}{mark}"
-    )
+    return f"{progress}  #{event.seq}  {event.time.isoformat(timespec='milliseconds')}  {event.type}{keys}{mark}"

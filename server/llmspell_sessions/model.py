@@ -193,6 +193,7 @@ class StorageStats:
 
 # -- history (replay service) -----------------------------------------------------------------
 
+
 @dataclass(slots=True)
 class SessionSnapshot:
     """GetSnapshot: the session as it was after event ``seq``, with its state and live artifacts."""

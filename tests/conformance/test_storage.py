@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from llmspell_sessions.errors import Unavailable
 from llmspell_sessions.storage import Storage, WriteBatch
 from llmspell_sessions.storage.memory import MemoryStorage
@@ -131,10 +130,14 @@ _keys = st.lists(st.sampled_from([0, 1, 97, 98, 254, 255]), min_size=1, max_size
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(items=st.dictionaries(_keys, st.binary(max_size=4), max_size=20), prefix=st.binary(max_size=2),
-       deleted=st.lists(_keys, max_size=5))
-def test_backends_agree_with_a_dict_model(tmp_path_factory: pytest.TempPathFactory, items: dict[bytes, bytes],
-                                          prefix: bytes, deleted: list[bytes]) -> None:
+@given(
+    items=st.dictionaries(_keys, st.binary(max_size=4), max_size=20),
+    prefix=st.binary(max_size=2),
+    deleted=st.lists(_keys, max_size=5),
+)
+def test_backends_agree_with_a_dict_model(
+    tmp_path_factory: pytest.TempPathFactory, items: dict[bytes, bytes], prefix: bytes, deleted: list[bytes]
+) -> None:
     model = {k: v for k, v in items.items() if k not in deleted}
     expected = sorted((k, v) for k, v in model.items() if k.startswith(prefix))
     for make in BACKENDS.values():

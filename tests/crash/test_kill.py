@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 
 import pytest
-
 from llmspell_sessions.client import SessionClient
 from llmspell_sessions.errors import LlmspellError
+
 from tests.helpers.consistency import check_store
 from tests.helpers.server import ServerProcess
 
@@ -31,8 +31,9 @@ def _writer(address: str, acked: list[tuple[str, int]], stop: threading.Event) -
 
 
 @pytest.mark.parametrize("round_", range(2))
-def test_sigkill_during_writes_loses_no_acknowledged_write(server_factory: Callable[..., ServerProcess],
-                                                           round_: int) -> None:
+def test_sigkill_during_writes_loses_no_acknowledged_write(
+    server_factory: Callable[..., ServerProcess], round_: int
+) -> None:
     server = server_factory(env={"LLMSPELL_SESSION_MAX_SESSIONS": "100000"})
     acked: list[tuple[str, int]] = []
     stop = threading.Event()

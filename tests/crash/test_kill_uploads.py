@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 import pytest
 from blake3 import blake3
-
 from llmspell_sessions.client import SessionClient
 from llmspell_sessions.errors import LlmspellError
 from llmspell_sessions.model import UploadHeader
+
 from tests.helpers.consistency import check_store
 from tests.helpers.server import ServerProcess
 
@@ -27,8 +27,9 @@ def test_sigkill_during_uploads(server_factory: Callable[..., ServerProcess]) ->
         sid = c.create_session(name="uploads")
         for i in range(3):
             data = os.urandom(2 * MiB)
-            done.append((sid, c.upload_artifact(UploadHeader(sid, f"before-{i}"), [data]).artifact_id,
-                         blake3(data).hexdigest()))
+            done.append(
+                (sid, c.upload_artifact(UploadHeader(sid, f"before-{i}"), [data]).artifact_id, blake3(data).hexdigest())
+            )
     stop = threading.Event()
 
     def uploader(n: int) -> None:
@@ -37,8 +38,9 @@ def test_sigkill_during_uploads(server_factory: Callable[..., ServerProcess]) ->
             while not stop.is_set():
                 data = os.urandom(3 * MiB + n)
                 try:
-                    artifact = c.upload_artifact(UploadHeader(sid, f"during-{n}-{i}"),
-                                                 (data[j : j + MiB] for j in range(0, len(data), MiB)))
+                    artifact = c.upload_artifact(
+                        UploadHeader(sid, f"during-{n}-{i}"), (data[j : j + MiB] for j in range(0, len(data), MiB))
+                    )
                 except LlmspellError:
                     return
                 done.append((sid, artifact.artifact_id, blake3(data).hexdigest()))

@@ -33,8 +33,12 @@ def test_python_example(server: ServerProcess, example: Path) -> None:
 
 @pytest.mark.parametrize("language", ["go", "typescript", "rust"])
 def test_language_examples(server: ServerProcess, language: str) -> None:
-    result = subprocess.run(["make", "-s", "-C", str(ROOT / "clients" / language), "examples",
-                             f"TARGET={server.address}"], capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        ["make", "-s", "-C", str(ROOT / "clients" / language), "examples", f"TARGET={server.address}"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

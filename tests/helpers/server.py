@@ -17,8 +17,9 @@ _READY = re.compile(r"serving on (\S+:\d+)")
 class ServerProcess:
     """The server as a separate process: tests talk to it over loopback and may kill it."""
 
-    def __init__(self, path: Path, *, env: dict[str, str] | None = None, args: list[str] | None = None,
-                 backend: str = "rocksdb") -> None:
+    def __init__(
+        self, path: Path, *, env: dict[str, str] | None = None, args: list[str] | None = None, backend: str = "rocksdb"
+    ) -> None:
         self.path = path
         self.env = {**os.environ, **(env or {})}
         self.args = args or []
@@ -28,11 +29,23 @@ class ServerProcess:
         self.log: list[str] = []
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
-        command = [sys.executable, "-m", "llmspell_sessions", "serve", "--address", "127.0.0.1:0",
-                   "--path", str(self.path), "--backend", self.backend, *self.args]
+        command = [
+            sys.executable,
+            "-m",
+            "llmspell_sessions",
+            "serve",
+            "--address",
+            "127.0.0.1:0",
+            "--path",
+            str(self.path),
+            "--backend",
+            self.backend,
+            *self.args,
+        ]
         self.log = []
-        self.process = subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                        text=True)
+        self.process = subprocess.Popen(
+            command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
         ready = threading.Event()
         threading.Thread(target=self._read, args=(self.process, ready), daemon=True).start()
         deadline = time.monotonic() + timeout

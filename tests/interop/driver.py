@@ -11,7 +11,6 @@ from typing import Any
 
 from blake3 import blake3
 from google.protobuf import json_format
-
 from llmspell_sessions import ArtifactType
 from llmspell_sessions._pb import replay_pb2
 from llmspell_sessions.client import SessionClient
@@ -60,8 +59,9 @@ class Scenario:
     # -- ops: each returns the result as a plain dict ------------------------------------------------
 
     def _msg(self, message: Any) -> dict[str, Any]:
-        return json_format.MessageToDict(message, preserving_proto_field_name=True,
-                                         always_print_fields_with_no_presence=True)
+        return json_format.MessageToDict(
+            message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+        )
 
     def _session_call(self, method: str, request: Any) -> dict[str, Any]:
         stub = self.client.stub("session")
@@ -69,8 +69,8 @@ class Scenario:
 
     def _raw(self, method: Any, request: Any) -> Any:
         import grpc
-
         from llmspell_sessions.client.errors import error_from_rpc
+
         try:
             return method(request, timeout=60)
         except grpc.RpcError as exc:
@@ -78,12 +78,14 @@ class Scenario:
 
     def op_create_session(self, a: dict, step: dict) -> dict:
         from llmspell_sessions._pb import session_pb2
+
         request = session_pb2.CreateSessionRequest(name=a.get("name", ""), tags=a.get("tags", []))
         convert.py_to_struct(a.get("metadata", {}), request.metadata)
         return self._session_call("CreateSession", request)
 
     def _lifecycle(self, method: str, a: dict) -> dict:
         from llmspell_sessions._pb import session_pb2
+
         return self._session_call(method, getattr(session_pb2, method + "Request")(**a))
 
     def op_get_session(self, a: dict, step: dict) -> dict:
@@ -116,16 +118,26 @@ class Scenario:
     def op_upload_artifact(self, a: dict, step: dict) -> dict:
         spec = a.pop("content")
         data = xorshift32(spec["seed"], spec["size"])
-        header = UploadHeader(a.pop("session_id"), a.pop("name"), ArtifactType[a.pop("type", "ARTIFACT_TYPE_UNSPECIFIED")
-                                                                             .removeprefix("ARTIFACT_TYPE_")], **a)
+        header = UploadHeader(
+            a.pop("session_id"),
+            a.pop("name"),
+            ArtifactType[a.pop("type", "ARTIFACT_TYPE_UNSPECIFIED").removeprefix("ARTIFACT_TYPE_")],
+            **a,
+        )
         artifact = self.client.upload_artifact(header, (data[i : i + MiB] for i in range(0, len(data), MiB)))
-        result = {"artifact_id": artifact.artifact_id, "size": artifact.size, "version": artifact.version,
-                  "content_digest": artifact.content_digest, "new_bytes": artifact.new_bytes}
+        result = {
+            "artifact_id": artifact.artifact_id,
+            "size": artifact.size,
+            "version": artifact.version,
+            "content_digest": artifact.content_digest,
+            "new_bytes": artifact.new_bytes,
+        }
         self.saved["$content_digest"] = blake3(data).hexdigest()
         self.contents[artifact.artifact_id] = data
         if step.get("share"):
-            self.shared.append({"artifact_id": artifact.artifact_id, "content_digest": artifact.content_digest,
-                                "size": artifact.size})
+            self.shared.append(
+                {"artifact_id": artifact.artifact_id, "content_digest": artifact.content_digest, "size": artifact.size}
+            )
         return result
 
     def op_download_artifact(self, a: dict, step: dict) -> dict:
@@ -147,13 +159,16 @@ class Scenario:
         return {"seqs": [e.seq for e in response.events], "types": [e.type for e in response.events]}
 
     def op_list_events(self, a: dict, step: dict) -> dict:
-        request = replay_pb2.ListEventsRequest(session_id=a["session_id"], after_seq=a.get("after_seq", 0),
-                                               types=a.get("types", []))
+        request = replay_pb2.ListEventsRequest(
+            session_id=a["session_id"], after_seq=a.get("after_seq", 0), types=a.get("types", [])
+        )
         response = self._raw(self.client.stub("replay").ListEvents, request)
         return {"seqs": [e.seq for e in response.events], "types": [e.type for e in response.events]}
 
     def op_create_checkpoint(self, a: dict, step: dict) -> dict:
-        return self._msg(self._raw(self.client.stub("replay").CreateCheckpoint, replay_pb2.CreateCheckpointRequest(**a)))
+        return self._msg(
+            self._raw(self.client.stub("replay").CreateCheckpoint, replay_pb2.CreateCheckpointRequest(**a))
+        )
 
     def op_fork_session(self, a: dict, step: dict) -> dict:
         return self._msg(self._raw(self.client.stub("replay").ForkSession, replay_pb2.ForkSessionRequest(**a)))
@@ -187,8 +202,11 @@ def run_scenario(scenario: Scenario, steps: list[dict]) -> None:
         if "expect_error" in step:
             raise AssertionError(f"{where}: expected error {step['expect_error']}, got success")
         for key, value in step.get("expect", {}).items():
-            wanted = scenario.saved.get(value, value) if isinstance(value, str) and value in (
-                "$content_digest", "$range_digest") else scenario.resolve(value)
+            wanted = (
+                scenario.saved.get(value, value)
+                if isinstance(value, str) and value in ("$content_digest", "$range_digest")
+                else scenario.resolve(value)
+            )
             if not equal(wanted, result.get(key)):
                 raise AssertionError(f"{where}: {key} = {result.get(key)!r}, expected {wanted!r}")
         for key, value in step.get("expect_not", {}).items():

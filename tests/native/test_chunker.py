@@ -23,9 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VECTORS = json.loads((ROOT / "tests" / "vectors" / "chunking.json").read_text())["vectors"]
 RandomBytes = Callable[[int, int], bytes]
 SMALL = (64, 256, 1024)
-PROPERTY = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def vector_input(vector: dict) -> bytes:
@@ -61,9 +59,7 @@ def test_golden_vectors_match(twin: ModuleType, vector: dict) -> None:
     cuts = chunk_cuts(data, *sizes_of(vector))
     assert cuts == vector["cuts"]
     starts = [0, *cuts][: len(cuts)]
-    assert [blake3(data[s:e]).hexdigest() for s, e in zip(starts, cuts, strict=True)] == vector[
-        "chunk_blake3"
-    ]
+    assert [blake3(data[s:e]).hexdigest() for s, e in zip(starts, cuts, strict=True)] == vector["chunk_blake3"]
 
 
 def test_vectors_record_the_derived_masks() -> None:
@@ -208,9 +204,7 @@ def test_stream_chunker_matches_chunk_cuts(
     assert chunk_lengths(chunk_cuts(data, *SMALL)) == [len(c) for c in chunks]
 
 
-def test_stream_chunker_matches_on_upload_sized_messages(
-    random_bytes: RandomBytes, native: ModuleType
-) -> None:
+def test_stream_chunker_matches_on_upload_sized_messages(random_bytes: RandomBytes, native: ModuleType) -> None:
     data = random_bytes(3, 6 << 20)
     chunker = StreamChunker()
     offset, lengths = 0, []
@@ -230,9 +224,7 @@ def test_stream_chunker_copies_the_tail_it_keeps(twin: ModuleType, random_bytes:
     assert b"".join([*kept, *chunker.finish()]) == original
 
 
-@pytest.mark.parametrize(
-    "pieces", [[1000, 24, 1024, 2048], [1024, 1024, 2048], [4095, 1], [1, 1023, 0, 3072]]
-)
+@pytest.mark.parametrize("pieces", [[1000, 24, 1024, 2048], [1024, 1024, 2048], [4095, 1], [1, 1023, 0, 3072]])
 def test_stream_chunker_handles_pieces_ending_on_forced_cuts(twin: ModuleType, pieces: list[int]) -> None:
     data = bytes(sum(pieces))  # zeros never match the masks: every cut is forced at max_size
     chunker = StreamChunker(*SMALL)
@@ -260,9 +252,7 @@ def _common_suffix_start(cuts: list[int], edited: list[int], position: int, inse
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-@given(
-    seed=st.integers(0, 2**32), position=st.integers(0, 65536), inserted=st.binary(min_size=1, max_size=64)
-)
+@given(seed=st.integers(0, 2**32), position=st.integers(0, 65536), inserted=st.binary(min_size=1, max_size=64))
 def test_edits_near_the_start_leave_later_chunks_unchanged(
     random_bytes: RandomBytes, twin: ModuleType, seed: int, position: int, inserted: bytes
 ) -> None:
@@ -297,17 +287,13 @@ _BLOCK_NATIVE = "import sys; sys.modules['llmspell_sessions.hotpath._native'] = 
 
 
 def test_missing_native_falls_back_to_pure() -> None:
-    result = _run_python(
-        _BLOCK_NATIVE + "from llmspell_sessions import hotpath; print(hotpath.IMPLEMENTATION)"
-    )
+    result = _run_python(_BLOCK_NATIVE + "from llmspell_sessions import hotpath; print(hotpath.IMPLEMENTATION)")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "pure"
 
 
 def test_missing_native_fails_when_required() -> None:
-    result = _run_python(
-        _BLOCK_NATIVE + "import llmspell_sessions.hotpath", LLMSPELL_SESSIONS_REQUIRE_NATIVE="1"
-    )
+    result = _run_python(_BLOCK_NATIVE + "import llmspell_sessions.hotpath", LLMSPELL_SESSIONS_REQUIRE_NATIVE="1")
     assert result.returncode != 0
     assert "LLMSPELL_SESSIONS_REQUIRE_NATIVE=1" in result.stderr
 
@@ -333,9 +319,5 @@ def test_algorithm_is_fastcdc_2020_given_the_same_gear_table(
     monkeypatch.setattr(pure, "GEAR", tuple(constants.GEAR))
     data = random_bytes(5, length)
     min_size, avg_size, max_size = sizes
-    theirs = reference.FastCDC(avg_size, min_size=min_size, max_size=max_size, normalized_chunking=1).cut_buf(
-        data
-    )
-    assert pure.find_cuts(memoryview(data), *chunk_params(*sizes), True) == [
-        c.offset + c.length for c in theirs
-    ]
+    theirs = reference.FastCDC(avg_size, min_size=min_size, max_size=max_size, normalized_chunking=1).cut_buf(data)
+    assert pure.find_cuts(memoryview(data), *chunk_params(*sizes), True) == [c.offset + c.length for c in theirs]

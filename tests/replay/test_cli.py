@@ -19,9 +19,7 @@ from tests.replay.conftest import ReplayClient
 
 
 @pytest.fixture
-def cli(
-    replay_server: ServerProcess, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Any:
+def cli(replay_server: ServerProcess, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
     monkeypatch.setattr(cli_replay, "_client", lambda args: ReplayClient(args.target))
     parser = argparse.ArgumentParser()
     add_replay_commands(parser.add_subparsers())

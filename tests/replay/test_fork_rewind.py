@@ -34,9 +34,9 @@ def test_fork_at_a_past_seq_copies_state_and_artifacts_by_reference(engine: Sess
     assert child.artifact_count == 1 and child.artifact_bytes == len(b"first draft")
     copied = engine.list_artifacts(child.session_id).items
     assert [(a.name, a.version) for a in copied] == [("notes.md", 1)]
-    assert copied[0].artifact_id != ids["v1"] and engine.get_artifact(
-        child.session_id, copied[0].artifact_id
-    )[1] == (b"first draft")
+    assert copied[0].artifact_id != ids["v1"] and engine.get_artifact(child.session_id, copied[0].artifact_id)[1] == (
+        b"first draft"
+    )
     first = engine.list_events(child.session_id).items[0]
     assert first.type == "session.created" and first.payload["forked_from"]["seq"] == 3
     snapshot = engine.get_snapshot(child.session_id, 1)  # the child's history starts complete

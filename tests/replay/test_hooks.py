@@ -121,9 +121,7 @@ def test_grpc_after_hooks_see_committed_events_and_their_failure_loses_nothing(
     assert [e.type for e in rclient.list_events(sid).items][1:] == ["test.after_fails", "test.fine"]
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        records = (
-            [json.loads(line) for line in hook_log.read_text().splitlines()] if hook_log.exists() else []
-        )
+        records = [json.loads(line) for line in hook_log.read_text().splitlines()] if hook_log.exists() else []
         mine = [(r["operation"], r["seq"], r["type"]) for r in records if r["session_id"] == sid]
         if len(mine) == 3:
             break

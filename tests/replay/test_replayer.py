@@ -32,9 +32,7 @@ def _events(gaps: list[float]) -> list[Event]:
         times.append(times[-1] + timedelta(seconds=gap))
     kinds = ["state.changed" if i % 2 else "tool.call" for i in range(len(times))]
     return [
-        Event(
-            "s", i + 1, kind, t, payload={"set": {"k": i}, "deleted": []} if kind == "state.changed" else {}
-        )
+        Event("s", i + 1, kind, t, payload={"set": {"k": i}, "deleted": []} if kind == "state.changed" else {})
         for i, (t, kind) in enumerate(zip(times, kinds, strict=True))
     ]
 

@@ -92,9 +92,7 @@ def _apply(engine: SessionManager, sid: str, model: Model, kind: str, arg: Any) 
         engine.save_session(sid, durable=False)
 
 
-def _check_snapshot(
-    engine: SessionManager, sid: str, seq: int, expected: tuple[Session, dict, set[str]]
-) -> None:
+def _check_snapshot(engine: SessionManager, sid: str, seq: int, expected: tuple[Session, dict, set[str]]) -> None:
     session, state, artifacts = expected
     snapshot = engine.get_snapshot(sid, seq)
     assert snapshot.seq == seq

@@ -16,9 +16,7 @@ from tests.helpers.server import ServerProcess
 from tests.replay.conftest import AsyncReplayClient, ReplayClient
 
 
-def _writers(
-    target: SessionManager | SessionClient, sid: str, threads: int, per_thread: int
-) -> list[threading.Thread]:
+def _writers(target: SessionManager | SessionClient, sid: str, threads: int, per_thread: int) -> list[threading.Thread]:
     def write(worker: int) -> None:
         for n in range(per_thread):
             target.append_events(sid, [{"type": f"live.{worker}", "payload": {"n": n}}])

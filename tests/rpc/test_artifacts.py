@@ -11,7 +11,6 @@ from pathlib import Path
 import grpc
 import pytest
 from blake3 import blake3
-
 from llmspell_sessions import ArtifactType
 from llmspell_sessions._pb import artifact_pb2
 from llmspell_sessions.client import SessionClient
@@ -26,6 +25,7 @@ from llmspell_sessions.errors import (
     UploadNotFound,
 )
 from llmspell_sessions.model import UploadHeader
+
 from tests.helpers.server import ServerProcess
 
 MiB = 1024 * 1024
@@ -63,7 +63,9 @@ def test_ten_mib_round_trip_and_ranges(client: SessionClient, kind: str) -> None
     artifact = client.upload_artifact(UploadHeader(sid, "big", ArtifactType.TOOL_RESULT), pieces(data))
     assert artifact.chunk_count >= 40  # max 256 KiB chunks
     # JSON-like chunks repeat those of earlier tests on this shared server: only random ones are all new
-    assert artifact.new_bytes == artifact.stored_size if kind == "random" else artifact.new_bytes <= artifact.stored_size
+    assert (
+        artifact.new_bytes == artifact.stored_size if kind == "random" else artifact.new_bytes <= artifact.stored_size
+    )
     _, content = client.get_artifact(sid, artifact.artifact_id)
     assert content == data
     for offset, limit in [(0, 1), (65535, 70000), (5 * MiB + 3, 0), (10 * MiB - 1, 10), (10 * MiB, 0)]:
@@ -127,8 +129,9 @@ def test_expected_size_and_digest_mismatch_leaves_nothing(client: SessionClient)
     assert caught.value.code == "INVALID_ARGUMENT"
     with pytest.raises(IntegrityError):
         client.upload_artifact(UploadHeader(sid, "bad", expected_digest=blake3(b"other").hexdigest()), [b"data"])
-    ok = client.upload_artifact(UploadHeader(sid, "bad", expected_size=4, expected_digest=blake3(b"data").hexdigest()),
-                                [b"da", b"ta"])
+    ok = client.upload_artifact(
+        UploadHeader(sid, "bad", expected_size=4, expected_digest=blake3(b"data").hexdigest()), [b"da", b"ta"]
+    )
     assert ok.version == 1 and client.get_session(sid).artifact_count == 1
 
 
@@ -140,8 +143,9 @@ def test_only_active_sessions_accept_artifacts(client: SessionClient) -> None:
 
 
 def test_size_limit_is_enforced_as_bytes_arrive(server_factory: Callable[..., ServerProcess]) -> None:
-    server = server_factory(env={"LLMSPELL_SESSION_MAX_ARTIFACT_SIZE": str(2 * MiB),
-                                 "LLMSPELL_SESSION_MAX_ARTIFACTS_PER_SESSION": "2"})
+    server = server_factory(
+        env={"LLMSPELL_SESSION_MAX_ARTIFACT_SIZE": str(2 * MiB), "LLMSPELL_SESSION_MAX_ARTIFACTS_PER_SESSION": "2"}
+    )
     sent = []
 
     def endless() -> object:
@@ -190,8 +194,10 @@ def test_list_artifacts_filters_and_paging(client: SessionClient) -> None:
     sid = client.create_session()
     for i in range(12):
         kind = ArtifactType.TOOL_RESULT if i % 2 else ArtifactType.AGENT_OUTPUT
-        client.put_artifact(UploadHeader(sid, f"file-{i:02d}.txt", kind, tags=["even"] if i % 2 == 0 else [],
-                                         mime_type="text/plain"), b"x" * (i + 1))
+        client.put_artifact(
+            UploadHeader(sid, f"file-{i:02d}.txt", kind, tags=["even"] if i % 2 == 0 else [], mime_type="text/plain"),
+            b"x" * (i + 1),
+        )
     client.put_artifact(UploadHeader(sid, "file-00.txt"), b"new version")
     page = client.list_artifacts(sid, page_size=5, order_by="name")
     names = [a.name for a in page.items]
@@ -226,7 +232,9 @@ def test_chunk_protocol(client: SessionClient) -> None:
     with pytest.raises(grpc.RpcError) as caught:
         stub.UploadChunks(bad)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    good = iter([artifact_pb2.UploadChunksRequest(digest=d, data=c) for d, c in zip(digests, [chunk_a, chunk_b])])
+    good = iter(
+        [artifact_pb2.UploadChunksRequest(digest=d, data=c) for d, c in zip(digests, [chunk_a, chunk_b], strict=True)]
+    )
     assert stub.UploadChunks(good).stored_chunks == 2
     assert client.find_missing_chunks(digests) == []
     with pytest.raises(IntegrityError):
@@ -261,8 +269,11 @@ def test_capabilities_describe_the_chunker(client: SessionClient) -> None:
     assert caps["digest_function"] == "blake3" and caps["compression"] == "lz4"
     assert int(caps["max_artifact_size"]) == 100 * MiB and int(caps["compression_threshold"]) == 10240
     assert caps["chunking"]["algorithm"] == "fastcdc-2020"
-    assert (int(caps["chunking"]["min_size"]), int(caps["chunking"]["avg_size"]),
-            int(caps["chunking"]["max_size"])) == (16384, 65536, 262144)
+    assert (
+        int(caps["chunking"]["min_size"]),
+        int(caps["chunking"]["avg_size"]),
+        int(caps["chunking"]["max_size"]),
+    ) == (16384, 65536, 262144)
 
 
 def test_resumed_upload_gives_the_same_artifact(client: SessionClient) -> None:

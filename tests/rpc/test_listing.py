@@ -6,10 +6,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from llmspell_sessions import SessionState
 from llmspell_sessions.client import SessionClient
 from llmspell_sessions.errors import InvalidArgument
+
 from tests.helpers.server import ServerProcess
 
 
@@ -21,8 +21,11 @@ def populated(tmp_path_factory: pytest.TempPathFactory) -> tuple[ServerProcess, 
     ids: dict[str, list[str]] = {"bulk": [], "children": []}
     with SessionClient(server.address) as c:
         for i in range(1000):
-            ids["bulk"].append(c.create_session(name=f"bulk-{i:04d}", tags=["bulk", f"mod{i % 3}"],
-                                                description="Needle" if i % 100 == 7 else ""))
+            ids["bulk"].append(
+                c.create_session(
+                    name=f"bulk-{i:04d}", tags=["bulk", f"mod{i % 3}"], description="Needle" if i % 100 == 7 else ""
+                )
+            )
         parent = c.create_session(name="parent")
         ids["parent"] = [parent]
         for i in range(49):

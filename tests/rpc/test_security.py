@@ -11,7 +11,6 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from llmspell_sessions.client import SessionClient
 from llmspell_sessions.errors import (
     AccessDenied,
@@ -22,19 +21,24 @@ from llmspell_sessions.errors import (
     Unauthenticated,
 )
 from llmspell_sessions.model import UploadHeader
+
 from tests.helpers.certs import make_pki
 from tests.helpers.server import ServerProcess
 
-TOKENS = {"alice-w": ("alice", "team-a", "writer"), "alice-r": ("alice-reader", "team-a", "reader"),
-          "bob-w": ("bob", "team-b", "writer")}
+TOKENS = {
+    "alice-w": ("alice", "team-a", "writer"),
+    "alice-r": ("alice-reader", "team-a", "reader"),
+    "bob-w": ("bob", "team-b", "writer"),
+}
 
 
 def _config(path: Path, extra: str = "") -> Path:
     lines = [extra]
     for token, (subject, tenant, role) in TOKENS.items():
         digest = hashlib.sha256(token.encode()).hexdigest()
-        lines.append(f'[[auth.tokens]]\nsha256 = "{digest}"\nsubject = "{subject}"\ntenant = "{tenant}"\n'
-                     f'role = "{role}"\n')
+        lines.append(
+            f'[[auth.tokens]]\nsha256 = "{digest}"\nsubject = "{subject}"\ntenant = "{tenant}"\nrole = "{role}"\n'
+        )
     config = path / "server.toml"
     config.write_text("\n".join(lines))
     return config
@@ -57,13 +61,18 @@ def test_missing_or_unknown_token_is_unauthenticated(secured: ServerProcess) -> 
 
 
 def test_roles(secured: ServerProcess) -> None:
-    with SessionClient(secured.address, token="alice-w") as writer, \
-            SessionClient(secured.address, token="alice-r") as reader:
+    with (
+        SessionClient(secured.address, token="alice-w") as writer,
+        SessionClient(secured.address, token="alice-r") as reader,
+    ):
         session = writer.new_session(name="owned")
         assert session.created_by == "alice"
         assert reader.get_session(session.session_id).name == "owned"
-        for call in (lambda: reader.create_session(), lambda: reader.set_session_state(session.session_id, {"a": 1}),
-                     lambda: reader.delete_session(session.session_id)):
+        for call in (
+            lambda: reader.create_session(),
+            lambda: reader.set_session_state(session.session_id, {"a": 1}),
+            lambda: reader.delete_session(session.session_id),
+        ):
             with pytest.raises(AccessDenied) as caught:
                 call()
             assert caught.value.code == "PERMISSION_DENIED"
@@ -71,8 +80,7 @@ def test_roles(secured: ServerProcess) -> None:
 
 def test_tenants_are_isolated(secured: ServerProcess) -> None:
     data = os.urandom(200_000)
-    with SessionClient(secured.address, token="alice-w") as alice, \
-            SessionClient(secured.address, token="bob-w") as bob:
+    with SessionClient(secured.address, token="alice-w") as alice, SessionClient(secured.address, token="bob-w") as bob:
         sid = alice.create_session(name="secret")
         artifact = alice.put_artifact(UploadHeader(sid, "secret.bin"), data)
         with pytest.raises(SessionNotFound):
@@ -105,10 +113,22 @@ def test_tls(server_factory: Callable[..., ServerProcess], tmp_path: Path) -> No
 
 def test_mutual_tls(server_factory: Callable[..., ServerProcess], tmp_path: Path) -> None:
     pki = make_pki(tmp_path)
-    server = server_factory(args=["--tls-cert", str(pki["server_cert"]), "--tls-key", str(pki["server_key"]),
-                                  "--tls-client-ca", str(pki["ca"])])
-    with SessionClient(server.address, root_certificates=str(pki["ca"]), client_cert=str(pki["client_cert"]),
-                       client_key=str(pki["client_key"])) as c:
+    server = server_factory(
+        args=[
+            "--tls-cert",
+            str(pki["server_cert"]),
+            "--tls-key",
+            str(pki["server_key"]),
+            "--tls-client-ca",
+            str(pki["ca"]),
+        ]
+    )
+    with SessionClient(
+        server.address,
+        root_certificates=str(pki["ca"]),
+        client_cert=str(pki["client_cert"]),
+        client_key=str(pki["client_key"]),
+    ) as c:
         c.create_session()
     with SessionClient(server.address, root_certificates=str(pki["ca"]), timeout=3) as anonymous:
         with pytest.raises(LlmspellError) as caught:

@@ -11,12 +11,15 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-
 from llmspell_sessions.client import SessionClient
+
 from tests.helpers.server import ServerProcess
 
-SERVICES = ["llmspell.sessions.v1.SessionService", "llmspell.sessions.v1.ArtifactService",
-            "llmspell.sessions.v1.ReplayService"]
+SERVICES = [
+    "llmspell.sessions.v1.SessionService",
+    "llmspell.sessions.v1.ArtifactService",
+    "llmspell.sessions.v1.ReplayService",
+]
 
 
 def test_health_is_serving_for_all_and_each_service(shared_server: ServerProcess) -> None:
@@ -80,7 +83,9 @@ def test_sigterm_drains_and_exits_zero_and_restart_keeps_everything(
 def test_refuses_non_loopback_address_without_tokens(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "llmspell_sessions", "serve", "--address", "0.0.0.0:0", "--path", str(tmp_path)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "--insecure" in result.stderr

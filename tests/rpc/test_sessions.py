@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
-
 from llmspell_sessions import SessionState
 from llmspell_sessions._pb import session_pb2, session_pb2_grpc
 from llmspell_sessions.client import SessionClient
@@ -54,15 +53,29 @@ def test_fail_keeps_reason(client: SessionClient) -> None:
 
 
 ILLEGAL = [
-    (S.ACTIVE, "resume"), (S.ACTIVE, "archive"),
-    (S.SUSPENDED, "suspend"), (S.SUSPENDED, "archive"),
-    (S.COMPLETED, "suspend"), (S.COMPLETED, "resume"), (S.COMPLETED, "complete"), (S.COMPLETED, "fail"),
-    (S.FAILED, "suspend"), (S.FAILED, "resume"), (S.FAILED, "complete"), (S.FAILED, "fail"),
-    (S.ARCHIVED, "suspend"), (S.ARCHIVED, "resume"), (S.ARCHIVED, "complete"), (S.ARCHIVED, "fail"),
+    (S.ACTIVE, "resume"),
+    (S.ACTIVE, "archive"),
+    (S.SUSPENDED, "suspend"),
+    (S.SUSPENDED, "archive"),
+    (S.COMPLETED, "suspend"),
+    (S.COMPLETED, "resume"),
+    (S.COMPLETED, "complete"),
+    (S.COMPLETED, "fail"),
+    (S.FAILED, "suspend"),
+    (S.FAILED, "resume"),
+    (S.FAILED, "complete"),
+    (S.FAILED, "fail"),
+    (S.ARCHIVED, "suspend"),
+    (S.ARCHIVED, "resume"),
+    (S.ARCHIVED, "complete"),
+    (S.ARCHIVED, "fail"),
     (S.ARCHIVED, "archive"),
 ]
 PATH_TO = {
-    S.ACTIVE: [], S.SUSPENDED: ["suspend"], S.COMPLETED: ["complete"], S.FAILED: ["fail"],
+    S.ACTIVE: [],
+    S.SUSPENDED: ["suspend"],
+    S.COMPLETED: ["complete"],
+    S.FAILED: ["fail"],
     S.ARCHIVED: ["complete", "archive"],
 }
 
@@ -129,8 +142,13 @@ def test_create_with_same_request_id_returns_same_session(client: SessionClient)
 
 def test_state_round_trip_of_nested_values(client: SessionClient) -> None:
     sid = client.create_session()
-    value = {"messages": [{"role": "user", "content": "hi", "tokens": 12}, {"role": "tool", "ok": True}],
-             "score": 0.25, "none": None, "deep": {"a": {"b": {"c": [1, [2, [3]]]}}}, "big": 2**52}
+    value = {
+        "messages": [{"role": "user", "content": "hi", "tokens": 12}, {"role": "tool", "ok": True}],
+        "score": 0.25,
+        "none": None,
+        "deep": {"a": {"b": {"c": [1, [2, [3]]]}}},
+        "big": 2**52,
+    }
     session = client.set_session_state(sid, {"conversation": value, "counter": 7, "flag": False, "text": "é✓"})
     assert session.last_event_seq == 2
     state = client.get_session_state(sid)
@@ -185,8 +203,14 @@ BAD_IDS = ["", "x", "not-a-uuid", "0" * 36, "A" * 37, str(uuid.uuid4()).upper(),
 
 @pytest.mark.parametrize("bad", BAD_IDS)
 def test_malformed_ids_are_invalid_argument(client: SessionClient, bad: str) -> None:
-    for call in (client.get_session, client.suspend_session, client.load_session, client.delete_session,
-                 client.get_session_state, client.save_session):
+    for call in (
+        client.get_session,
+        client.suspend_session,
+        client.load_session,
+        client.delete_session,
+        client.get_session_state,
+        client.save_session,
+    ):
         with pytest.raises(InvalidArgument) as caught:
             call(bad)
         assert caught.value.code == "INVALID_ARGUMENT"
@@ -198,19 +222,22 @@ def test_unknown_well_formed_id_is_not_found(client: SessionClient) -> None:
     assert caught.value.code == "NOT_FOUND"
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"name": "x" * 256}, "name"),
-    ({"name": "bad\nname"}, "name"),
-    ({"name": "nul\x00"}, "name"),
-    ({"tags": [""]}, "tags"),
-    ({"tags": ["t" * 65]}, "tags"),
-    ({"tags": [f"t{i}" for i in range(65)]}, "tags"),
-    ({"tags": ["tab\there"]}, "tags"),
-    ({"metadata": {"blob": "x" * 70000}}, "metadata"),
-    ({"description": "d" * 20000}, "description"),
-    ({"request_id": "r" * 129}, None),
-    ({"parent_session_id": "nope"}, "parent_session_id"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"name": "x" * 256}, "name"),
+        ({"name": "bad\nname"}, "name"),
+        ({"name": "nul\x00"}, "name"),
+        ({"tags": [""]}, "tags"),
+        ({"tags": ["t" * 65]}, "tags"),
+        ({"tags": [f"t{i}" for i in range(65)]}, "tags"),
+        ({"tags": ["tab\there"]}, "tags"),
+        ({"metadata": {"blob": "x" * 70000}}, "metadata"),
+        ({"description": "d" * 20000}, "description"),
+        ({"request_id": "r" * 129}, None),
+        ({"parent_session_id": "nope"}, "parent_session_id"),
+    ],
+)
 def test_bad_create_input_is_invalid_argument(client: SessionClient, kwargs: dict, field: str | None) -> None:
     with pytest.raises(InvalidArgument) as caught:
         client.create_session(**kwargs)
@@ -220,8 +247,14 @@ def test_bad_create_input_is_invalid_argument(client: SessionClient, kwargs: dic
 
 def test_bad_state_input_is_invalid_argument(client: SessionClient) -> None:
     sid = client.create_session()
-    for entries, deletes in [({}, []), ({"": 1}, []), ({"k": 1}, ["k"]), ({"x" * 300: 1}, []),
-                             ({"ok": float("nan")}, []), ({"ok": float("inf")}, [])]:
+    for entries, deletes in [
+        ({}, []),
+        ({"": 1}, []),
+        ({"k": 1}, ["k"]),
+        ({"x" * 300: 1}, []),
+        ({"ok": float("nan")}, []),
+        ({"ok": float("inf")}, []),
+    ]:
         with pytest.raises(InvalidArgument):
             client.set_session_state(sid, entries, deletes)
     assert client.get_session(sid).last_event_seq == 1

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from blake3 import blake3
-
 from llmspell_sessions import Caller, SessionManager
 from llmspell_sessions.errors import ArtifactNotFound, DataLoss
 from llmspell_sessions.model import UploadHeader

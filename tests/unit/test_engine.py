@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from llmspell_sessions import Caller, Role, SessionManager, SessionState
 from llmspell_sessions.engine import keys
 from llmspell_sessions.engine.codec import decode_event
@@ -28,8 +27,14 @@ def test_every_mutation_appends_one_event(manager: SessionManager) -> None:
     manager.complete_session(sid)
     manager.archive_session(sid)
     assert _events(manager, sid) == [
-        "session.created", "session.updated", "state.changed", "session.suspended", "session.resumed",
-        "session.saved", "session.completed", "session.archived",
+        "session.created",
+        "session.updated",
+        "state.changed",
+        "session.suspended",
+        "session.resumed",
+        "session.saved",
+        "session.completed",
+        "session.archived",
     ]
     assert manager.get_session(sid).last_event_seq == 8
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from llmspell_sessions import Caller, SessionManager
 from llmspell_sessions.errors import RateLimited
 
 
 def test_per_session_rate_limit_with_burst_and_retry_delay() -> None:
-    with SessionManager(storage_backend="memory", rate_limit_per_session=60, rate_limit_global=0,
-                        start_sweeper=False) as m:
+    with SessionManager(
+        storage_backend="memory", rate_limit_per_session=60, rate_limit_global=0, start_sweeper=False
+    ) as m:
         sid = m.create_session()  # the create is the first mutation of the session: 1 of 90
         for i in range(89):
             m.set_session_state(sid, {"i": i})
@@ -27,8 +27,9 @@ def test_per_session_rate_limit_with_burst_and_retry_delay() -> None:
 
 
 def test_per_tenant_rate_limit_counts_every_request() -> None:
-    with SessionManager(storage_backend="memory", rate_limit_global=20, rate_limit_per_session=0,
-                        start_sweeper=False) as m:
+    with SessionManager(
+        storage_backend="memory", rate_limit_global=20, rate_limit_per_session=0, start_sweeper=False
+    ) as m:
         alice, bob = Caller(tenant="alice"), Caller(tenant="bob")
         sid = m.create_session(caller=alice)
         for _ in range(29):

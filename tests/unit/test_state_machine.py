@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from llmspell_sessions import SessionManager, SessionState
 from llmspell_sessions.errors import InvalidStateTransition
 

@@ -95,8 +95,9 @@ class ContentStore:
         """Adds one reference per occurrence; revives queued digests."""
         self._change(batch, tenant, occurrences, +1, now_us=0)
 
-    def drop_references(self, batch: WriteBatch, tenant: str, occurrences: Counter[bytes], now_us: int,
-                        grace_us: int) -> None:
+    def drop_references(
+        self, batch: WriteBatch, tenant: str, occurrences: Counter[bytes], now_us: int, grace_us: int
+    ) -> None:
         """Drops references; digests left unreferenced are queued for GC after the grace period."""
         self._change(batch, tenant, occurrences, -1, now_us + grace_us)
 

@@ -71,9 +71,14 @@ class ClientApi:
     ) -> Any:
         """One page of sessions (a Page of Session)."""
         request = session_pb2.ListSessionsRequest(
-            page_size=page_size, page_token=page_token, states=[int(s) for s in states],  # type: ignore[misc]
+            page_size=page_size,
+            page_token=page_token,
+            states=[int(s) for s in states],  # type: ignore[misc]
             tags=list(tags),
-            parent_session_id=parent_session_id, created_by=created_by, search=search, order_by=order_by,
+            parent_session_id=parent_session_id,
+            created_by=created_by,
+            search=search,
+            order_by=order_by,
         )
         if create_time_after is not None:
             request.create_time_after.FromDatetime(create_time_after)
@@ -120,9 +125,7 @@ class ClientApi:
         return self._session("ResumeSession", session_pb2.ResumeSessionRequest(session_id=session_id, etag=etag))
 
     def complete_session(self, session_id: str, *, etag: str = "") -> Any:
-        return self._session(
-            "CompleteSession", session_pb2.CompleteSessionRequest(session_id=session_id, etag=etag)
-        )
+        return self._session("CompleteSession", session_pb2.CompleteSessionRequest(session_id=session_id, etag=etag))
 
     def fail_session(self, session_id: str, reason: str = "", *, etag: str = "") -> Any:
         return self._session(
@@ -177,7 +180,10 @@ def _create_request(
     request_id: str,
 ) -> session_pb2.CreateSessionRequest:
     request = session_pb2.CreateSessionRequest(
-        name=name, description=description, tags=list(tags), parent_session_id=parent_session_id,
+        name=name,
+        description=description,
+        tags=list(tags),
+        parent_session_id=parent_session_id,
         request_id=request_id,
     )
     convert.py_to_struct(metadata or {}, request.metadata)

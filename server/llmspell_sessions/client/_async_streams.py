@@ -41,17 +41,25 @@ class AsyncStreams:
             raise error_from_status(exc.code(), exc.details() or "", exc.trailing_metadata()) from None
         return convert.artifact_from_pb(response)
 
-    async def upload_file(self, session_id: str, path: str | os.PathLike[str], name: str = "",
-                          artifact_type: ArtifactType = ArtifactType.USER_INPUT, *,
-                          progress: Progress | None = None, **fields: Any) -> Artifact:
+    async def upload_file(
+        self,
+        session_id: str,
+        path: str | os.PathLike[str],
+        name: str = "",
+        artifact_type: ArtifactType = ArtifactType.USER_INPUT,
+        *,
+        progress: Progress | None = None,
+        **fields: Any,
+    ) -> Artifact:
         """Streams a file as an artifact in 1 MiB messages."""
         path = Path(path)
         header = make_header(session_id, name or path.name, artifact_type, **fields)
         header.expected_size = os.path.getsize(path)
         return await self.upload_artifact(header, read_file(path, header.write_offset, progress))
 
-    async def download_artifact(self, artifact_id: str, offset: int = 0, limit: int = 0
-                                ) -> tuple[Artifact, AsyncIterator[bytes]]:
+    async def download_artifact(
+        self, artifact_id: str, offset: int = 0, limit: int = 0
+    ) -> tuple[Artifact, AsyncIterator[bytes]]:
         """Metadata and an async iterator over the bytes."""
         request = artifact_pb2.DownloadArtifactRequest(artifact_id=artifact_id, offset=offset, limit=limit)
         stream = self.stub("artifact").DownloadArtifact(request, metadata=self.options.metadata())  # type: ignore[attr-defined]
@@ -77,8 +85,9 @@ class AsyncStreams:
             raise ArtifactNotFound(f"artifact {artifact_id} is not in session {session_id}")
         return artifact, b"".join([piece async for piece in pieces])
 
-    async def download_file(self, artifact_id: str, path: str | os.PathLike[str],
-                            progress: Progress | None = None) -> Artifact:
+    async def download_file(
+        self, artifact_id: str, path: str | os.PathLike[str], progress: Progress | None = None
+    ) -> Artifact:
         """Writes the artifact to path (via a temporary file) and checks its BLAKE3 digest."""
         from blake3 import blake3
 

@@ -16,8 +16,7 @@ from typing import Any
 import grpc
 
 from .._pb import replay_pb2
-from ..model import ReplayFrame, ReplayStart, ReplayStatus, SessionSnapshot, SnapshotDiff
-from ..model import Event, Page
+from ..model import Event, Page, ReplayFrame, ReplayStart, ReplayStatus, SessionSnapshot, SnapshotDiff
 from ..rpc import convert
 from .errors import error_from_rpc, error_from_status
 
@@ -30,9 +29,7 @@ class ReplayClientApi:
     def _call(self, service: str, method: str, request: Any, decode: Any) -> Any:
         raise NotImplementedError
 
-    def append_events(
-        self, session_id: str, events: Sequence[NewEvent], expected_last_seq: int | None = None
-    ) -> Any:
+    def append_events(self, session_id: str, events: Sequence[NewEvent], expected_last_seq: int | None = None) -> Any:
         """Appends client events ({type, payload, correlation_id, causation_id}); returns them with seqs."""
         request = replay_pb2.AppendEventsRequest(session_id=session_id)
         for event in events:
@@ -44,9 +41,7 @@ class ReplayClientApi:
             convert.py_to_struct(event.get("payload") or {}, item.payload)
         if expected_last_seq is not None:
             request.expected_last_seq = expected_last_seq
-        return self._call(
-            "replay", "AppendEvents", request, lambda pb: [convert.event_from_pb(e) for e in pb.events]
-        )
+        return self._call("replay", "AppendEvents", request, lambda pb: [convert.event_from_pb(e) for e in pb.events])
 
     def list_events(
         self,
@@ -71,9 +66,7 @@ class ReplayClientApi:
         return self._call("replay", "CreateCheckpoint", request, convert.checkpoint_from_pb)
 
     def list_checkpoints(self, session_id: str, page_size: int = 0, page_token: str = "") -> Any:
-        request = replay_pb2.ListCheckpointsRequest(
-            session_id=session_id, page_size=page_size, page_token=page_token
-        )
+        request = replay_pb2.ListCheckpointsRequest(session_id=session_id, page_size=page_size, page_token=page_token)
         return self._call("replay", "ListCheckpoints", request, _checkpoint_page)
 
     def get_snapshot(self, session_id: str, at_seq: int | None = None, checkpoint_id: str = "") -> Any:
@@ -85,18 +78,14 @@ class ReplayClientApi:
             request.checkpoint_id = checkpoint_id
         return self._call("replay", "GetSnapshot", request, snapshot_from_pb)
 
-    def compare_snapshots(
-        self, session_id: str, from_point: int | str | None, to_point: int | str | None
-    ) -> Any:
+    def compare_snapshots(self, session_id: str, from_point: int | str | None, to_point: int | str | None) -> Any:
         """A SnapshotDiff between two points (seq or checkpoint id; None = the latest)."""
         request = replay_pb2.CompareSnapshotsRequest(session_id=session_id)
         _set_point(getattr(request, "from"), from_point)
         _set_point(request.to, to_point)
         return self._call("replay", "CompareSnapshots", request, diff_from_pb)
 
-    def fork_session(
-        self, session_id: str, at_seq: int | None = None, checkpoint_id: str = "", name: str = ""
-    ) -> Any:
+    def fork_session(self, session_id: str, at_seq: int | None = None, checkpoint_id: str = "", name: str = "") -> Any:
         """A new child session as the parent was at at_seq or a checkpoint (neither = now)."""
         request = replay_pb2.ForkSessionRequest(session_id=session_id, name=name)
         if at_seq is not None:
@@ -125,9 +114,7 @@ class SyncReplayStreams:
 
     def subscribe_events(self, session_id: str, after_seq: int = 0, types: Iterable[str] = ()) -> EventStream:
         """History after after_seq, then live events; iterate it, cancel() to stop."""
-        request = replay_pb2.SubscribeEventsRequest(
-            session_id=session_id, after_seq=after_seq, types=list(types)
-        )
+        request = replay_pb2.SubscribeEventsRequest(session_id=session_id, after_seq=after_seq, types=list(types))
         call = self.stub("replay").SubscribeEvents(request, metadata=self.options.metadata())  # type: ignore[attr-defined]
         return EventStream(call)
 
@@ -144,12 +131,8 @@ class SyncReplayStreams:
 class AsyncReplayStreams:
     """Mixed into AsyncSessionClient: needs ``stub()`` and ``options``."""
 
-    def subscribe_events(
-        self, session_id: str, after_seq: int = 0, types: Iterable[str] = ()
-    ) -> AsyncEventStream:
-        request = replay_pb2.SubscribeEventsRequest(
-            session_id=session_id, after_seq=after_seq, types=list(types)
-        )
+    def subscribe_events(self, session_id: str, after_seq: int = 0, types: Iterable[str] = ()) -> AsyncEventStream:
+        request = replay_pb2.SubscribeEventsRequest(session_id=session_id, after_seq=after_seq, types=list(types))
         call = self.stub("replay").SubscribeEvents(request, metadata=self.options.metadata())  # type: ignore[attr-defined]
         return AsyncEventStream(call)
 
@@ -320,8 +303,7 @@ def diff_from_pb(pb: replay_pb2.CompareSnapshotsResponse) -> SnapshotDiff:
         state_added=convert.value_map_to_py(pb.state_added),
         state_removed=convert.value_map_to_py(pb.state_removed),
         state_changed={
-            k: (convert.value_to_py(c.old_value), convert.value_to_py(c.new_value))
-            for k, c in pb.state_changed.items()
+            k: (convert.value_to_py(c.old_value), convert.value_to_py(c.new_value)) for k, c in pb.state_changed.items()
         },
         artifacts_added=[convert.artifact_from_pb(a) for a in pb.artifacts_added],
         artifacts_removed=[convert.artifact_from_pb(a) for a in pb.artifacts_removed],

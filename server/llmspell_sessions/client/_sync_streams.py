@@ -33,9 +33,17 @@ class SyncStreams:
         response = self._stream_call("UploadArtifact", upload_messages(header, iter(source)))
         return convert.artifact_from_pb(response)
 
-    def upload_file(self, session_id: str, path: str | os.PathLike[str], name: str = "",
-                    artifact_type: ArtifactType = ArtifactType.USER_INPUT, *, dedup: bool = True,
-                    progress: Progress | None = None, **fields: Any) -> Artifact:
+    def upload_file(
+        self,
+        session_id: str,
+        path: str | os.PathLike[str],
+        name: str = "",
+        artifact_type: ArtifactType = ArtifactType.USER_INPUT,
+        *,
+        dedup: bool = True,
+        progress: Progress | None = None,
+        **fields: Any,
+    ) -> Artifact:
         """Uploads a file. Large files are chunked here like the server does, and only the chunks the
         server lacks are sent, so re-uploading an edited file sends little more than the edits."""
         path = Path(path)
@@ -80,8 +88,9 @@ class SyncStreams:
             raise ArtifactNotFound(f"artifact {artifact_id} is not in session {session_id}")
         return artifact, b"".join(pieces)
 
-    def download_file(self, artifact_id: str, path: str | os.PathLike[str],
-                      progress: Progress | None = None) -> Artifact:
+    def download_file(
+        self, artifact_id: str, path: str | os.PathLike[str], progress: Progress | None = None
+    ) -> Artifact:
         """Writes the artifact to path (via a temporary file) and checks its BLAKE3 digest."""
         from blake3 import blake3
 

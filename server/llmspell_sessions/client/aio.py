@@ -11,8 +11,8 @@ import grpc
 from .._pb import artifact_pb2_grpc, replay_pb2_grpc, session_pb2_grpc
 from ._api import ClientApi
 from ._artifact_api import ArtifactClientApi
-from ._replay_api import AsyncReplayStreams, ReplayClientApi
 from ._async_streams import AsyncStreams
+from ._replay_api import AsyncReplayStreams, ReplayClientApi
 from .channel import ConnectionOptions
 from .errors import error_from_status
 

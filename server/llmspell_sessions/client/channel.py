@@ -51,6 +51,4 @@ class ConnectionOptions:
         def read(path: str) -> bytes | None:
             return Path(path).read_bytes() if path else None
 
-        return grpc.ssl_channel_credentials(
-            read(self.root_certificates), read(self.client_key), read(self.client_cert)
-        )
+        return grpc.ssl_channel_credentials(read(self.root_certificates), read(self.client_key), read(self.client_cert))

@@ -12,7 +12,9 @@ from ..errors import ERROR_DOMAIN, LlmspellError, error_class_for
 _DETAILS_KEY = "grpc-status-details-bin"
 
 
-def error_from_status(code: grpc.StatusCode, message: str, trailing: Sequence[tuple[str, object]] | None) -> LlmspellError:
+def error_from_status(
+    code: grpc.StatusCode, message: str, trailing: Sequence[tuple[str, object]] | None
+) -> LlmspellError:
     """Rebuilds the server's error from its status code, message and ErrorInfo."""
     reason, metadata, retry_delay = "", {}, None
     for key, value in trailing or ():

@@ -57,8 +57,9 @@ def plan_chunks(path: Path) -> ChunkPlan:
     return ChunkPlan(chunks, blake3(data).hexdigest())
 
 
-def chunk_messages(path: Path, wanted: list[tuple[str, int, int]], progress: Progress | None = None
-                   ) -> Iterator[artifact_pb2.UploadChunksRequest]:
+def chunk_messages(
+    path: Path, wanted: list[tuple[str, int, int]], progress: Progress | None = None
+) -> Iterator[artifact_pb2.UploadChunksRequest]:
     total = sum(n for _, _, n in wanted)
     done = 0
     with open(path, "rb") as handle:

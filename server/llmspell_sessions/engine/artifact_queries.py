@@ -57,12 +57,15 @@ class ArtifactQueryOps(ArtifactStoreOps):
                 data = self.content.read_chunk(digest, record)
                 yield data[max(start - at, 0) : min(end - at, size)]
 
-    def get_artifact(self, session_id: str, artifact_id: str, *, caller: Caller | None = None) -> tuple[Artifact, bytes]:
+    def get_artifact(
+        self, session_id: str, artifact_id: str, *, caller: Caller | None = None
+    ) -> tuple[Artifact, bytes]:
         """An artifact of a session with all its bytes (for small artifacts; stream big ones)."""
         artifact, pieces = self.read_artifact(artifact_id, caller=caller)
         if artifact.session_id != session_id:
-            raise ArtifactNotFound(f"artifact {artifact_id} is not in session {session_id}",
-                                   artifact_id=artifact_id, session_id=session_id)
+            raise ArtifactNotFound(
+                f"artifact {artifact_id} is not in session {session_id}", artifact_id=artifact_id, session_id=session_id
+            )
         return artifact, b"".join(pieces)
 
     def session_records(self, skey: bytes, *, with_chunks: bool = False) -> Iterator[rec.ArtifactRecord]:
@@ -110,18 +113,36 @@ class ArtifactQueryOps(ArtifactStoreOps):
         if min_size < 0 or max_size < 0:
             raise InvalidArgument("min_size and max_size must not be negative", field="min_size")
         after, before = to_micros(create_time_after), to_micros(create_time_before)
-        fingerprint = query_fingerprint([c.tenant, session_id, sorted(wanted_types), sorted(wanted_tags),
-                                         name_pattern, mime_type, min_size, max_size, after, before,
-                                         all_versions, order])
+        fingerprint = query_fingerprint(
+            [
+                c.tenant,
+                session_id,
+                sorted(wanted_types),
+                sorted(wanted_tags),
+                name_pattern,
+                mime_type,
+                min_size,
+                max_size,
+                after,
+                before,
+                all_versions,
+                order,
+            ]
+        )
         start = int.from_bytes(decode_token(page_token, fingerprint)[0], "big") if page_token else 0
 
         def keep(a: Artifact) -> bool:
             created = to_micros(a.create_time)
-            return ((not wanted_types or a.type in wanted_types) and wanted_tags.issubset(a.tags)
-                    and (not name_pattern or fnmatch.fnmatchcase(a.name, name_pattern))
-                    and (not mime_type or a.mime_type == mime_type) and a.size >= min_size
-                    and (not max_size or a.size <= max_size) and (not after or created > after)
-                    and (not before or created < before))
+            return (
+                (not wanted_types or a.type in wanted_types)
+                and wanted_tags.issubset(a.tags)
+                and (not name_pattern or fnmatch.fnmatchcase(a.name, name_pattern))
+                and (not mime_type or a.mime_type == mime_type)
+                and a.size >= min_size
+                and (not max_size or a.size <= max_size)
+                and (not after or created > after)
+                and (not before or created < before)
+            )
 
         if all_versions:
             candidates = [r.artifact for r in self.session_records(skey) if r.live]
@@ -157,7 +178,10 @@ class ArtifactQueryOps(ArtifactStoreOps):
             stored += sum(r.stored_size for r in self.content.records(group) if r is not None)
         unique_logical = sum(unique.values())
         return StorageStats(
-            artifact_count=count, logical_bytes=logical, stored_bytes=stored, unique_chunks=len(unique),
+            artifact_count=count,
+            logical_bytes=logical,
+            stored_bytes=stored,
+            unique_chunks=len(unique),
             dedup_ratio=logical / unique_logical if unique_logical else 1.0,
             compression_ratio=unique_logical / stored if stored else 1.0,
         )

@@ -41,22 +41,86 @@ class ArtifactRecord:
 
 def encode_record(record: ArtifactRecord) -> bytes:
     a = record.artifact
-    meta = orjson.dumps([
-        1, a.artifact_id, a.session_id, a.name, a.version, int(a.type), a.custom_type, a.description, a.tags,
-        a.mime_type, a.metadata, a.size, a.content_digest, a.stored_size, a.compressed, a.chunk_count,
-        a.new_bytes, a.parent_artifact_id, a.previous_digest, to_micros(a.create_time), a.created_by,
-        record.stored_seq, record.deleted_seq,
-    ])
+    meta = orjson.dumps(
+        [
+            1,
+            a.artifact_id,
+            a.session_id,
+            a.name,
+            a.version,
+            int(a.type),
+            a.custom_type,
+            a.description,
+            a.tags,
+            a.mime_type,
+            a.metadata,
+            a.size,
+            a.content_digest,
+            a.stored_size,
+            a.compressed,
+            a.chunk_count,
+            a.new_bytes,
+            a.parent_artifact_id,
+            a.previous_digest,
+            to_micros(a.create_time),
+            a.created_by,
+            record.stored_seq,
+            record.deleted_seq,
+        ]
+    )
     table = b"".join(_CHUNK.pack(d, n) for d, n in record.chunks)
     return _HEADER.pack(len(meta)) + meta + table
 
 
 def decode_record(data: bytes, with_chunks: bool = True) -> ArtifactRecord:
     (length,) = _HEADER.unpack_from(data)
-    (_, aid, sid, name, version, kind, custom, desc, tags, mime, meta, size, digest, stored, compressed, count,
-     new_bytes, parent, previous, created, by, stored_seq, deleted_seq) = orjson.loads(data[4 : 4 + length])
-    artifact = Artifact(aid, sid, name, version, ArtifactType(kind), custom, desc, tags, mime, meta, size, digest,
-                        stored, compressed, count, new_bytes, parent, previous, from_micros(created), by)
+    (
+        _,
+        aid,
+        sid,
+        name,
+        version,
+        kind,
+        custom,
+        desc,
+        tags,
+        mime,
+        meta,
+        size,
+        digest,
+        stored,
+        compressed,
+        count,
+        new_bytes,
+        parent,
+        previous,
+        created,
+        by,
+        stored_seq,
+        deleted_seq,
+    ) = orjson.loads(data[4 : 4 + length])
+    artifact = Artifact(
+        aid,
+        sid,
+        name,
+        version,
+        ArtifactType(kind),
+        custom,
+        desc,
+        tags,
+        mime,
+        meta,
+        size,
+        digest,
+        stored,
+        compressed,
+        count,
+        new_bytes,
+        parent,
+        previous,
+        from_micros(created),
+        by,
+    )
     chunks = list(_CHUNK.iter_unpack(data[4 + length :])) if with_chunks else []
     return ArtifactRecord(artifact, chunks, stored_seq, deleted_seq)
 

@@ -65,8 +65,11 @@ class ArtifactStoreOps(ListingOps):
     def _check_count(self, session: Session) -> None:
         limit = self.config.max_artifacts_per_session
         if session.artifact_count >= limit:
-            raise ResourceExhausted(f"session holds {limit} artifacts (max_artifacts_per_session)",
-                                    limit="max_artifacts_per_session", session_id=session.session_id)
+            raise ResourceExhausted(
+                f"session holds {limit} artifacts (max_artifacts_per_session)",
+                limit="max_artifacts_per_session",
+                session_id=session.session_id,
+            )
 
     def _artifact_for_request(self, caller: Caller, request_id: str) -> Artifact | None:
         artifact_id = self.storage.get("artifacts", rec.request_key(caller.tenant, request_id))
@@ -102,7 +105,8 @@ class ArtifactStoreOps(ListingOps):
             raise InvalidArgument("upload_id belongs to another session or name", field="upload_id")
         if header.write_offset > progress["committed_size"]:
             raise InvalidArgument(
-                f"write_offset is past the committed_size {progress['committed_size']}", field="write_offset",
+                f"write_offset is past the committed_size {progress['committed_size']}",
+                field="write_offset",
                 committed_size=progress["committed_size"],
             )
         chunks = [(bytes.fromhex(d), n) for d, n in progress["chunks"]]
@@ -121,9 +125,12 @@ class ArtifactStoreOps(ListingOps):
             self._write_new_chunk_records(batch, upload)
             self.content.add_references(batch, upload.caller.tenant, upload.occurrences())
             progress = {
-                "session_id": upload.header.session_id, "name": upload.header.name,
-                "committed_size": sum(n for _, n in upload.chunks), "new_bytes": upload.new_bytes,
-                "chunks": [(d.hex(), n) for d, n in upload.chunks], "created_us": to_micros(now()),
+                "session_id": upload.header.session_id,
+                "name": upload.header.name,
+                "committed_size": sum(n for _, n in upload.chunks),
+                "new_bytes": upload.new_bytes,
+                "chunks": [(d.hex(), n) for d, n in upload.chunks],
+                "created_us": to_micros(now()),
             }
             batch.put("uploads", key, orjson.dumps(progress))
             self.storage.write(batch)
@@ -203,31 +210,56 @@ class ArtifactStoreOps(ListingOps):
                 if self._upload_owners.get(key) is not upload:
                     raise InvalidArgument("a newer stream of this upload_id took over", field="upload_id")
                 del self._upload_owners[key]
-                progress = {"artifact_id": artifact.artifact_id, "committed_size": upload.size,
-                            "created_us": to_micros(now())}
+                progress = {
+                    "artifact_id": artifact.artifact_id,
+                    "committed_size": upload.size,
+                    "created_us": to_micros(now()),
+                }
                 batch.put("uploads", key, orjson.dumps(progress))
             if header.request_id:
                 batch.put("artifacts", rec.request_key(caller.tenant, header.request_id), artifact.artifact_id.encode())
             after = clone_session(before)
             after.artifact_count += 1
             after.artifact_bytes += artifact.size
-            self.commit(caller, skey, before, after, "artifact.stored", _stored_payload(artifact),
-                        operation="store_artifact", batch=batch)
+            self.commit(
+                caller,
+                skey,
+                before,
+                after,
+                "artifact.stored",
+                _stored_payload(artifact),
+                operation="store_artifact",
+                batch=batch,
+            )
             return artifact
 
-    def _new_artifact(self, caller: Caller, skey: bytes, header: UploadHeader, upload: ArtifactUpload,
-                      content_digest: str) -> Artifact:
+    def _new_artifact(
+        self, caller: Caller, skey: bytes, header: UploadHeader, upload: ArtifactUpload, content_digest: str
+    ) -> Artifact:
         counter = self.storage.get("artifact_names", rec.version_counter_key(skey, header.name))
         version = (int(counter) if counter else 0) + 1
         previous = self._latest(skey, header.name)
         unique = {d: upload.stored[d] for d, _ in upload.chunks}
         return Artifact(
-            artifact_id=uuid7(), session_id=header.session_id, name=header.name, version=version, type=header.type,
-            custom_type=header.custom_type, description=header.description, tags=header.tags,
-            mime_type=header.mime_type, metadata=header.metadata, size=upload.size, content_digest=content_digest,
-            stored_size=sum(s for s, _ in unique.values()), compressed=any(c for _, c in unique.values()),
-            chunk_count=len(upload.chunks), new_bytes=upload.new_bytes, parent_artifact_id=header.parent_artifact_id,
-            previous_digest=previous.artifact.content_digest if previous else "", create_time=now(),
+            artifact_id=uuid7(),
+            session_id=header.session_id,
+            name=header.name,
+            version=version,
+            type=header.type,
+            custom_type=header.custom_type,
+            description=header.description,
+            tags=header.tags,
+            mime_type=header.mime_type,
+            metadata=header.metadata,
+            size=upload.size,
+            content_digest=content_digest,
+            stored_size=sum(s for s, _ in unique.values()),
+            compressed=any(c for _, c in unique.values()),
+            chunk_count=len(upload.chunks),
+            new_bytes=upload.new_bytes,
+            parent_artifact_id=header.parent_artifact_id,
+            previous_digest=previous.artifact.content_digest if previous else "",
+            create_time=now(),
             created_by=caller.subject,
         )
 
@@ -262,8 +294,15 @@ class ArtifactStoreOps(ListingOps):
             raise ArtifactNotFound(f"artifact {artifact_id} was deleted", artifact_id=artifact_id)
         return skey, record
 
-    def get_artifact_info(self, artifact_id: str = "", *, session_id: str = "", name: str = "", version: int = 0,
-                     caller: Caller | None = None) -> Artifact:
+    def get_artifact_info(
+        self,
+        artifact_id: str = "",
+        *,
+        session_id: str = "",
+        name: str = "",
+        version: int = 0,
+        caller: Caller | None = None,
+    ) -> Artifact:
         """An artifact's metadata, by id or by session, name and version (0 = latest)."""
         c = self._caller(caller)
         self.require(c, Role.READER)
@@ -300,8 +339,15 @@ class ArtifactStoreOps(ListingOps):
             payload = {"artifact_id": a.artifact_id, "name": a.name, "version": a.version}
             self.commit(c, skey, before, after, "artifact.deleted", payload, operation="delete_artifact", batch=batch)
 
-    def unlink_artifacts(self, batch: WriteBatch, caller: Caller, skey: bytes, records: Iterable[rec.ArtifactRecord],
-                         seq: int, session: Session) -> None:
+    def unlink_artifacts(
+        self,
+        batch: WriteBatch,
+        caller: Caller,
+        skey: bytes,
+        records: Iterable[rec.ArtifactRecord],
+        seq: int,
+        session: Session,
+    ) -> None:
         """Adds to batch: records become history (deleted at seq), references are dropped, and the
         session's counters (in ``session``, a copy about to be committed) go down."""
         dropped: Counter[bytes] = Counter()
@@ -331,8 +377,14 @@ class ArtifactStoreOps(ListingOps):
 
 
 def _stored_payload(a: Artifact) -> dict:
-    return {"artifact_id": a.artifact_id, "name": a.name, "version": a.version, "size": a.size,
-            "content_digest": a.content_digest, "type": ArtifactType(a.type).name}
+    return {
+        "artifact_id": a.artifact_id,
+        "name": a.name,
+        "version": a.version,
+        "size": a.size,
+        "content_digest": a.content_digest,
+        "type": ArtifactType(a.type).name,
+    }
 
 
 def _deletion(cf: str, key: bytes) -> WriteBatch:

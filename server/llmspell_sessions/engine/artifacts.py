@@ -61,8 +61,15 @@ class ArtifactOps(ArtifactQueryOps):
         caller: Caller | None = None,
     ) -> str:
         """Stores content as the next version of ``name`` in the session and returns its artifact id."""
-        header = UploadHeader(session_id, name, ArtifactType(artifact_type), description=description, tags=list(tags),
-                              mime_type=mime_type, metadata=dict(metadata or {}))
+        header = UploadHeader(
+            session_id,
+            name,
+            ArtifactType(artifact_type),
+            description=description,
+            tags=list(tags),
+            mime_type=mime_type,
+            metadata=dict(metadata or {}),
+        )
         return self.put_artifact(header, content, caller=caller).artifact_id
 
     def capabilities(self) -> dict[str, Any]:
@@ -88,8 +95,11 @@ class ArtifactOps(ArtifactQueryOps):
         counts = self.content.tenant_counts(c.tenant, raw)
         staged = self.storage.multi_get("uploads", [self._staged_key(c, d) for d in raw])
         records = self.content.records(raw)
-        return [d.hex() for d, n, s, r in zip(raw, counts, staged, records, strict=True)
-                if r is None or (n == 0 and s is None)]
+        return [
+            d.hex()
+            for d, n, s, r in zip(raw, counts, staged, records, strict=True)
+            if r is None or (n == 0 and s is None)
+        ]
 
     def upload_chunks(self, chunks: Iterable[tuple[str, bytes]], *, caller: Caller | None = None) -> tuple[int, int]:
         """Stores verified chunks for a later CommitArtifact; returns (chunks stored, bytes stored)."""
@@ -119,16 +129,23 @@ class ArtifactOps(ArtifactQueryOps):
             stored_chunks += 1
         return stored_chunks, stored_bytes
 
-    def commit_artifact(self, header: UploadHeader, chunks: Sequence[tuple[str, int]], content_digest: str, *,
-                        caller: Caller | None = None) -> Artifact:
+    def commit_artifact(
+        self,
+        header: UploadHeader,
+        chunks: Sequence[tuple[str, int]],
+        content_digest: str,
+        *,
+        caller: Caller | None = None,
+    ) -> Artifact:
         """Builds an artifact from chunks already stored; the whole content is re-verified."""
         c = self._caller(caller)
         parsed = [(parse_digest(d, "chunks"), int(n)) for d, n in chunks]
         digest = parse_digest(content_digest, "content_digest")
         missing = self.find_missing_chunks([d.hex() for d, _ in parsed], caller=c)
         if missing:
-            raise MissingChunks(f"{len(missing)} chunks are not stored", missing=",".join(missing[:20]),
-                                missing_count=len(missing))
+            raise MissingChunks(
+                f"{len(missing)} chunks are not stored", missing=",".join(missing[:20]), missing_count=len(missing)
+            )
         upload = self.begin_upload(header, caller=c)
         if upload.existing is not None:
             return upload.existing
@@ -165,8 +182,9 @@ class ArtifactOps(ArtifactQueryOps):
     def live_artifact_ids(self, skey: bytes) -> list[str]:
         return [r.artifact.artifact_id for r in self.session_records(skey) if r.live]
 
-    def copy_artifacts(self, batch: WriteBatch, caller: Caller, source_skey: bytes, target_skey: bytes,
-                       artifact_ids: Iterable[str]) -> list[Artifact]:
+    def copy_artifacts(
+        self, batch: WriteBatch, caller: Caller, source_skey: bytes, target_skey: bytes, artifact_ids: Iterable[str]
+    ) -> list[Artifact]:
         copies = []
         taken: Counter[bytes] = Counter()
         target_session = target_skey[-36:].decode()
@@ -188,8 +206,10 @@ class ArtifactOps(ArtifactQueryOps):
                 continue
             digests = [d for d, _ in record.chunks]
             if any(r is None for r in self.content.records(digests)):
-                raise DataLoss(f"artifact {record.artifact.artifact_id}'s content was reclaimed",
-                               artifact_id=record.artifact.artifact_id)
+                raise DataLoss(
+                    f"artifact {record.artifact.artifact_id}'s content was reclaimed",
+                    artifact_id=record.artifact.artifact_id,
+                )
             record.deleted_seq = 0
             a = record.artifact
             batch.put("artifacts", rec.record_key(skey, a.artifact_id), rec.encode_record(record))

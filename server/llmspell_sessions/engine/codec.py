@@ -78,9 +78,7 @@ def decode_session(data: bytes) -> Session:
 
 
 def encode_event(e: Event) -> bytes:
-    return orjson.dumps(
-        [1, e.seq, e.type, to_micros(e.time), e.actor, e.correlation_id, e.causation_id, e.payload]
-    )
+    return orjson.dumps([1, e.seq, e.type, to_micros(e.time), e.actor, e.correlation_id, e.causation_id, e.payload])
 
 
 def decode_event(session_id: str, data: bytes) -> Event:

@@ -35,6 +35,8 @@ class EventSpec:
     payload: dict
     causation_id: str = ""
     correlation_id: str = ""
+
+
 SYSTEM_ACTOR = "system"
 
 
@@ -306,8 +308,9 @@ class EngineCore:
             after.state = SessionState.SUSPENDED
             event_type, reason = "session.suspended", "idle_timeout"
         payload = {"from_state": session.state.name, "to_state": after.state.name, "reason": reason}
-        self.commit(caller, skey, session, after, event_type, payload, operation="timeout", actor=SYSTEM_ACTOR,
-                    time=time)
+        self.commit(
+            caller, skey, session, after, event_type, payload, operation="timeout", actor=SYSTEM_ACTOR, time=time
+        )
         return after
 
     def sweep_timeouts(self) -> int:
@@ -330,4 +333,3 @@ class EngineCore:
                 if self.enforce_timeout(system, skey, session) is not None:
                     changed += 1
         return changed
-

@@ -57,7 +57,7 @@ class _Query:
     @property
     def only_states(self) -> bool:
         """True when no filter but the states one applies, so counters give the total."""
-        return not (self.tags or self.parent_session_id or self.created_by or self.after_us)and not (
+        return not (self.tags or self.parent_session_id or self.created_by or self.after_us) and not (
             self.before_us or self.search
         )
 
@@ -84,11 +84,22 @@ class ListingOps(StateOps):
         c = self._caller(caller)
         self.require(c, Role.READER)
         size = validation.page_size(page_size)
-        query = self._query(states, tags, parent_session_id, created_by, create_time_after, create_time_before,
-                            search, order_by)
-        fingerprint = query_fingerprint([c.tenant, sorted(query.states), query.tags, query.parent_session_id,
-                                         query.created_by, query.after_us, query.before_us, query.search,
-                                         query.order_by])
+        query = self._query(
+            states, tags, parent_session_id, created_by, create_time_after, create_time_before, search, order_by
+        )
+        fingerprint = query_fingerprint(
+            [
+                c.tenant,
+                sorted(query.states),
+                query.tags,
+                query.parent_session_id,
+                query.created_by,
+                query.after_us,
+                query.before_us,
+                query.search,
+                query.order_by,
+            ]
+        )
         last_key, total = decode_token(page_token, fingerprint) if page_token else (b"", -1)
         if total < 0:
             total = self._total(c.tenant, query)
@@ -118,9 +129,7 @@ class ListingOps(StateOps):
             raise InvalidArgument("states must not contain SESSION_STATE_UNSPECIFIED", field="states")
         order = " ".join(order_by.lower().split()) or "create_time desc"
         if order not in ORDERINGS:
-            raise InvalidArgument(
-                f"order_by {order_by!r} is not one of {sorted(ORDERINGS)}", field="order_by"
-            )
+            raise InvalidArgument(f"order_by {order_by!r} is not one of {sorted(ORDERINGS)}", field="order_by")
         validation.optional_session_id(parent_session_id, "parent_session_id")
         return _Query(
             states=wanted or DEFAULT_STATES,

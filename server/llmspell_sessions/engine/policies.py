@@ -38,8 +38,12 @@ class RateLimiter:
             if tokens < 1.0:
                 self._buckets[key] = (tokens, now)
                 wait = (1.0 - tokens) / self.rate
-                raise RateLimited(f"{self.scope} rate limit exceeded; retry in {wait:.2f} s",
-                                  retry_delay=wait, limit=self.scope, **context)
+                raise RateLimited(
+                    f"{self.scope} rate limit exceeded; retry in {wait:.2f} s",
+                    retry_delay=wait,
+                    limit=self.scope,
+                    **context,
+                )
             self._buckets[key] = (tokens - 1.0, now)
             if len(self._buckets) > _MAX_BUCKETS:  # forget the least recently used (they are full again)
                 self._buckets.popitem(last=False)

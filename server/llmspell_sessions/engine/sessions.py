@@ -80,8 +80,9 @@ class SessionOps(EngineCore):
                 "metadata": meta,
                 "parent_session_id": parent_session_id,
             }
-            self.commit(c, skey, None, session, "session.created", payload, operation="create_session", batch=batch,
-                        time=time)
+            self.commit(
+                c, skey, None, session, "session.created", payload, operation="create_session", batch=batch, time=time
+            )
             return session
 
     def create_session(
@@ -295,4 +296,3 @@ class SessionOps(EngineCore):
 
     def read_state(self, skey: bytes) -> dict[str, Any]:
         raise NotImplementedError  # provided by StateOps
-

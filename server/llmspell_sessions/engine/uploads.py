@@ -143,12 +143,18 @@ class ArtifactUpload:
         expected = self.header
         if expected.expected_size and expected.expected_size != self.size:
             self.discard()
-            raise IntegrityError(f"received {self.size} bytes, expected {expected.expected_size}",
-                                 expected_size=expected.expected_size, size=self.size)
+            raise IntegrityError(
+                f"received {self.size} bytes, expected {expected.expected_size}",
+                expected_size=expected.expected_size,
+                size=self.size,
+            )
         if expected.expected_digest and expected.expected_digest != digest:
             self.discard()
-            raise IntegrityError("content digest does not match expected_digest",
-                                 expected_digest=expected.expected_digest, content_digest=digest)
+            raise IntegrityError(
+                "content digest does not match expected_digest",
+                expected_digest=expected.expected_digest,
+                content_digest=digest,
+            )
         self.ops.content.blobs.sync()
         self.content_digest = digest
 

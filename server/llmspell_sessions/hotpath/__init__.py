@@ -91,9 +91,7 @@ def chunk_params(min_size: int = MIN_SIZE, avg_size: int = AVG_SIZE, max_size: i
     if min_size < 64:
         raise ValueError(f"min_size must be >= 64, got {min_size}")
     if not min_size <= avg_size <= max_size:
-        raise ValueError(
-            f"sizes must satisfy min_size <= avg_size <= max_size, got {min_size}, {avg_size}, {max_size}"
-        )
+        raise ValueError(f"sizes must satisfy min_size <= avg_size <= max_size, got {min_size}, {avg_size}, {max_size}")
     if max_size > SIZE_LIMIT:
         raise ValueError(f"max_size must be <= {SIZE_LIMIT} (16 MiB), got {max_size}")
     bits = mask_bits(avg_size)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-
 from typing import Any, TypeAlias
 
 import grpc
@@ -23,11 +22,20 @@ DOWNLOAD_MESSAGE_BYTES = 1024 * 1024
 
 def header_from_pb(pb: artifact_pb2.UploadHeader) -> UploadHeader:
     return UploadHeader(
-        session_id=pb.session_id, name=pb.name, type=convert.enum_from_pb(ArtifactType, pb.type, "type"),
-        custom_type=pb.custom_type, description=pb.description, tags=list(pb.tags), mime_type=pb.mime_type,
-        metadata=convert.struct_to_py(pb.metadata), parent_artifact_id=pb.parent_artifact_id,
-        expected_size=pb.expected_size, expected_digest=pb.expected_digest, upload_id=pb.upload_id,
-        write_offset=pb.write_offset, request_id=pb.request_id,
+        session_id=pb.session_id,
+        name=pb.name,
+        type=convert.enum_from_pb(ArtifactType, pb.type, "type"),
+        custom_type=pb.custom_type,
+        description=pb.description,
+        tags=list(pb.tags),
+        mime_type=pb.mime_type,
+        metadata=convert.struct_to_py(pb.metadata),
+        parent_artifact_id=pb.parent_artifact_id,
+        expected_size=pb.expected_size,
+        expected_digest=pb.expected_digest,
+        upload_id=pb.upload_id,
+        write_offset=pb.write_offset,
+        request_id=pb.request_id,
     )
 
 
@@ -95,7 +103,10 @@ class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
 
     async def GetArtifact(self, request: artifact_pb2.GetArtifactRequest, context: Context) -> common_pb2.Artifact:
         artifact = self._m.get_artifact_info(
-            request.artifact_id, session_id=request.session_id, name=request.name, version=request.version,
+            request.artifact_id,
+            session_id=request.session_id,
+            name=request.name,
+            version=request.version,
             caller=current_caller(),
         )
         return convert.artifact_to_pb(artifact)
@@ -106,14 +117,20 @@ class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
         page = self._m.list_artifacts(
             request.session_id,
             types=[convert.enum_from_pb(ArtifactType, t, "types") for t in request.types],
-            tags=request.tags, name_pattern=request.name_pattern, mime_type=request.mime_type,
-            min_size=request.min_size, max_size=request.max_size,
+            tags=request.tags,
+            name_pattern=request.name_pattern,
+            mime_type=request.mime_type,
+            min_size=request.min_size,
+            max_size=request.max_size,
             create_time_after=convert.from_timestamp(request.create_time_after, request.HasField("create_time_after")),
             create_time_before=convert.from_timestamp(
                 request.create_time_before, request.HasField("create_time_before")
             ),
-            all_versions=request.all_versions, order_by=request.order_by, page_size=request.page_size,
-            page_token=request.page_token, caller=current_caller(),
+            all_versions=request.all_versions,
+            order_by=request.order_by,
+            page_size=request.page_size,
+            page_token=request.page_token,
+            caller=current_caller(),
         )
         response = artifact_pb2.ListArtifactsResponse(next_page_token=page.next_page_token, total_size=page.total_size)
         for artifact in page.items:
@@ -146,7 +163,10 @@ class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
     ) -> common_pb2.Artifact:
         chunks = [(c.digest, c.size) for c in request.chunks]
         artifact = await asyncio.to_thread(
-            self._m.commit_artifact, header_from_pb(request.header), chunks, request.content_digest,
+            self._m.commit_artifact,
+            header_from_pb(request.header),
+            chunks,
+            request.content_digest,
             caller=current_caller(),
         )
         return convert.artifact_to_pb(artifact)
@@ -165,8 +185,12 @@ class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
     ) -> artifact_pb2.GetStorageStatsResponse:
         stats = await asyncio.to_thread(self._m.get_storage_stats, request.session_id, caller=current_caller())
         return artifact_pb2.GetStorageStatsResponse(
-            artifact_count=stats.artifact_count, logical_bytes=stats.logical_bytes, stored_bytes=stats.stored_bytes,
-            unique_chunks=stats.unique_chunks, dedup_ratio=stats.dedup_ratio, compression_ratio=stats.compression_ratio,
+            artifact_count=stats.artifact_count,
+            logical_bytes=stats.logical_bytes,
+            stored_bytes=stats.stored_bytes,
+            unique_chunks=stats.unique_chunks,
+            dedup_ratio=stats.dedup_ratio,
+            compression_ratio=stats.compression_ratio,
         )
 
 

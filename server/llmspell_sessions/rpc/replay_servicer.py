@@ -44,8 +44,7 @@ class ReplayServicer(replay_pb2_grpc.ReplayServiceServicer):
         self, request: replay_pb2.AppendEventsRequest, context: Context
     ) -> replay_pb2.AppendEventsResponse:
         specs = [
-            EventSpec(e.type, convert.struct_to_py(e.payload), e.causation_id, e.correlation_id)
-            for e in request.events
+            EventSpec(e.type, convert.struct_to_py(e.payload), e.causation_id, e.correlation_id) for e in request.events
         ]
         expected = request.expected_last_seq if request.HasField("expected_last_seq") else None
         events = self._m.append_events(request.session_id, specs, expected, caller=current_caller())
@@ -103,9 +102,7 @@ class ReplayServicer(replay_pb2_grpc.ReplayServiceServicer):
         self, request: replay_pb2.GetSnapshotRequest, context: Context
     ) -> replay_pb2.GetSnapshotResponse:
         at_seq = request.at_seq if request.WhichOneof("point") == "at_seq" else None
-        snapshot = self._m.get_snapshot(
-            request.session_id, at_seq, request.checkpoint_id, caller=current_caller()
-        )
+        snapshot = self._m.get_snapshot(request.session_id, at_seq, request.checkpoint_id, caller=current_caller())
         return snapshot_to_pb(snapshot)
 
     async def CompareSnapshots(
@@ -142,18 +139,14 @@ class ReplayServicer(replay_pb2_grpc.ReplayServiceServicer):
         async for frame in frames:
             yield frame_to_pb(frame)
 
-    async def ForkSession(
-        self, request: replay_pb2.ForkSessionRequest, context: Context
-    ) -> common_pb2.Session:
+    async def ForkSession(self, request: replay_pb2.ForkSessionRequest, context: Context) -> common_pb2.Session:
         at_seq = request.at_seq if request.WhichOneof("point") == "at_seq" else None
         session = self._m.fork_session(
             request.session_id, at_seq, request.checkpoint_id, request.name, caller=current_caller()
         )
         return convert.session_to_pb(session)
 
-    async def RewindSession(
-        self, request: replay_pb2.RewindSessionRequest, context: Context
-    ) -> common_pb2.Session:
+    async def RewindSession(self, request: replay_pb2.RewindSessionRequest, context: Context) -> common_pb2.Session:
         to_seq = request.to_seq if request.WhichOneof("point") == "to_seq" else None
         session = self._m.rewind_session(
             request.session_id, to_seq, request.checkpoint_id, etag=request.etag, caller=current_caller()
@@ -203,9 +196,7 @@ def control_from_pb(message: replay_pb2.ReplayControl) -> ReplayControl:
     if kind == "set_speed":
         return ReplayControl(kind, speed=message.set_speed.speed)
     if kind == "add_breakpoint":
-        return ReplayControl(
-            kind, seq=message.add_breakpoint.seq, event_type=message.add_breakpoint.event_type
-        )
+        return ReplayControl(kind, seq=message.add_breakpoint.seq, event_type=message.add_breakpoint.event_type)
     raise InvalidArgument(f"unexpected replay control {kind!r} after start", field="control")
 
 

@@ -1,9 +1,5 @@
 """History: the event log, subscriptions, checkpoints, snapshots, replay, fork and rewind."""
 
-from .driver import drive_replay
-from .ops import ReplayOps
-from .replayer import Replayer
-from .subscriptions import Delivery, EventSubscription
 from ...model import (
     Point,
     ReplayControl,
@@ -14,6 +10,10 @@ from ...model import (
     SessionSnapshot,
     SnapshotDiff,
 )
+from .driver import drive_replay
+from .ops import ReplayOps
+from .replayer import Replayer
+from .subscriptions import Delivery, EventSubscription
 
 __all__ = [
     "Delivery",

@@ -30,9 +30,7 @@ MAX_LABEL_BYTES = 256
 class CheckpointOps(TimeTravelOps):
     """CreateCheckpoint, ListCheckpoints and the automatic checkpoints."""
 
-    def create_checkpoint(
-        self, session_id: str, label: str = "", *, caller: Caller | None = None
-    ) -> Checkpoint:
+    def create_checkpoint(self, session_id: str, label: str = "", *, caller: Caller | None = None) -> Checkpoint:
         """Appends checkpoint.created and stores the snapshot at it; ARCHIVED sessions are read-only."""
         c = self._caller(caller)
         self.require(c, Role.WRITER)

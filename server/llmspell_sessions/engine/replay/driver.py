@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from .replayer import Replayer
 from ...model import ReplayControl, ReplayFrame
+from .replayer import Replayer
 
 _STOP = ReplayControl("stop")
 
@@ -18,9 +18,7 @@ async def _next_control(controls: AsyncIterator[ReplayControl]) -> ReplayControl
         return None
 
 
-async def drive_replay(
-    replayer: Replayer, controls: AsyncIterator[ReplayControl]
-) -> AsyncIterator[ReplayFrame]:
+async def drive_replay(replayer: Replayer, controls: AsyncIterator[ReplayControl]) -> AsyncIterator[ReplayFrame]:
     """Frames of the replay until its final one; controls are applied as soon as they arrive.
 
     When the controls end (the client half-closed) a running replay goes on to its end, and one

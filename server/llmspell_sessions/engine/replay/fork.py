@@ -60,15 +60,11 @@ class ForkOps(CheckpointOps):
             for key, value in origin.state.items():
                 batch.put("state", keys.state_key(child_key, key), orjson.dumps(value))
             copies = (
-                self.copy_artifacts(batch, c, parent_key, child_key, list(origin.artifacts))
-                if origin.artifacts
-                else []
+                self.copy_artifacts(batch, c, parent_key, child_key, list(origin.artifacts)) if origin.artifacts else []
             )
             base = Snapshot(0, None, origin.state, {a.artifact_id: a.size for a in copies})
             child.artifact_count, child.artifact_bytes = len(copies), sum(a.size for a in copies)
-            store.put_checkpoint(
-                batch, child_key, Checkpoint(uuid7(), child.session_id, 1, FORK_LABEL, now()), base
-            )
+            store.put_checkpoint(batch, child_key, Checkpoint(uuid7(), child.session_id, 1, FORK_LABEL, now()), base)
             payload = {
                 "name": child.name,
                 "description": child.description,
@@ -79,9 +75,7 @@ class ForkOps(CheckpointOps):
                 "state_keys": sorted(origin.state),
                 "artifacts": [describe(a) for a in copies],
             }
-            self.commit(
-                c, child_key, None, child, "session.created", payload, operation="fork_session", batch=batch
-            )
+            self.commit(c, child_key, None, child, "session.created", payload, operation="fork_session", batch=batch)
             return clone_session(child)
 
     @staticmethod
@@ -133,17 +127,13 @@ class ForkOps(CheckpointOps):
             payload.update(self._restore_artifacts(batch, c, skey, current, target))
             after = clone_session(before)
             after.artifact_count, after.artifact_bytes = len(target.artifacts), sum(target.artifacts.values())
-            self.commit(
-                c, skey, before, after, "session.rewound", payload, operation="rewind_session", batch=batch
-            )
+            self.commit(c, skey, before, after, "session.rewound", payload, operation="rewind_session", batch=batch)
             return clone_session(after)
 
     @staticmethod
     def _restore_state(batch: WriteBatch, skey: bytes, current: Snapshot, target: Snapshot) -> dict[str, Any]:
         changed = {
-            k: v
-            for k, v in target.state.items()
-            if k not in current.state or not same_value(current.state[k], v)
+            k: v for k, v in target.state.items() if k not in current.state or not same_value(current.state[k], v)
         }
         deleted = [k for k in current.state if k not in target.state]
         for key, value in changed.items():

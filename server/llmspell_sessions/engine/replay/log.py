@@ -46,11 +46,7 @@ class LogOps(ArtifactOps):
         specs = client_events(events)
         with self.lock:
             skey, before = self.fetch_current(c, session_id)
-            if (
-                expected_last_seq is not None
-                and expected_last_seq >= 0
-                and expected_last_seq != before.last_event_seq
-            ):
+            if expected_last_seq is not None and expected_last_seq >= 0 and expected_last_seq != before.last_event_seq:
                 raise SeqMismatch(
                     f"expected_last_seq {expected_last_seq} but the log ends at {before.last_event_seq}",
                     session_id=session_id,
@@ -92,9 +88,7 @@ class LogOps(ArtifactOps):
             found.append(event)
         return Page(found, "")
 
-    def read_events(
-        self, skey: bytes, session_id: str, first: int, last: int | None = None
-    ) -> Iterator[Event]:
+    def read_events(self, skey: bytes, session_id: str, first: int, last: int | None = None) -> Iterator[Event]:
         """Events with first <= seq (<= last), in order, straight from the store."""
         width = len(skey) + keys.SEQ_BYTES
         for key, value in self.storage.scan("events", skey, start=keys.event_key(skey, max(first, 1))):
@@ -130,9 +124,7 @@ def _client_event(event: NewEvent, field: str) -> EventSpec:
         raise InvalidArgument(f"{field} must be an EventSpec or a mapping", field=field)
     kind = event_type(kind, f"{field}.type")
     if kind.lower().startswith(RESERVED_PREFIXES):
-        raise InvalidArgument(
-            f"{field}.type {kind!r} uses a reserved prefix {RESERVED_PREFIXES}", field=field
-        )
+        raise InvalidArgument(f"{field}.type {kind!r} uses a reserved prefix {RESERVED_PREFIXES}", field=field)
     if not isinstance(payload, Mapping):
         raise InvalidArgument(f"{field}.payload must be a JSON object", field=field)
     payload = dict(payload)

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from ...errors import InvalidArgument
-from ...model import Caller, Role, Session
+from ...model import Caller, ReplayControl, ReplayFrame, ReplayMode, ReplayStart, Role, Session
 from .driver import drive_replay
 from .fork import ForkOps
 from .log import matches, type_prefixes
 from .replayer import Replayer
-from ...model import ReplayControl, ReplayFrame, ReplayMode, ReplayStart
 
 
 class ReplayOps(ForkOps):
@@ -43,9 +42,7 @@ class ReplayOps(ForkOps):
             raise InvalidArgument("breakpoint seqs must be >= 1", field="breakpoints.seqs")
         skey, session = self.fetch_current(c, start.session_id)
         first, last = self._replay_range(skey, session, start)
-        events = [
-            e for e in self.read_events(skey, start.session_id, first, last) if matches(e.type, prefixes)
-        ]
+        events = [e for e in self.read_events(skey, start.session_id, first, last) if matches(e.type, prefixes)]
         return Replayer(events, mode, start.speed or 1.0, start.breakpoint_seqs, breakpoint_types)
 
     def _replay_range(self, skey: bytes, session: Session, start: ReplayStart) -> tuple[int, int]:

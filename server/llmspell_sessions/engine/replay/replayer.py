@@ -15,9 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from ...errors import InvalidArgument
-from ...model import Event
+from ...model import MAX_SPEED, MIN_SPEED, Event, ReplayControl, ReplayFrame, ReplayMode, ReplayStatus
 from .snapshot import changed_keys
-from ...model import MAX_SPEED, MIN_SPEED, ReplayControl, ReplayFrame, ReplayMode, ReplayStatus
 
 
 def check_speed(speed: float) -> float:

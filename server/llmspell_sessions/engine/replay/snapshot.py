@@ -88,9 +88,7 @@ def apply_event(snapshot: Snapshot, event: Event, expiry: Expiry) -> list[str]:
 
 def same_value(a: Any, b: Any) -> bool:
     """JSON equality: True is not 1, and key order does not matter."""
-    return a is b or orjson.dumps(a, option=orjson.OPT_SORT_KEYS) == orjson.dumps(
-        b, option=orjson.OPT_SORT_KEYS
-    )
+    return a is b or orjson.dumps(a, option=orjson.OPT_SORT_KEYS) == orjson.dumps(b, option=orjson.OPT_SORT_KEYS)
 
 
 def changed_keys(event: Event) -> list[str]:

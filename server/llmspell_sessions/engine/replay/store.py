@@ -47,9 +47,7 @@ def put_checkpoint(batch: WriteBatch, skey: bytes, checkpoint: Checkpoint, base:
     batch.put("checkpoints", body_key(skey, base.seq, checkpoint.checkpoint_id), orjson.dumps(base.to_json()))
 
 
-def get_checkpoint(
-    storage: Storage, skey: bytes, session_id: str, checkpoint_id: str
-) -> tuple[Checkpoint, int] | None:
+def get_checkpoint(storage: Storage, skey: bytes, session_id: str, checkpoint_id: str) -> tuple[Checkpoint, int] | None:
     """(checkpoint, base seq) or None."""
     raw = storage.get("checkpoints", record_key(skey, checkpoint_id))
     if raw is None:

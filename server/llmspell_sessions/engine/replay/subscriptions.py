@@ -38,9 +38,7 @@ class EventSubscription:
     ``poll`` never blocks; iterate (blocking) or set a waker (asyncio) to wait for more.
     """
 
-    def __init__(
-        self, ops: LogOps, skey: bytes, session_id: str, after_seq: int, prefixes: tuple[str, ...]
-    ) -> None:
+    def __init__(self, ops: LogOps, skey: bytes, session_id: str, after_seq: int, prefixes: tuple[str, ...]) -> None:
         self._ops, self._skey, self.session_id = ops, skey, session_id
         self._prefixes = prefixes
         self.cursor = after_seq + 1

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ...errors import CheckpointNotFound, InvalidArgument, SessionNotFound
-from ...model import Artifact, Caller, Checkpoint, Role, Session
+from ...model import Artifact, Caller, Checkpoint, Point, Role, Session, SessionSnapshot, SnapshotDiff
 from ..codec import clone_session
 from ..ids import is_uuid_text
 from . import store
 from .snapshot import Snapshot, apply_event, same_value
 from .subscriptions import SubscriptionOps
-from ...model import Point, SessionSnapshot, SnapshotDiff
 
 
 class TimeTravelOps(SubscriptionOps):
@@ -56,9 +55,7 @@ class TimeTravelOps(SubscriptionOps):
             elif not same_value(old.state[key], value):
                 diff.state_changed[key] = (old.state[key], value)
         diff.state_removed = {k: v for k, v in old.state.items() if k not in new.state}
-        diff.artifacts_added = self.snapshot_artifacts(
-            c, skey, {a: 0 for a in new.artifacts if a not in old.artifacts}
-        )
+        diff.artifacts_added = self.snapshot_artifacts(c, skey, {a: 0 for a in new.artifacts if a not in old.artifacts})
         diff.artifacts_removed = self.snapshot_artifacts(
             c, skey, {a: 0 for a in old.artifacts if a not in new.artifacts}
         )
@@ -93,9 +90,7 @@ class TimeTravelOps(SubscriptionOps):
 
     def find_checkpoint(self, skey: bytes, session_id: str, checkpoint_id: str) -> Checkpoint:
         if not is_uuid_text(checkpoint_id):
-            raise InvalidArgument(
-                "checkpoint_id is not a checkpoint id (lowercase UUID text)", field="checkpoint_id"
-            )
+            raise InvalidArgument("checkpoint_id is not a checkpoint id (lowercase UUID text)", field="checkpoint_id")
         found = store.get_checkpoint(self.storage, skey, session_id, checkpoint_id)
         if found is None:
             raise CheckpointNotFound(
@@ -112,9 +107,7 @@ class TimeTravelOps(SubscriptionOps):
         for event in self.read_events(skey, session_id, snapshot.seq + 1, seq):
             apply_event(snapshot, event, self._expiry)
         if snapshot.seq != seq or snapshot.session is None:
-            raise SessionNotFound(
-                f"session {session_id} not found", session_id=session_id
-            )  # deleted meanwhile
+            raise SessionNotFound(f"session {session_id} not found", session_id=session_id)  # deleted meanwhile
         return snapshot
 
     def snapshot_artifacts(self, caller: Caller, skey: bytes, live: Iterable[str]) -> list[Artifact]:
