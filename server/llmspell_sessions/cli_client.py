@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from .cli import emit, parse_state
@@ -31,7 +32,15 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def _command(group: Any, name: str, help_text: str, call: Any, *arguments: tuple[tuple[str, ...], dict]) -> None:
+def _command(
+    group: Any,
+    name: str,
+    help_text: str,
+    call: Any,
+    *arguments: tuple[tuple[str, ...], dict],
+    columns: Sequence[str] | None = None,
+) -> None:
+    """Adds a subcommand that makes one client call and prints its result (in these table columns)."""
     parser = group.add_parser(name, help=help_text)
     _common(parser)
     for flags, options in arguments:
@@ -39,7 +48,7 @@ def _command(group: Any, name: str, help_text: str, call: Any, *arguments: tuple
 
     def run(args: argparse.Namespace) -> int:
         with _client(args) as client:
-            emit(call(client, args), args.json)
+            emit(call(client, args), args.json, columns)
         return 0
 
     parser.set_defaults(run=run)

@@ -8,16 +8,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
 from typing import Any
 
-from .cli import emit, plain
-from .cli_client import ETAG, SID, _client, _common, _json_object
+from .cli import plain
+from .cli_client import ETAG, SID, _client, _command, _common, _json_object
 from .model import Event, ReplayFrame, ReplayMode, ReplayStart, ReplayStatus
 
 EVENT_COLUMNS = ("seq", "type", "time", "actor", "payload")
 CHECKPOINT_COLUMNS = ("checkpoint_id", "seq", "label", "create_time")
-Call = Callable[[Any, argparse.Namespace], Any]
 
 
 def add_replay_commands(commands: Any) -> None:
@@ -98,31 +96,6 @@ def _group(commands: Any, name: str, help_text: str) -> Any:
     return commands.add_parser(name, help=help_text).add_subparsers(title=f"{name} commands", required=True)
 
 
-def _command(
-    group: Any,
-    name: str,
-    help_text: str,
-    call: Call,
-    *arguments: tuple[tuple[str, ...], dict],
-    columns: Sequence[str] = (),
-) -> None:
-    parser = group.add_parser(name, help=help_text)
-    _common(parser)
-    for flags, options in arguments:
-        parser.add_argument(*flags, **options)
-
-    def run(args: argparse.Namespace) -> int:
-        with _client(args) as client:
-            result = call(client, args)
-            if columns and not args.json:
-                emit([_row(item) for item in result], False, columns)
-            else:
-                emit(result, args.json)
-        return 0
-
-    parser.set_defaults(run=run)
-
-
 def _events(group: Any) -> None:
     _command(
         group,
@@ -163,13 +136,6 @@ def _new_event(args: argparse.Namespace) -> dict[str, Any]:
         "correlation_id": args.correlation_id,
         "causation_id": args.causation_id,
     }
-
-
-def _row(item: Any) -> dict[str, Any]:
-    row = plain(item)
-    if isinstance(item, Event):
-        row["payload"] = json.dumps(row["payload"], separators=(",", ":"))
-    return row
 
 
 def _snapshot_view(snapshot: Any) -> dict[str, Any]:

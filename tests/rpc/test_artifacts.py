@@ -350,3 +350,24 @@ def test_a_cancelled_upload_is_never_committed(client: SessionClient) -> None:
     time.sleep(0.3)
     assert client.get_session(sid).artifact_count == 0
     assert client.list_artifacts(sid).items == []
+
+
+def test_async_client_streams_files_both_ways(shared_server: ServerProcess, tmp_path: Path) -> None:
+    import asyncio
+
+    from llmspell_sessions.client import AsyncSessionClient
+
+    data = os.urandom(3 * MiB + 17)
+    source, copy = tmp_path / "in.bin", tmp_path / "out.bin"
+    source.write_bytes(data)
+
+    async def scenario() -> None:
+        async with AsyncSessionClient(shared_server.address) as c:
+            sid = await c.create_session(name="async")
+            artifact = await c.upload_file(sid, source)
+            assert artifact.size == len(data)
+            await c.download_file(artifact.artifact_id, copy)
+            assert (await c.get_artifact(sid, artifact.artifact_id))[1] == data
+
+    asyncio.run(scenario())
+    assert copy.read_bytes() == data and not copy.with_name("out.bin.part").exists()

@@ -11,12 +11,11 @@ from typing import Any
 import grpc
 
 from .._pb import artifact_pb2
-from ..errors import IntegrityError
 from ..model import Artifact, ArtifactType, UploadHeader
 from ..rpc import convert
 from ._artifact_api import header_to_pb, make_header
 from .errors import error_from_status
-from .transfer import Progress, read_file
+from .transfer import Progress, VerifiedFile, read_file
 
 
 class AsyncStreams:
@@ -89,20 +88,8 @@ class AsyncStreams:
         self, artifact_id: str, path: str | os.PathLike[str], progress: Progress | None = None
     ) -> Artifact:
         """Writes the artifact to path (via a temporary file) and checks its BLAKE3 digest."""
-        from blake3 import blake3
-
         artifact, pieces = await self.download_artifact(artifact_id)
-        hasher, done, target = blake3(), 0, Path(path)
-        partial = target.with_name(target.name + ".part")
-        with open(partial, "wb") as handle:
-            async for data in pieces:
-                await asyncio.to_thread(handle.write, data)
-                hasher.update(data)
-                done += len(data)
-                if progress:
-                    progress(done, artifact.size)
-        if hasher.hexdigest() != artifact.content_digest or done != artifact.size:
-            partial.unlink()
-            raise IntegrityError("downloaded bytes do not match the artifact's digest", artifact_id=artifact_id)
-        partial.replace(target)
-        return artifact
+        target = VerifiedFile(path, artifact, progress)
+        async for data in pieces:
+            await asyncio.to_thread(target.write, data)
+        return target.finish()

@@ -10,12 +10,19 @@ from typing import Any
 import grpc
 
 from .._pb import artifact_pb2
-from ..errors import IntegrityError
 from ..model import Artifact, ArtifactType, UploadHeader
 from ..rpc import convert
 from ._artifact_api import make_header
 from .errors import error_from_rpc
-from .transfer import DEDUP_MIN_BYTES, Progress, chunk_messages, plan_chunks, read_file, upload_messages
+from .transfer import (
+    DEDUP_MIN_BYTES,
+    Progress,
+    VerifiedFile,
+    chunk_messages,
+    plan_chunks,
+    read_file,
+    upload_messages,
+)
 
 
 class SyncStreams:
@@ -92,20 +99,8 @@ class SyncStreams:
         self, artifact_id: str, path: str | os.PathLike[str], progress: Progress | None = None
     ) -> Artifact:
         """Writes the artifact to path (via a temporary file) and checks its BLAKE3 digest."""
-        from blake3 import blake3
-
         artifact, pieces = self.download_artifact(artifact_id)
-        hasher, done, target = blake3(), 0, Path(path)
-        partial = target.with_name(target.name + ".part")
-        with open(partial, "wb") as handle:
-            for data in pieces:
-                handle.write(data)
-                hasher.update(data)
-                done += len(data)
-                if progress:
-                    progress(done, artifact.size)
-        if hasher.hexdigest() != artifact.content_digest or done != artifact.size:
-            partial.unlink()
-            raise IntegrityError("downloaded bytes do not match the artifact's digest", artifact_id=artifact_id)
-        partial.replace(target)
-        return artifact
+        target = VerifiedFile(path, artifact, progress)
+        for data in pieces:
+            target.write(data)
+        return target.finish()

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._pb import artifact_pb2
-from ..model import UploadHeader
+from ..errors import IntegrityError
+from ..model import Artifact, UploadHeader
 from ._artifact_api import header_to_pb
 
 MESSAGE_BYTES = 1024 * 1024
@@ -69,3 +70,33 @@ def chunk_messages(
             if progress:
                 progress(done, total)
             yield artifact_pb2.UploadChunksRequest(digest=digest, data=handle.read(size))
+
+
+class VerifiedFile:
+    """Where a download lands: written to ``<path>.part``, hashed as it goes, and renamed into place
+    only when size and BLAKE3 digest match the artifact (else removed, IntegrityError)."""
+
+    def __init__(self, path: str | os.PathLike[str], artifact: Artifact, progress: Progress | None = None) -> None:
+        from blake3 import blake3
+
+        self.target = Path(path)
+        self.partial = self.target.with_name(self.target.name + ".part")
+        self.artifact, self.progress = artifact, progress
+        self.hasher, self.done = blake3(), 0
+        self.handle = open(self.partial, "wb")  # noqa: SIM115 - closed in finish()
+
+    def write(self, data: bytes) -> None:
+        self.handle.write(data)
+        self.hasher.update(data)
+        self.done += len(data)
+        if self.progress:
+            self.progress(self.done, self.artifact.size)
+
+    def finish(self) -> Artifact:
+        self.handle.close()
+        if self.hasher.hexdigest() != self.artifact.content_digest or self.done != self.artifact.size:
+            self.partial.unlink()
+            raise IntegrityError("downloaded bytes do not match the artifact's digest",
+                                 artifact_id=self.artifact.artifact_id)
+        self.partial.replace(self.target)
+        return self.artifact
