@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	pb "github.com/llmspell/llmspell-sessions/clients/go/gen/llmspell/sessions/v1"
+	"github.com/llmspell/llmspell-sessions/clients/go/sessions"
+	"google.golang.org/protobuf/proto"
+)
+
+// op runs one step's call through the wrapper and returns its result as proto3 JSON values.
+type op func(ctx context.Context, c *sessions.Client, st *step, args map[string]any) (map[string]any, error)
+
+var ops = map[string]op{
+	"create_session":    createSession,
+	"get_session":       sessionCall(getSession),
+	"update_session":    updateSession,
+	"suspend_session":   sessionCall((*sessions.Client).SuspendSession),
+	"resume_session":    sessionCall((*sessions.Client).ResumeSession),
+	"complete_session":  sessionCall((*sessions.Client).CompleteSession),
+	"archive_session":   sessionCall((*sessions.Client).ArchiveSession),
+	"set_session_state": setSessionState,
+	"get_session_state": getSessionState,
+	"upload_artifact":   uploadArtifact,
+	"download_artifact": downloadArtifact,
+	"append_events":     appendEvents,
+	"list_events":       listEvents,
+	"create_checkpoint": createCheckpoint,
+	"fork_session":      forkSession,
+}
+
+// message is the result of a call that returned a message.
+func message(m proto.Message, err error) (map[string]any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return toResult(m)
+}
+
+func createSession(ctx context.Context, c *sessions.Client, _ *step, args map[string]any) (map[string]any, error) {
+	var req pb.CreateSessionRequest
+	if err := fromArgs(args, &req); err != nil {
+		return nil, err
+	}
+	var md map[string]any
+	if req.Metadata != nil {
+		md = sessions.FromStruct(req.Metadata)
+	}
+	return message(c.CreateSession(ctx, sessions.NewSession{
+		Name: req.Name, Description: req.Description, Tags: req.Tags, Metadata: md,
+		ParentSessionID: req.ParentSessionId, RequestID: req.RequestId,
+	}))
+}
+
+func getSession(c *sessions.Client, ctx context.Context, id, _ string) (*pb.Session, error) {
+	return c.GetSession(ctx, id)
+}
+
+// sessionCall adapts a call taking (session_id, etag) to an op.
+func sessionCall(f func(c *sessions.Client, ctx context.Context, id, etag string) (*pb.Session, error)) op {
+	return func(ctx context.Context, c *sessions.Client, _ *step, args map[string]any) (map[string]any, error) {
+		var req pb.SuspendSessionRequest // any {session_id, etag} request
+		if err := fromArgs(args, &req); err != nil {
+			return nil, err
+		}
+		return message(f(c, ctx, req.SessionId, req.Etag))
+	}
+}
+
+func updateSession(ctx context.Context, c *sessions.Client, _ *step, args map[string]any) (map[string]any, error) {
+	var s pb.Session
+	if err := fromArgs(args, &s); err != nil {
+		return nil, err
+	}
+	var paths []string
+	for k := range args {
+		if k != "session_id" && k != "etag" {
+			paths = append(paths, k)
+		}
+	}
+	return message(c.UpdateSession(ctx, &s, paths...))
+}
+
+func setSessionState(ctx context.Context, c *sessions.Client, _ *step, args map[string]any) (map[string]any, error) {
+	var req pb.SetSessionStateRequest
+	if err := fromArgs(args, &req); err != nil {
+		return nil, err
+	}
+	return message(c.SetState(ctx, req.SessionId, sessions.StateUpdate{
+		Set: sessions.FromValueMap(req.Entries), Delete: req.DeleteKeys, Etag: req.Etag,
+	}))
+}
+
+func getSessionState(ctx context.Context, c *sessions.Client, _ *step, args map[string]any) (map[string]any, error) {
+	var req pb.GetSessionStateRequest
+	if err := fromArgs(args, &req); err != nil {
+		return nil, err
+	}
+	entries, err := c.GetState(ctx, req.SessionId, req.Keys...)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"entries": entries}, nil
+}
+
+func uploadArtifact(ctx context.Context, c *sessions.Client, st *step, args map[string]any) (map[string]any, error) {
+	var spec contentSpec
+	if err := remarshal(args["content"], &spec); err != nil {
+		return nil, fmt.Errorf("content: %w", err)
+	}
+	content, err := spec.generate()
+	if err != nil {
+		return nil, err
+	}
+	st.content, st.contentDigest = content, digest(content)
+	header := map[string]any{}
+	for k, v := range args {
+		if k != "content" {
+			header[k] = v
+		}
+	}
+	var h pb.UploadHeader
+	if err := fromArgs(header, &h); err != nil {
+		return nil, err
+	}
+	return message(c.Upload(ctx, &h, bytes.NewReader(content)))
+}
+
+func downloadArtifact(ctx context.Context, c *sessions.Client, _ *step, args map[string]any) (map[string]any, error) {
+	var req pb.DownloadArtifactRequest
+	if err := fromArgs(args, &req); err != nil {
+		return nil, err
+	}
+	w := newHashCounter()
+	if _, err := c.DownloadRange(ctx, req.ArtifactId, req.Offset, req.Limit, w); err != nil {
+		return nil, err
+	}
+	return map[string]any{"size": float64(w.n), "content_digest": w.digest()}, nil
+}
+
+func appendEvents(ctx context.Context, c *sessions.Client, _ *step, args map[string]any) (map[string]any, error) {
+	var req pb.AppendEventsRequest
+	if err := fromArgs(args, &req); err != nil {
+		return nil, err
+	}
+	expected := sessions.AnySeq
+	if req.ExpectedLastSeq != nil {
+		expected = *req.ExpectedLastSeq
+	}
+	events := make([]sessions.NewEvent, 0, len(req.Events))
+	for _, e := range req.Events {
+		var payload map[string]any
+		if e.Payload != nil {
+			payload = sessions.FromStruct(e.Payload)
+		}
+		events = append(events, sessions.NewEvent{Type: e.Type, Payload: payload, CorrelationID: e.CorrelationId, CausationID: e.CausationId})
+	}
+	got, err := c.AppendEvents(ctx, req.SessionId, expected, events...)
+	if err != nil {
+		return nil, err
+	}
+	return eventList(got), nil
+}
+
+func listEvents(ctx context.Context, c *sessions.Client, _ *step, args map[string]any) (map[string]any, error) {
+	var req pb.ListEventsRequest
+	if err := fromArgs(args, &req); err != nil {
+		return nil, err
+	}
+	var got []*pb.Event
+	for ev, err := range c.AllEvents(ctx, &req) {
+		if err != nil {
+			return nil, err
+		}
+		got = append(got, ev)
+	}
+	return eventList(got), nil
+}
+
+// eventList is the {seqs, types} result of append_events and list_events.
+func eventList(events []*pb.Event) map[string]any {
+	seqs, types := []any{}, []any{}
+	for _, e := range events {
+		seqs = append(seqs, float64(e.Seq))
+		types = append(types, e.Type)
+	}
+	return map[string]any{"seqs": seqs, "types": types}
+}
+
+func createCheckpoint(ctx context.Context, c *sessions.Client, _ *step, args map[string]any) (map[string]any, error) {
+	var req pb.CreateCheckpointRequest
+	if err := fromArgs(args, &req); err != nil {
+		return nil, err
+	}
+	return message(c.CreateCheckpoint(ctx, req.SessionId, req.Label))
+}
+
+func forkSession(ctx context.Context, c *sessions.Client, _ *step, args map[string]any) (map[string]any, error) {
+	var req pb.ForkSessionRequest
+	if err := fromArgs(args, &req); err != nil {
+		return nil, err
+	}
+	var at sessions.Point
+	switch p := req.Point.(type) {
+	case *pb.ForkSessionRequest_AtSeq:
+		at = sessions.AtSeq(p.AtSeq)
+	case *pb.ForkSessionRequest_CheckpointId:
+		at = sessions.AtCheckpoint(p.CheckpointId)
+	}
+	return message(c.ForkSession(ctx, req.SessionId, at, req.Name))
+}
+
+// remarshal converts a decoded JSON value into a typed value.
+func remarshal(v any, out any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, out)
+}

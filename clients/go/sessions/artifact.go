@@ -1,0 +1,134 @@
+package sessions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+
+	pb "github.com/llmspell/llmspell-sessions/clients/go/gen/llmspell/sessions/v1"
+)
+
+// UploadMessageSize is the size of the data messages Upload sends (1 MiB), well under the
+// default 4 MiB gRPC message limit.
+const UploadMessageSize = 1 << 20
+
+// Upload streams r to a new artifact described by h: the first message is the header, then
+// UploadMessageSize data messages until r is exhausted. It returns the stored artifact. Set
+// h.ExpectedSize / h.ExpectedDigest to have the server check the content; a failed upload
+// leaves nothing visible.
+func (c *Client) Upload(ctx context.Context, h *UploadHeader, r io.Reader) (*Artifact, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the stream if sending fails half-way
+	stream, err := c.ArtifactService.UploadArtifact(ctx)
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	err = stream.Send(&pb.UploadArtifactRequest{Kind: &pb.UploadArtifactRequest_Header{Header: h}})
+	if err == nil {
+		err = sendData(stream, r)
+	}
+	if errors.Is(err, io.EOF) {
+		// The server ended the call early; CloseAndRecv returns its status.
+		err = nil
+	}
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	return call(stream.CloseAndRecv())
+}
+
+func sendData(stream pb.ArtifactService_UploadArtifactClient, r io.Reader) error {
+	buf := make([]byte, UploadMessageSize)
+	for {
+		n, rerr := io.ReadFull(r, buf)
+		if n > 0 {
+			// Send marshals before returning, so buf can be reused.
+			msg := &pb.UploadArtifactRequest{Kind: &pb.UploadArtifactRequest_Data{Data: buf[:n]}}
+			if err := stream.Send(msg); err != nil {
+				return err
+			}
+		}
+		switch {
+		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
+			return nil
+		case rerr != nil:
+			return fmt.Errorf("sessions: upload read: %w", rerr)
+		}
+	}
+}
+
+// StoreArtifact stores small content in one unary call.
+func (c *Client) StoreArtifact(ctx context.Context, h *UploadHeader, content []byte) (*Artifact, error) {
+	return call(c.ArtifactService.StoreArtifact(ctx, &pb.StoreArtifactRequest{Header: h, Content: content}))
+}
+
+// Download writes a whole artifact's content to w and returns its metadata.
+func (c *Client) Download(ctx context.Context, artifactID string, w io.Writer) (*Artifact, error) {
+	return c.DownloadRange(ctx, artifactID, 0, 0, w)
+}
+
+// DownloadRange writes limit bytes of an artifact's content from offset (limit 0 = to the end)
+// to w and returns the artifact's metadata (the first message of the stream).
+func (c *Client) DownloadRange(ctx context.Context, artifactID string, offset, limit int64, w io.Writer) (*Artifact, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the stream if w fails half-way
+	stream, err := c.ArtifactService.DownloadArtifact(ctx, &pb.DownloadArtifactRequest{
+		ArtifactId: artifactID, Offset: offset, Limit: limit,
+	})
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	var meta *Artifact
+	for {
+		msg, err := stream.Recv()
+		if err == io.EOF {
+			if meta == nil {
+				return nil, errors.New("sessions: download ended without artifact metadata")
+			}
+			return meta, nil
+		}
+		if err != nil {
+			return nil, wrapErr(err)
+		}
+		if a := msg.GetArtifact(); a != nil {
+			meta = a
+			continue
+		}
+		if _, err := w.Write(msg.GetData()); err != nil {
+			return nil, fmt.Errorf("sessions: download write: %w", err)
+		}
+	}
+}
+
+// GetArtifact returns an artifact's metadata by id.
+func (c *Client) GetArtifact(ctx context.Context, artifactID string) (*Artifact, error) {
+	return call(c.ArtifactService.GetArtifact(ctx, &pb.GetArtifactRequest{ArtifactId: artifactID}))
+}
+
+// GetArtifactByName returns the metadata of version (0 = latest) of the artifact name in a session.
+func (c *Client) GetArtifactByName(ctx context.Context, sessionID, name string, version int32) (*Artifact, error) {
+	return call(c.ArtifactService.GetArtifact(ctx, &pb.GetArtifactRequest{SessionId: sessionID, Name: name, Version: version}))
+}
+
+// ListArtifacts returns one page of a session's artifacts (latest versions unless req.AllVersions).
+func (c *Client) ListArtifacts(ctx context.Context, req *ListArtifactsRequest) (*pb.ListArtifactsResponse, error) {
+	return call(c.ArtifactService.ListArtifacts(ctx, req))
+}
+
+// AllArtifacts iterates over every artifact matching req, fetching pages as the loop advances.
+func (c *Client) AllArtifacts(ctx context.Context, req *ListArtifactsRequest) iter.Seq2[*Artifact, error] {
+	return pages(ctx, func(ctx context.Context, token string) ([]*Artifact, string, error) {
+		r := cloneRequest(req)
+		r.PageToken = token
+		resp, err := c.ListArtifacts(ctx, r)
+		return resp.GetArtifacts(), resp.GetNextPageToken(), err
+	})
+}
+
+// DeleteArtifact deletes one stored artifact (one version).
+func (c *Client) DeleteArtifact(ctx context.Context, artifactID string) error {
+	_, err := c.ArtifactService.DeleteArtifact(ctx, &pb.DeleteArtifactRequest{ArtifactId: artifactID})
+	return wrapErr(err)
+}
