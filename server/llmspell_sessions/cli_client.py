@@ -136,6 +136,24 @@ def add_client_commands(commands: Any) -> None:
     _command(session, "save", "make a session durable on disk", lambda c, a: c.save_session(a.session_id), SID)
     _command(session, "load", "a session with its state and artifacts", lambda c, a: c.load_session(a.session_id), SID)
 
+    _command(
+        session,
+        "grant",
+        "let another subject read or write a session (admins)",
+        lambda c, a: c.grant_session_access(a.session_id, a.subject, a.access),
+        SID,
+        (("subject",), {}),
+        (("--access",), {"choices": ["read", "write"], "default": "read"}),
+    )
+    _command(
+        session,
+        "revoke",
+        "take a subject's access back (admins)",
+        lambda c, a: c.revoke_session_access(a.session_id, a.subject),
+        SID,
+        (("subject",), {}),
+    )
+
     state = commands.add_parser("state", help="read and change a session's key-value state").add_subparsers(
         title="state commands", required=True
     )

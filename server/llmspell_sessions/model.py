@@ -73,6 +73,8 @@ class Session:
     failure_reason: str = ""
     # When the session last became ACTIVE (create or resume): the lifetime timeout counts from here.
     active_since: datetime | None = None
+    grants: dict[str, str] = field(default_factory=dict)
+    """Other subjects of the tenant that may use the session: subject -> "read" or "write"."""
 
     @property
     def etag(self) -> str:

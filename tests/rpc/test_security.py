@@ -28,6 +28,8 @@ from tests.helpers.server import ServerProcess
 TOKENS = {
     "alice-w": ("alice", "team-a", "writer"),
     "alice-r": ("alice-reader", "team-a", "reader"),
+    "carol-w": ("carol", "team-a", "writer"),
+    "root": ("root", "team-a", "admin"),
     "bob-w": ("bob", "team-b", "writer"),
 }
 
@@ -64,9 +66,11 @@ def test_roles(secured: ServerProcess) -> None:
     with (
         SessionClient(secured.address, token="alice-w") as writer,
         SessionClient(secured.address, token="alice-r") as reader,
+        SessionClient(secured.address, token="root") as admin,
     ):
         session = writer.new_session(name="owned")
         assert session.created_by == "alice"
+        admin.grant_session_access(session.session_id, "alice-reader", "write")  # the role still caps it
         assert reader.get_session(session.session_id).name == "owned"
         for call in (
             lambda: reader.create_session(),
@@ -151,3 +155,32 @@ def test_rate_limit_over_grpc_carries_retry_info(server_factory: Callable[..., S
 def test_unknown_ids_of_other_tenants_look_missing(secured: ServerProcess) -> None:
     with SessionClient(secured.address, token="bob-w") as bob, pytest.raises(SessionNotFound):
         bob.get_session(str(uuid.uuid4()))
+
+
+def test_per_session_grants_and_audit(secured: ServerProcess) -> None:
+    with SessionClient(secured.address, token="alice-w") as alice, \
+            SessionClient(secured.address, token="carol-w") as carol, \
+            SessionClient(secured.address, token="root") as admin:
+        sid = alice.create_session(name="alice's")
+        carol.create_session(name="carol's")
+        with pytest.raises(AccessDenied) as caught:
+            carol.get_session(sid)
+        assert caught.value.metadata["subject"] == "carol"
+        assert [s.name for s in carol.list_sessions().items] == ["carol's"]
+        with pytest.raises(AccessDenied):
+            alice.grant_session_access(sid, "carol", "read")  # only admins grant
+        granted = admin.grant_session_access(sid, "carol", "read")
+        assert granted.grants == {"carol": "read"}
+        assert carol.get_session(sid).name == "alice's"
+        with pytest.raises(AccessDenied):
+            carol.set_session_state(sid, {"x": 1})
+        admin.grant_session_access(sid, "carol", "write")
+        carol.set_session_state(sid, {"x": 1})
+        admin.revoke_session_access(sid, "carol")
+        with pytest.raises(AccessDenied):
+            carol.get_session_state(sid)
+        events = alice.list_events(sid, page_size=100).items
+        denied = [e.payload for e in events if e.type == "session.access_denied"]
+        assert denied == [{"subject": "carol", "access": "read"}, {"subject": "carol", "access": "write"},
+                          {"subject": "carol", "access": "read"}]
+        assert [e.type for e in events].count("session.access_granted") == 2

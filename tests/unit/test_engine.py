@@ -104,6 +104,7 @@ def test_tenants_never_see_each_other(manager: SessionManager) -> None:
 def test_reader_cannot_write(manager: SessionManager) -> None:
     reader = Caller(subject="r", role=Role.READER)
     sid = manager.create_session()
+    manager.grant_session_access(sid, "r", "write")
     assert manager.get_session(sid, caller=reader).session_id == sid
     with pytest.raises(AccessDenied):
         manager.create_session(caller=reader)
@@ -127,3 +128,28 @@ def test_reopen_after_cache_eviction_reads_the_store(tmp_path: Path) -> None:
     with SessionManager(storage_path=str(tmp_path / "db")) as m:
         assert m.list_sessions().total_size == 5
         assert m.active_sessions("default") == 5
+
+
+def test_sessions_belong_to_their_owner_until_an_admin_grants_access(manager: SessionManager) -> None:
+    owner, other = Caller(subject="owner", role=Role.WRITER), Caller(subject="other", role=Role.WRITER)
+    sid = manager.create_session(name="private", caller=owner)
+    mine = manager.create_session(name="other's own", caller=other)
+    with pytest.raises(AccessDenied):
+        manager.get_session(sid, caller=other)
+    assert [s.session_id for s in manager.list_sessions(caller=other).items] == [mine]
+    assert manager.list_sessions(caller=other).total_size == 1
+    manager.grant_session_access(sid, "other", "read")
+    assert manager.get_session(sid, caller=other).grants == {"other": "read"}
+    with pytest.raises(AccessDenied):
+        manager.set_session_state(sid, {"k": 1}, caller=other)
+    manager.grant_session_access(sid, "other", "write")
+    manager.set_session_state(sid, {"k": 1}, caller=other)
+    assert manager.list_sessions(caller=other).total_size == 2
+    manager.revoke_session_access(sid, "other")
+    with pytest.raises(AccessDenied):
+        manager.get_session_state(sid, caller=other)
+    with pytest.raises(AccessDenied):
+        manager.grant_session_access(sid, "other", caller=owner)  # only admins grant
+    audit = [e.type for e in manager.list_events(sid, page_size=100).items]
+    assert audit.count("session.access_denied") == 3
+    assert "session.access_granted" in audit and "session.access_revoked" in audit

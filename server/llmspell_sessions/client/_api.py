@@ -166,9 +166,23 @@ class ClientApi:
         convert.py_to_value_map(entries or {}, request.entries)
         return self._session("SetSessionState", request)
 
+    def grant_session_access(self, session_id: str, subject: str, access: str = "read") -> Any:
+        """Admins only: lets another subject of the tenant "read" or "write" the session."""
+        return self._session("GrantSessionAccess", _access_request(session_id, subject, access))
+
+    def revoke_session_access(self, session_id: str, subject: str) -> Any:
+        """Admins only: takes a subject's grant back."""
+        request = session_pb2.RevokeSessionAccessRequest(session_id=session_id, subject=subject)
+        return self._session("RevokeSessionAccess", request)
+
     def get_session_state(self, session_id: str, keys: Iterable[str] = ()) -> Any:
         request = session_pb2.GetSessionStateRequest(session_id=session_id, keys=list(keys))
         return self._call("session", "GetSessionState", request, lambda pb: convert.value_map_to_py(pb.entries))
+
+
+def _access_request(session_id: str, subject: str, access: str) -> session_pb2.GrantSessionAccessRequest:
+    number = convert.ACCESS_TO_PB.get(access, 0)
+    return session_pb2.GrantSessionAccessRequest(session_id=session_id, subject=subject, access=number)
 
 
 def _create_request(

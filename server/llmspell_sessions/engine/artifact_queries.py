@@ -11,7 +11,7 @@ from ..model import Artifact, ArtifactType, Caller, Page, Role, Session, Storage
 from . import artifact_records as rec
 from . import keys, validation
 from .artifact_store import ArtifactStoreOps
-from .codec import to_micros
+from .codec import decode_session, to_micros
 from .paging import decode_token, encode_token, query_fingerprint
 
 ARTIFACT_ORDERINGS = {
@@ -162,7 +162,8 @@ class ArtifactQueryOps(ArtifactStoreOps):
         if session_id:
             prefixes = [self.fetch(c, session_id)[0]]
         else:
-            prefixes = [k for k, _ in self.storage.scan("sessions", keys.tenant_prefix(c.tenant))]
+            prefixes = [k for k, raw in self.storage.scan("sessions", keys.tenant_prefix(c.tenant))
+                        if c.role == Role.ADMIN or _visible(decode_session(raw), c.subject)]
         count = logical = 0
         unique: dict[bytes, int] = {}
         for skey in prefixes:
@@ -185,3 +186,7 @@ class ArtifactQueryOps(ArtifactStoreOps):
             dedup_ratio=logical / unique_logical if unique_logical else 1.0,
             compression_ratio=unique_logical / stored if stored else 1.0,
         )
+
+
+def _visible(session: Session, subject: str) -> bool:
+    return session.created_by == subject or subject in session.grants

@@ -292,6 +292,7 @@ class ArtifactStoreOps(ListingOps):
         record = rec.decode_record(raw)
         if not record.live:
             raise ArtifactNotFound(f"artifact {artifact_id} was deleted", artifact_id=artifact_id)
+        self.fetch(caller, record.artifact.session_id)  # the caller must be allowed to read its session
         return skey, record
 
     def get_artifact_info(

@@ -50,12 +50,14 @@ def encode_session(s: Session) -> bytes:
             s.last_event_seq,
             s.failure_reason,
             to_micros(s.active_since),
+            s.grants,
         ]
     )
 
 
 def decode_session(data: bytes) -> Session:
-    (_, sid, name, desc, tags, meta, state, parent, by, c, u, e, x, ac, ab, seq, reason, active) = orjson.loads(data)
+    fields = orjson.loads(data)
+    (_, sid, name, desc, tags, meta, state, parent, by, c, u, e, x, ac, ab, seq, reason, active) = fields[:18]
     return Session(
         session_id=sid,
         name=name,
@@ -74,6 +76,7 @@ def decode_session(data: bytes) -> Session:
         last_event_seq=seq,
         failure_reason=reason,
         active_since=from_micros(active),
+        grants=fields[18] if len(fields) > 18 else {},
     )
 
 
@@ -115,4 +118,5 @@ def clone_session(s: Session) -> Session:
         s.last_event_seq,
         s.failure_reason,
         s.active_since,
+        dict(s.grants),
     )

@@ -81,7 +81,24 @@ class EngineCore:
                 raise SessionNotFound(f"session {session_id} not found", session_id=session_id)
             session = decode_session(data)
             self._remember(skey, session)
+        self.authorize(caller, skey, session, write=False)
         return skey, session
+
+    def authorize(self, caller: Caller, skey: bytes, session: Session, *, write: bool) -> None:
+        """Admins, the owner and subjects granted access pass; a denial is audited in the session's log."""
+        if caller.role == Role.ADMIN or caller.subject == session.created_by:
+            return
+        granted = session.grants.get(caller.subject)
+        if granted == "write" or (granted == "read" and not write):
+            return
+        needed = "write" if write else "read"
+        with self.lock:
+            _, current = self.fetch(_system(caller), session.session_id)
+            payload = {"subject": caller.subject, "access": needed}
+            self.commit(_system(caller), skey, current, clone_session(current), "session.access_denied", payload,
+                        operation="audit", actor=SYSTEM_ACTOR)
+        raise AccessDenied(f"{caller.subject} may not {needed} session {session.session_id}",
+                           session_id=session.session_id, subject=caller.subject, access=needed)
 
     def fetch_current(self, caller: Caller, session_id: str, field: str = "session_id") -> tuple[bytes, Session]:
         """Like fetch, after applying a timeout that is due (timeouts are enforced on access)."""
@@ -175,6 +192,8 @@ class EngineCore:
         """
         tenant = caller.tenant
         if actor != SYSTEM_ACTOR:
+            if before is not None:
+                self.authorize(caller, skey, before, write=True)
             self.session_rate.take(skey, session_id=after.session_id)
         contexts: list[HookContext | None] = [None] * len(specs)
         if self.hooks.active:
@@ -333,3 +352,8 @@ class EngineCore:
                 if self.enforce_timeout(system, skey, session) is not None:
                     changed += 1
         return changed
+
+
+def _system(caller: Caller) -> Caller:
+    """The engine acting on its own behalf within a caller's request (audit, timeouts)."""
+    return Caller(tenant=caller.tenant, subject=SYSTEM_ACTOR, role=Role.ADMIN, correlation_id=caller.correlation_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,9 +40,12 @@ class _Query:
     before_us: int
     search: str
     order_by: str
+    viewer: str = ""  # set for non-admins: only sessions they own or were granted
 
     def matches(self, s: Session) -> bool:
         if s.state not in self.states:
+            return False
+        if self.viewer and s.created_by != self.viewer and self.viewer not in s.grants:
             return False
         if self.parent_session_id and s.parent_session_id != self.parent_session_id:
             return False
@@ -58,7 +62,7 @@ class _Query:
     def only_states(self) -> bool:
         """True when no filter but the states one applies, so counters give the total."""
         return not (self.tags or self.parent_session_id or self.created_by or self.after_us) and not (
-            self.before_us or self.search
+            self.before_us or self.search or self.viewer
         )
 
 
@@ -87,9 +91,12 @@ class ListingOps(StateOps):
         query = self._query(
             states, tags, parent_session_id, created_by, create_time_after, create_time_before, search, order_by
         )
+        if c.role != Role.ADMIN:
+            query = dataclasses.replace(query, viewer=c.subject)
         fingerprint = query_fingerprint(
             [
                 c.tenant,
+                query.viewer,
                 sorted(query.states),
                 query.tags,
                 query.parent_session_id,

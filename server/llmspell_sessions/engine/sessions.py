@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..errors import ResourceExhausted, SessionNotActive
+from ..errors import InvalidArgument, ResourceExhausted, SessionNotActive
 from ..model import Caller, LoadedSession, Role, Session, SessionState
 from ..storage import WriteBatch
 from . import keys, validation
@@ -232,6 +232,7 @@ class SessionOps(EngineCore):
         self.require(c, Role.WRITER)
         with self.lock:
             skey, session = self.fetch(c, session_id)
+            self.authorize(c, skey, session, write=True)
             self.check_etag(session, etag)
             context = HookContext("delete_session", c, session_id, "", {})
             self.hooks.before(context)  # deletion appends no event: hooks see it directly
@@ -296,3 +297,33 @@ class SessionOps(EngineCore):
 
     def read_state(self, skey: bytes) -> dict[str, Any]:
         raise NotImplementedError  # provided by StateOps
+
+    def grant_session_access(
+        self, session_id: str, subject: str, access: str = "read", *, caller: Caller | None = None
+    ) -> Session:
+        """Admins only: lets another subject of the tenant "read" or "write" the session."""
+        c = self._caller(caller)
+        self.require(c, Role.ADMIN)
+        subject = validation.text(subject, "subject", max_bytes=256, required=True)
+        if access not in ("read", "write"):
+            raise InvalidArgument("access must be 'read' or 'write'", field="access")
+        with self.lock:
+            skey, before = self.fetch_current(c, session_id)
+            after = clone_session(before)
+            after.grants[subject] = access
+            payload = {"subject": subject, "access": access}
+            self.commit(c, skey, before, after, "session.access_granted", payload, operation="grant_session_access")
+            return clone_session(after)
+
+    def revoke_session_access(self, session_id: str, subject: str, *, caller: Caller | None = None) -> Session:
+        """Admins only: takes a subject's grant back (a no-op event when there was none)."""
+        c = self._caller(caller)
+        self.require(c, Role.ADMIN)
+        subject = validation.text(subject, "subject", max_bytes=256, required=True)
+        with self.lock:
+            skey, before = self.fetch_current(c, session_id)
+            after = clone_session(before)
+            previous = after.grants.pop(subject, "")
+            payload = {"subject": subject, "previous": previous}
+            self.commit(c, skey, before, after, "session.access_revoked", payload, operation="revoke_session_access")
+            return clone_session(after)

@@ -16,6 +16,8 @@ from .._pb import common_pb2
 from ..model import Artifact, ArtifactType, Checkpoint, Event, Session, SessionState
 
 _EXACT_INT = 2**53
+ACCESS_TO_PB = {"read": common_pb2.SESSION_ACCESS_READ, "write": common_pb2.SESSION_ACCESS_WRITE}
+ACCESS_FROM_PB = {number: name for name, number in ACCESS_TO_PB.items()}
 
 
 def value_to_py(value: struct_pb2.Value) -> Any:
@@ -104,6 +106,8 @@ def session_to_pb(s: Session, target: common_pb2.Session | None = None) -> commo
     pb.last_event_seq = s.last_event_seq
     pb.etag = s.etag
     pb.failure_reason = s.failure_reason
+    for subject, access in s.grants.items():
+        pb.grants[subject] = ACCESS_TO_PB[access]
     return pb
 
 
@@ -125,6 +129,7 @@ def session_from_pb(pb: common_pb2.Session) -> Session:
         artifact_bytes=pb.artifact_bytes,
         last_event_seq=pb.last_event_seq,
         failure_reason=pb.failure_reason,
+        grants={subject: ACCESS_FROM_PB[access] for subject, access in pb.grants.items() if access in ACCESS_FROM_PB},
     )
 
 

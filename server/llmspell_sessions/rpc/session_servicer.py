@@ -146,3 +146,18 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
         response = session_pb2.GetSessionStateResponse()
         convert.py_to_value_map(entries, response.entries)
         return response
+
+    async def GrantSessionAccess(
+        self, request: session_pb2.GrantSessionAccessRequest, context: Context
+    ) -> common_pb2.Session:
+        if request.access not in convert.ACCESS_FROM_PB:
+            raise InvalidArgument("access must be SESSION_ACCESS_READ or SESSION_ACCESS_WRITE", field="access")
+        access = convert.ACCESS_FROM_PB[request.access]
+        session = self._m.grant_session_access(request.session_id, request.subject, access, caller=current_caller())
+        return convert.session_to_pb(session)
+
+    async def RevokeSessionAccess(
+        self, request: session_pb2.RevokeSessionAccessRequest, context: Context
+    ) -> common_pb2.Session:
+        session = self._m.revoke_session_access(request.session_id, request.subject, caller=current_caller())
+        return convert.session_to_pb(session)

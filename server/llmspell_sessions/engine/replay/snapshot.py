@@ -78,6 +78,10 @@ def apply_event(snapshot: Snapshot, event: Event, expiry: Expiry) -> list[str]:
         _deleted(snapshot, session, event.payload)
     elif kind == "session.rewound":
         changed = _rewound(snapshot, session, event.payload)
+    elif kind == "session.access_granted":
+        session.grants[event.payload["subject"]] = event.payload["access"]
+    elif kind == "session.access_revoked":
+        session.grants.pop(event.payload["subject"], None)
     elif kind == "session.created":
         changed = list(snapshot.state)
     snapshot.seq = session.last_event_seq = event.seq
