@@ -32,7 +32,7 @@ serve: install
 # tests again on the pure-Python twin.
 test: install clients tools
 	$(PYTEST) -q tests
-	LLMSPELL_SESSIONS_PURE=1 LLMSPELL_SESSIONS_REQUIRE_NATIVE=0 $(PYTEST) -q tests/native
+	LLMSPELL_SESSIONS_PURE=1 LLMSPELL_SESSIONS_REQUIRE_NATIVE=0 $(PYTEST) -q tests/native tests/unit/test_content.py
 
 # The Go, TypeScript and Rust clients: generate, build and run their own unit tests.
 clients: install
