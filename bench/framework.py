@@ -21,6 +21,7 @@ from .progress import Progress
 
 LATENCY = "latency"
 THROUGHPUT = "throughput"
+VALUE = "value"  # a plain quantity (a ratio, a percentage): its unit and direction are on the Figure
 RATIO_DEFINITION = (
     "ratio = ceiling p50 / figure p50 for latency, figure p50 / ceiling p50 for throughput: "
     "1.00 means at the ceiling, 0.25 means four times further from it; "
@@ -78,6 +79,7 @@ class Target:
     text: str
     limit: float
     relative: bool = False
+    at_least: bool = False  # the p50 must reach the limit (throughput, ratios) instead of staying under it
 
     @classmethod
     def at_most_us(cls, micros: float) -> Target:
@@ -89,13 +91,27 @@ class Target:
         """p50 at most ``factor`` times the ceiling's p50."""
         return cls(f"<= {factor:g}x {ceiling} p50", factor, relative=True)
 
+    @classmethod
+    def at_least_times(cls, factor: float, ceiling: str) -> Target:
+        """p50 at least ``factor`` times the ceiling's p50 (throughput: ratio >= factor)."""
+        return cls(f">= {factor:g}x {ceiling} p50", factor, relative=True, at_least=True)
+
+    @classmethod
+    def at_most(cls, limit: float, text: str) -> Target:
+        """p50 at most ``limit`` in the figure's own unit (MiB/s, %, ...)."""
+        return cls(text, limit)
+
+    @classmethod
+    def at_least_value(cls, limit: float, text: str) -> Target:
+        """p50 at least ``limit`` in the figure's own unit."""
+        return cls(text, limit, at_least=True)
+
     def met(self, figure: Figure) -> bool | None:
         """Whether the figure meets the target (None when its ceiling is missing)."""
-        if not self.relative:
-            return figure.summary.p50 <= self.limit
-        if figure.ceiling is None:
+        if self.relative and figure.ceiling is None:
             return None
-        return figure.summary.p50 <= self.limit * figure.ceiling.p50
+        bound = self.limit * figure.ceiling.p50 if self.relative and figure.ceiling else self.limit
+        return figure.summary.p50 >= bound if self.at_least else figure.summary.p50 <= bound
 
 
 @dataclass
@@ -112,13 +128,15 @@ class Figure:
     target: Target | None = None
     interleaved: bool = False
     info: dict[str, Any] = field(default_factory=dict)
+    unit: str = ""  # for VALUE figures ("%", "x", ...)
+    lower_is_better: bool = False  # for VALUE figures: the ratio is then ceiling / figure, as for latency
 
     def ratio(self, stat: str = "p50") -> float | None:
         """Figure against ceiling, 1.0 = at the ceiling (see RATIO_DEFINITION)."""
         if self.ceiling is None:
             return None
         mine, theirs = getattr(self.summary, stat), getattr(self.ceiling, stat)
-        if self.kind == LATENCY:
+        if self.kind == LATENCY or (self.kind == VALUE and self.lower_is_better):
             return theirs / mine if mine else None
         return mine / theirs if theirs else None
 
@@ -130,7 +148,7 @@ class Figure:
             "name": self.name,
             "variant": self.variant,
             "kind": self.kind,
-            "unit": "ns/op" if self.kind == LATENCY else "MiB/s",
+            "unit": {LATENCY: "ns/op", THROUGHPUT: "MiB/s"}.get(self.kind, self.unit),
             "summary": vars(self.summary),
             "ops_per_s": self.summary.ops_per_s() if self.kind == LATENCY else None,
             "ceiling": {"name": self.ceiling_name, "summary": vars(self.ceiling)} if self.ceiling else None,
@@ -144,18 +162,32 @@ class Figure:
 
 @dataclass
 class Contender:
-    """An operation to time: ``op()`` is called ``batch`` times per sample (batch > 1 for sub-µs ops)."""
+    """An operation to time: ``op()`` is called ``batch`` times per sample (batch > 1 for sub-µs ops).
+
+    ``setup``, when given, runs before each sample, untimed (fresh data for an upload, a new session).
+    """
 
     name: str
     op: Callable[[], object]
     batch: int = 1
+    setup: Callable[[], object] | None = None
 
 
-def take_samples(op: Callable[[], object], count: int, batch: int = 1) -> list[float]:
-    """``count`` samples of ``op`` in ns per call, each over ``batch`` calls."""
+def take_samples(
+    op: Callable[[], object], count: int, batch: int = 1, setup: Callable[[], object] | None = None
+) -> list[float]:
+    """``count`` samples of ``op`` in ns per call, each over ``batch`` calls (after an untimed setup)."""
     clock = time.perf_counter_ns
     out: list[float] = []
     append = out.append
+    if setup is not None:
+        for _ in range(count):
+            setup()
+            start = clock()
+            for _ in range(batch):
+                op()
+            append((clock() - start) / batch)
+        return out
     if batch == 1:
         for _ in range(count):
             start = clock()
@@ -184,6 +216,7 @@ class Context:
         self.progress = progress
         self.tmp_root = tmp_root
         self.figures: list[Figure] = []
+        self.notes: list[str] = []
         self.scenario = ""
 
     def count(self, full: int, quick: int) -> int:
@@ -193,6 +226,11 @@ class Context:
     def tempdir(self, name: str) -> Path:
         """A fresh directory on the same file system as the repo's default store (fsync is real there)."""
         return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.tmp_root))
+
+    def note(self, text: str) -> None:
+        """A remark that goes to stderr and into the JSON (a skipped peer, a missing tool)."""
+        self.notes.append(f"{self.scenario}: {text}")
+        self.progress.note(f"bench: {self.scenario}: {text}")
 
     def record(self, figure: Figure) -> Figure:
         """Adds a figure to the run."""
@@ -213,14 +251,29 @@ class Context:
         Each round takes samples/rounds samples of each contender in turn, so slow drifts in the
         machine's load (other builds on the shared cores) land on all of them alike.
         """
+        found = self.interleave_raw(contenders, samples, rounds=rounds, warmup=warmup, label=label)
+        return {name: Summary.of(values) for name, values in found.items()}
+
+    def interleave_raw(
+        self,
+        contenders: Sequence[Contender],
+        samples: int,
+        *,
+        rounds: int = 10,
+        warmup: int = 0,
+        label: str = "",
+    ) -> dict[str, list[float]]:
+        """``interleave``, returning every contender's samples (ns per op) instead of their summary."""
         rounds = max(1, min(rounds, samples))
         per_round = math.ceil(samples / rounds)
         for contender in contenders:
-            take_samples(contender.op, warmup, contender.batch)
+            take_samples(contender.op, warmup, contender.batch, contender.setup)
         collected: dict[str, list[float]] = {c.name: [] for c in contenders}
         gc.collect()
         for number in range(rounds):
             self.progress.step(f"{label or contenders[0].name}: round {number + 1}/{rounds}")
             for contender in contenders:
-                collected[contender.name] += take_samples(contender.op, per_round, contender.batch)
-        return {name: Summary.of(values) for name, values in collected.items()}
+                collected[contender.name] += take_samples(
+                    contender.op, per_round, contender.batch, contender.setup
+                )
+        return collected

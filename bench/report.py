@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .framework import LATENCY, RATIO_DEFINITION, Figure
+from .framework import LATENCY, RATIO_DEFINITION, THROUGHPUT, Figure
 
 COLUMNS = (
     "scenario",
@@ -16,6 +16,7 @@ COLUMNS = (
     "p50",
     "p99",
     "ops/s",
+    "per op",
     "ceiling",
     "ceil p50",
     "ratio",
@@ -35,7 +36,11 @@ def format_ns(ns: float) -> str:
 
 
 def format_value(figure: Figure, value: float) -> str:
-    return format_ns(value) if figure.kind == LATENCY else f"{value:,.0f} MiB/s"
+    if figure.kind == LATENCY:
+        return format_ns(value)
+    if figure.kind == THROUGHPUT:
+        return f"{value:,.0f} MiB/s" if value >= 10 else f"{value:.3g} MiB/s"
+    return f"{value:.3g}{figure.unit}"
 
 
 def row(figure: Figure) -> tuple[str, ...]:
@@ -50,6 +55,7 @@ def row(figure: Figure) -> tuple[str, ...]:
         format_value(figure, s.p50),
         format_value(figure, s.p99) if latency else "-",
         f"{s.ops_per_s():,.0f}" if latency else "-",
+        format_ns(figure.info["op_p50_ns"]) if "op_p50_ns" in figure.info else "-",
         figure.ceiling_name or "-",
         format_value(figure, figure.ceiling.p50) if figure.ceiling else "-",
         f"{ratio:.3g}" if ratio else "-",
@@ -68,6 +74,7 @@ def table(figures: Sequence[Figure]) -> str:
     lines.append("")
     lines.append(RATIO_DEFINITION + ".")
     lines.append("p50/p99 are per operation; ops/s = 1 / mean latency on one thread.")
+    lines.append("per op: for throughput figures, the p50 time of one operation (one upload, one download).")
     return "\n".join(lines)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import machine, report
+from . import machine, plots, report
 from .framework import RATIO_DEFINITION, Context, timer_overhead_ns
 from .progress import Progress
 from .scenarios import discover
@@ -33,6 +33,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--out", type=Path, default=ROOT / "bench" / "results", help="directory of the JSON file"
     )
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.add_argument("--plots", type=Path, default=ROOT / "bench" / "plots", help="directory of the PNG plots")
+    parser.add_argument("--no-plots", action="store_true", help="write no PNG plots")
     return parser.parse_args(argv)
 
 
@@ -97,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     document["machine"]["load_average_end"] = machine.load_average()
     document["scenarios"] = outcomes
     document["figures"] = [f.to_json() for f in ctx.figures]
+    document["notes"] = ctx.notes
     path = args.out / f"{stamp}.json"
     report.write_json(path, document)
     print(report.table(ctx.figures))
@@ -106,6 +109,12 @@ def main(argv: list[str] | None = None) -> int:
         f"load average at start {load[0]}, at end {load[1]}"
     )
     print(f"wrote {path}")
+    if not args.no_plots:
+        try:
+            for written in plots.write(document, args.plots):
+                print(f"wrote {written}")
+        except ImportError:
+            print("no plots: matplotlib is not installed (pip install matplotlib into the venv)")
     failed = [name for name, outcome in outcomes.items() if outcome["error"]]
     if failed:
         print(f"FAILED scenarios: {', '.join(failed)} (tracebacks in the JSON)")

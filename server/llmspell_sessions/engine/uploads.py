@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .artifact_store import ArtifactStoreOps
 
 BATCH_BYTES = 4 * 1024 * 1024
+INCOMPRESSIBLE_AFTER = 16
 
 
 class ArtifactUpload:
@@ -56,6 +57,7 @@ class ArtifactUpload:
         self.finished = False
         self.content_digest = ""
         self.skip = 0  # bytes a resumed stream resends that the upload already holds
+        self._tried = self._shrunk = 0  # new chunks LZ4 was tried on, and how many it shrank
 
     def resume_from(self, chunks: list[tuple[bytes, int]], new_bytes: int) -> None:
         """Continues after the chunks an earlier stream of this upload persisted."""
@@ -92,6 +94,11 @@ class ArtifactUpload:
         if self._pending_bytes >= BATCH_BYTES and self.size > self._threshold:
             self._process()
 
+    def write_many(self, parts: list[bytes]) -> None:
+        """write() for several messages at once (one hand-off to a worker thread per few MiB)."""
+        for data in parts:
+            self.write(data)
+
     def _process(self) -> None:
         chunks, self._pending, self._pending_bytes = self._pending, [], 0
         if not chunks:
@@ -108,7 +115,11 @@ class ArtifactUpload:
                 self.stored[digest] = (record.stored_size, record.compressed)
                 if count == 0:
                     self.new_bytes += record.stored_size
-        prepared = prepare_chunks(chunks, digests, missing, compress=self.size > self._threshold)
+        compress = self.size > self._threshold and self._worth_compressing()
+        prepared = prepare_chunks(chunks, digests, missing, compress=compress)
+        if compress:
+            self._tried += sum(1 for p in prepared if p.stored)
+            self._shrunk += sum(1 for p in prepared if p.compressed)
         to_write = [p for p in prepared if p.stored]
         locations = self.ops.content.blobs.append([p.stored for p in to_write])
         for item, location in zip(to_write, locations, strict=True):
@@ -119,6 +130,11 @@ class ArtifactUpload:
         self.chunks.extend((p.digest, p.size) for p in prepared)
         if self.header.upload_id:
             self.ops.persist_upload_progress(self)
+
+    def _worth_compressing(self) -> bool:
+        """Stops trying LZ4 once 16 new chunks in a row did not shrink (random or already
+        compressed content): trying costs as much as storing."""
+        return self._shrunk > 0 or self._tried < INCOMPRESSIBLE_AFTER
 
     @property
     def committed_size(self) -> int:

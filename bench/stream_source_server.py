@@ -1,0 +1,99 @@
+"""The bare grpcio server-streaming ceilings of the replay scenario: a message source and a fan-out.
+
+``/bench.Stream/Source`` (unary-stream) answers a request of 8 bytes (a message count, big-endian)
+followed by 4 bytes (a message size) with that many messages of that size, each the same pre-made
+buffer: what a ReplaySession in FAST mode pays per frame (HTTP/2, flow control, the aio event loop,
+one Python generator step per message) and nothing of the service.
+
+``/bench.Stream/Subscribe`` (unary-stream) and ``/bench.Stream/Publish`` (unary) are the fan-out
+ceiling of SubscribeEvents: every Publish puts its request bytes on the queue of every open Subscribe
+stream and answers 0 bytes once it has; each Subscribe stream yields what reaches its queue. No
+protobuf, interceptor, engine or storage. Same server options as the real server. Run it as
+``python -m bench.stream_source_server [--address 127.0.0.1:0]``; it logs ``serving on HOST:PORT``
+on stderr and stops on SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import AsyncIterator
+
+import grpc
+
+SOURCE = "/bench.Stream/Source"
+SUBSCRIBE = "/bench.Stream/Subscribe"
+PUBLISH = "/bench.Stream/Publish"
+OPTIONS = [
+    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+    ("grpc.max_send_message_length", 16 * 1024 * 1024),
+    ("grpc.so_reuseport", 0),
+]
+SUBSCRIBERS: set[asyncio.Queue[bytes]] = set()
+
+
+def source_request(count: int, size: int) -> bytes:
+    """The Source request for ``count`` messages of ``size`` bytes."""
+    return count.to_bytes(8, "big") + size.to_bytes(4, "big")
+
+
+async def source(request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+    """Streams int(request[:8]) messages of int(request[8:12]) bytes."""
+    count, size = int.from_bytes(request[:8], "big"), int.from_bytes(request[8:12], "big")
+    message = b"\x01" * size
+    for _ in range(count):
+        yield message
+
+
+async def subscribe(request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+    """Yields every published message from now on, until the client cancels."""
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    SUBSCRIBERS.add(queue)
+    try:
+        while True:
+            yield await queue.get()
+    finally:
+        SUBSCRIBERS.discard(queue)
+
+
+async def publish(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+    """Hands the request to every subscriber, then answers."""
+    for queue in tuple(SUBSCRIBERS):
+        queue.put_nowait(request)
+    return b""
+
+
+async def serve(address: str) -> None:
+    """Serves until SIGTERM or SIGINT."""
+    server = grpc.aio.server(options=OPTIONS)
+    handler = grpc.method_handlers_generic_handler(
+        "bench.Stream",
+        {
+            "Source": grpc.unary_stream_rpc_method_handler(source),
+            "Subscribe": grpc.unary_stream_rpc_method_handler(subscribe),
+            "Publish": grpc.unary_unary_rpc_method_handler(publish),
+        },
+    )
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port(address)
+    await server.start()
+    print(f"serving on {address.rsplit(':', 1)[0]}:{port}", file=sys.stderr, flush=True)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    await stopping.wait()
+    await server.stop(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--address", default="127.0.0.1:0")
+    asyncio.run(serve(parser.parse_args(argv).address))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
