@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, TypeAlias
 
 import grpc
@@ -20,6 +20,7 @@ Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 # 2 MiB: fewer sends than 1 MiB, and under the 4 MiB receive limit most gRPC clients default to.
 DOWNLOAD_MESSAGE_BYTES = 2 * 1024 * 1024
 HANDOFF_BYTES = 4 * 1024 * 1024  # bytes received before a batch goes to a worker thread
+MESSAGES_PER_HOP = 4
 
 
 def header_from_pb(pb: artifact_pb2.UploadHeader) -> UploadHeader:
@@ -107,10 +108,12 @@ class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
         )
         yield artifact_pb2.DownloadArtifactResponse(artifact=convert.artifact_to_pb(artifact))
         while True:
-            data = await asyncio.to_thread(_gather, pieces, DOWNLOAD_MESSAGE_BYTES)
-            if not data:
+            # One worker-thread hop reads and verifies a few messages' worth of chunks.
+            messages = await asyncio.to_thread(_gather_messages, pieces, DOWNLOAD_MESSAGE_BYTES, MESSAGES_PER_HOP)
+            for data in messages:
+                yield artifact_pb2.DownloadArtifactResponse(data=data)
+            if len(messages) < MESSAGES_PER_HOP:
                 return
-            yield artifact_pb2.DownloadArtifactResponse(data=data)
 
     async def GetArtifact(self, request: artifact_pb2.GetArtifactRequest, context: Context) -> common_pb2.Artifact:
         artifact = self._m.get_artifact_info(
@@ -205,13 +208,20 @@ class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
         )
 
 
-def _gather(pieces: object, target: int) -> bytes:
-    """Joins verified pieces from the iterator into one message of about target bytes."""
+def _gather_messages(pieces: Iterator[bytes], target: int, count: int) -> list[bytes]:
+    """Up to count messages of about target bytes each, joined from the verified pieces; fewer
+    (or the last one shorter) only at the end of the artifact."""
+    messages: list[bytes] = []
     parts: list[bytes] = []
     size = 0
-    for piece in pieces:  # type: ignore[attr-defined]
+    for piece in pieces:
         parts.append(piece)
         size += len(piece)
         if size >= target:
-            break
-    return b"".join(parts)
+            messages.append(b"".join(parts))
+            parts, size = [], 0
+            if len(messages) == count:
+                return messages
+    if parts:
+        messages.append(b"".join(parts))
+    return messages
