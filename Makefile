@@ -15,7 +15,7 @@ GRPCURL_VERSION ?= v1.9.4
 HEALTH_PROBE_VERSION ?= v0.4.40
 GHZ_VERSION ?= v0.120.0
 
-.PHONY: install serve test test-fast test-pure lint bench-quick bench clean clients tools interop examples
+.PHONY: install serve test test-fast test-pure lint bench-quick bench bench-peers soak clean clients tools interop examples
 
 install: $(STAMP)
 
@@ -71,6 +71,14 @@ bench-quick: install
 
 bench: install
 	$(PY) -m bench.run
+
+# BuildGrid (and bazel-remote where the Go proxy serves it) for the peers scenario of `make bench`.
+bench-peers: install
+	$(PY) -m bench.peers install
+
+# The 64-client soak test for a full minute (make test runs it for 10 s).
+soak: install
+	LLMSPELL_SOAK_SECONDS=60 $(PYTEST) -q -s tests/hardening/test_soak.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) build *.egg-info server/*.egg-info server/llmspell_sessions/_pb

@@ -40,9 +40,7 @@ class RawRocks:
             self.db.put(key, self.value)
         self._writes = itertools.count(prefill)
         self._reads = itertools.cycle(self.keys)
-        groups = [
-            self.keys[i : i + MULTI_GET_KEYS] for i in range(0, prefill - MULTI_GET_KEYS + 1, MULTI_GET_KEYS)
-        ]
+        groups = [self.keys[i : i + MULTI_GET_KEYS] for i in range(0, prefill - MULTI_GET_KEYS + 1, MULTI_GET_KEYS)]
         self._groups: Iterator[Any] = itertools.cycle(groups)
 
     @staticmethod

@@ -31,9 +31,7 @@ async def echo(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
 async def serve(address: str) -> None:
     """Serves until SIGTERM or SIGINT."""
     server = grpc.aio.server(options=OPTIONS)
-    handler = grpc.method_handlers_generic_handler(
-        "bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(echo)}
-    )
+    handler = grpc.method_handlers_generic_handler("bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(echo)})
     server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port(address)
     await server.start()

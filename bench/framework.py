@@ -273,7 +273,5 @@ class Context:
         for number in range(rounds):
             self.progress.step(f"{label or contenders[0].name}: round {number + 1}/{rounds}")
             for contender in contenders:
-                collected[contender.name] += take_samples(
-                    contender.op, per_round, contender.batch, contender.setup
-                )
+                collected[contender.name] += take_samples(contender.op, per_round, contender.batch, contender.setup)
         return collected

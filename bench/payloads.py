@@ -16,8 +16,38 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 MIB = 1 << 20
-SYLLABLES = ("ka", "to", "ri", "men", "sa", "lo", "ve", "dan", "pu", "ex", "ion", "tra", "qua", "ble", "ing",
-             "st", "or", "an", "el", "con", "pre", "ly", "ment", "ar", "is", "de", "co", "per", "ul", "im")
+SYLLABLES = (
+    "ka",
+    "to",
+    "ri",
+    "men",
+    "sa",
+    "lo",
+    "ve",
+    "dan",
+    "pu",
+    "ex",
+    "ion",
+    "tra",
+    "qua",
+    "ble",
+    "ing",
+    "st",
+    "or",
+    "an",
+    "el",
+    "con",
+    "pre",
+    "ly",
+    "ment",
+    "ar",
+    "is",
+    "de",
+    "co",
+    "per",
+    "ul",
+    "im",
+)
 ROLES = ("user", "assistant", "tool", "assistant")
 MODELS = ("gpt-4.1-mini", "claude-sonnet-4", "llama-3.3-70b", "qwen2.5-coder-32b")
 TOOLS = ("read_file", "search_code", "run_tests", "write_file", "web_search", "list_dir", "shell")
@@ -36,9 +66,7 @@ class Pools:
 @lru_cache(maxsize=1)
 def pools(seed: int = 7) -> Pools:
     rng = random.Random(seed)
-    words = tuple(
-        {"".join(rng.choice(SYLLABLES) for _ in range(rng.choice((1, 2, 2, 3, 3, 4)))) for _ in range(9000)}
-    )
+    words = tuple({"".join(rng.choice(SYLLABLES) for _ in range(rng.choice((1, 2, 2, 3, 3, 4)))) for _ in range(9000)})
     # Zipf: a few words are very common (cumulative weights, computed once)
     weights = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(words))))
     punct = (".", ".", ".", "?", ",", ":")
@@ -50,15 +78,17 @@ def pools(seed: int = 7) -> Pools:
     sentences = tuple(sentence() for _ in range(24_000))
     idents = rng.sample(words, 1500)
     code = tuple(
-        rng.choice((
-            f"def {a}_{b}(self, {c}: int) -> list[str]:",
-            f"    return [{a} for {a} in self.{b} if {a}.{c} is not None]",
-            f"import {a}.{b} as {c}",
-            f"    {a} = {b}.{c}({rng.randint(0, 999)}, timeout={rng.randint(1, 60)})",
-            f"class {a.capitalize()}{b.capitalize()}({c.capitalize()}):",
-            f"        raise {a.capitalize()}Error(f'{b} {{{c}}} failed')",
-            f"    if {a} > {rng.randint(0, 4096)}: {b}.append({c})",
-        ))
+        rng.choice(
+            (
+                f"def {a}_{b}(self, {c}: int) -> list[str]:",
+                f"    return [{a} for {a} in self.{b} if {a}.{c} is not None]",
+                f"import {a}.{b} as {c}",
+                f"    {a} = {b}.{c}({rng.randint(0, 999)}, timeout={rng.randint(1, 60)})",
+                f"class {a.capitalize()}{b.capitalize()}({c.capitalize()}):",
+                f"        raise {a.capitalize()}Error(f'{b} {{{c}}} failed')",
+                f"    if {a} > {rng.randint(0, 4096)}: {b}.append({c})",
+            )
+        )
         for a, b, c in (rng.sample(idents, 3) for _ in range(8000))
     )
     paths = tuple(f"src/{rng.choice(idents)}/{rng.choice(idents)}_{rng.choice(idents)}.py" for _ in range(3000))
@@ -78,8 +108,10 @@ def transcript(size: int, seed: int) -> bytes:
         turn += 1
         ts += rng.random() * 20
         role = ROLES[turn % 4]
-        head = (f'{{"id":"msg_{bits(96):024x}","session":"{session}","turn":{turn},"ts":{ts:.3f},'
-                f'"role":"{role}","model":"{rng.choice(MODELS)}",')
+        head = (
+            f'{{"id":"msg_{bits(96):024x}","session":"{session}","turn":{turn},"ts":{ts:.3f},'
+            f'"role":"{role}","model":"{rng.choice(MODELS)}",'
+        )
         if role == "tool":
             kind = rng.random()
             if kind < 0.4:
@@ -88,16 +120,22 @@ def transcript(size: int, seed: int) -> bytes:
                 body = "\\n".join(rng.choices(p.paths, k=rng.randint(3, 30)))
             else:
                 body = " ".join(rng.choices(p.sentences, k=rng.randint(2, 12)))
-            line = (f'{head}"tool_call_id":"call_{bits(64):016x}","name":"{rng.choice(TOOLS)}",'
-                    f'"content":"{body}","elapsed_ms":{rng.randint(1, 9000)}}}\n')
+            line = (
+                f'{head}"tool_call_id":"call_{bits(64):016x}","name":"{rng.choice(TOOLS)}",'
+                f'"content":"{body}","elapsed_ms":{rng.randint(1, 9000)}}}\n'
+            )
         else:
             text = " ".join(rng.choices(p.sentences, k=rng.randint(1, 14)))
             calls = ""
             if role == "assistant" and rng.random() < 0.5:
-                calls = (f',"tool_calls":[{{"id":"call_{bits(64):016x}","name":"{rng.choice(TOOLS)}",'
-                         f'"arguments":{{"path":"{rng.choice(p.paths)}","limit":{rng.randint(10, 500)}}}}}]')
-            line = (f'{head}"content":"{text}"{calls},"usage":{{"prompt_tokens":{rng.randint(200, 120_000)},'
-                    f'"completion_tokens":{rng.randint(5, 4000)}}}}}\n')
+                calls = (
+                    f',"tool_calls":[{{"id":"call_{bits(64):016x}","name":"{rng.choice(TOOLS)}",'
+                    f'"arguments":{{"path":"{rng.choice(p.paths)}","limit":{rng.randint(10, 500)}}}}}]'
+                )
+            line = (
+                f'{head}"content":"{text}"{calls},"usage":{{"prompt_tokens":{rng.randint(200, 120_000)},'
+                f'"completion_tokens":{rng.randint(5, 4000)}}}}}\n'
+            )
         parts.append(line)
         total += len(line)
     return "".join(parts).encode()[:size]

@@ -77,8 +77,10 @@ def install_buildgrid() -> Status:
         return status_buildgrid()
     PEERS.mkdir(parents=True, exist_ok=True)
     python = newest_python()
-    steps = [[python, "-m", "venv", str(BUILDGRID_VENV)],
-             [str(BUILDGRID_VENV / "bin" / "pip"), "install", "--quiet", "buildgrid"]]
+    steps = [
+        [python, "-m", "venv", str(BUILDGRID_VENV)],
+        [str(BUILDGRID_VENV / "bin" / "pip"), "install", "--quiet", "buildgrid"],
+    ]
     for step in steps:
         done = subprocess.run(step, capture_output=True, text=True)
         if done.returncode != 0:
@@ -91,8 +93,9 @@ def status_buildgrid() -> Status:
     if not BGD.exists():
         return Status("buildgrid", False, f"not installed ({BGD} missing): run python -m bench.peers install")
     done = subprocess.run([str(BUILDGRID_VENV / "bin" / "pip"), "show", "buildgrid"], capture_output=True, text=True)
-    version = next((line.split(":", 1)[1].strip() for line in done.stdout.splitlines()
-                    if line.startswith("Version:")), "?")
+    version = next(
+        (line.split(":", 1)[1].strip() for line in done.stdout.splitlines() if line.startswith("Version:")), "?"
+    )
     return Status("buildgrid", True, f"buildgrid {version} in {BUILDGRID_VENV}")
 
 
@@ -103,8 +106,13 @@ def install_bazel_remote() -> Status:
     if go is None:
         return Status("bazel-remote", False, "no go toolchain on PATH")
     GOBIN.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([go, "install", BAZEL_REMOTE_MODULE], capture_output=True, text=True,
-                          env={**os.environ, "GOBIN": str(GOBIN)}, timeout=900)
+    done = subprocess.run(
+        [go, "install", BAZEL_REMOTE_MODULE],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GOBIN": str(GOBIN)},
+        timeout=900,
+    )
     if done.returncode != 0:
         return Status("bazel-remote", False, f"go install {BAZEL_REMOTE_MODULE} failed: {_tail(done.stderr)}")
     return status_bazel_remote()
@@ -112,8 +120,9 @@ def install_bazel_remote() -> Status:
 
 def status_bazel_remote() -> Status:
     if not BAZEL_REMOTE.exists():
-        return Status("bazel-remote", False,
-                      f"not installed ({BAZEL_REMOTE} missing): run python -m bench.peers install")
+        return Status(
+            "bazel-remote", False, f"not installed ({BAZEL_REMOTE} missing): run python -m bench.peers install"
+        )
     return Status("bazel-remote", True, str(BAZEL_REMOTE))
 
 
@@ -179,8 +188,17 @@ def start_buildgrid(cwd: Path) -> PeerProcess:
 def start_bazel_remote(cwd: Path) -> PeerProcess:
     port, http = free_port(), free_port()
     (cwd / "bazel-remote").mkdir(exist_ok=True)
-    args = [str(BAZEL_REMOTE), "--dir", str(cwd / "bazel-remote"), "--max_size", "10",
-            "--grpc_address", f"127.0.0.1:{port}", "--http_address", f"127.0.0.1:{http}"]
+    args = [
+        str(BAZEL_REMOTE),
+        "--dir",
+        str(cwd / "bazel-remote"),
+        "--max_size",
+        "10",
+        "--grpc_address",
+        f"127.0.0.1:{port}",
+        "--http_address",
+        f"127.0.0.1:{http}",
+    ]
     peer = PeerProcess("bazel-remote", args, cwd, f"127.0.0.1:{port}")
     peer.wait_ready()
     return peer

@@ -38,13 +38,31 @@ def throughput(document: dict[str, Any], out: Path) -> Path | None:
 
     figures = document["figures"]
     panels = [
-        ("Uploads (UploadArtifact, 1 MiB messages)", "uploads",
-         ["upload new random", "upload new json", "upload already stored"], "grpc sink"),
-        ("Downloads (DownloadArtifact, BLAKE3-verified)", "downloads",
-         ["download random", "download json"], "grpc source"),
-        ("Peers, same rounds (new random / verified reads)", "peers",
-         ["llmspell UploadArtifact", "buildgrid ByteStream Write", "bazel-remote ByteStream Write",
-          "llmspell DownloadArtifact", "buildgrid ByteStream Read", "bazel-remote ByteStream Read"], ""),
+        (
+            "Uploads (UploadArtifact, 1 MiB messages)",
+            "uploads",
+            ["upload new random", "upload new json", "upload already stored"],
+            "grpc sink",
+        ),
+        (
+            "Downloads (DownloadArtifact, BLAKE3-verified)",
+            "downloads",
+            ["download random", "download json"],
+            "grpc source",
+        ),
+        (
+            "Peers, same rounds (new random / verified reads)",
+            "peers",
+            [
+                "llmspell UploadArtifact",
+                "buildgrid ByteStream Write",
+                "bazel-remote ByteStream Write",
+                "llmspell DownloadArtifact",
+                "buildgrid ByteStream Read",
+                "bazel-remote ByteStream Read",
+            ],
+            "",
+        ),
     ]
     panels = [p for p in panels if any(f["scenario"] == p[1] for f in figures)]
     if not panels:
@@ -58,13 +76,24 @@ def throughput(document: dict[str, Any], out: Path) -> Path | None:
                 axis.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", label=name)
         ceilings = [ceiling] if ceiling else ["grpc sink", "grpc source"]
         for ceiling_name in ceilings:
-            source_name = next((f["name"] for f in figures if f["scenario"] == scenario and f["ceiling"]
-                                and f["ceiling"]["name"] == ceiling_name), None)
+            source_name = next(
+                (
+                    f["name"]
+                    for f in figures
+                    if f["scenario"] == scenario and f["ceiling"] and f["ceiling"]["name"] == ceiling_name
+                ),
+                None,
+            )
             if source_name:
                 points = _series(figures, scenario, source_name, ceiling=True)
-                axis.plot([p[0] for p in points], [p[1] for p in points], ":" if "sink" in ceiling_name else "-.",
-                          color="black", marker="s" if "sink" in ceiling_name else "^",
-                          label=f"ceiling: {ceiling_name} (bare grpc.aio)")
+                axis.plot(
+                    [p[0] for p in points],
+                    [p[1] for p in points],
+                    ":" if "sink" in ceiling_name else "-.",
+                    color="black",
+                    marker="s" if "sink" in ceiling_name else "^",
+                    label=f"ceiling: {ceiling_name} (bare grpc.aio)",
+                )
         axis.set_xscale("log")
         axis.set_yscale("log")
         sizes = sorted({x for line in axis.get_lines() for x in line.get_xdata()})
@@ -75,8 +104,9 @@ def throughput(document: dict[str, Any], out: Path) -> Path | None:
         axis.set_title(title, fontsize=10)
         axis.grid(True, which="major", alpha=0.3)
         axis.legend(fontsize=7)
-    fig.suptitle(f"llmspell-sessions throughput vs artifact size ({document['mode']} run {document['timestamp']})",
-                 fontsize=11)
+    fig.suptitle(
+        f"llmspell-sessions throughput vs artifact size ({document['mode']} run {document['timestamp']})", fontsize=11
+    )
     fig.tight_layout()
     path = out / "throughput_vs_size.png"
     fig.savefig(path, dpi=110)
@@ -95,23 +125,33 @@ def ratios(document: dict[str, Any], out: Path) -> Path | None:
         return None
     variants = list(dict.fromkeys(f["variant"] for f in rows))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for axis, name, ceiling in ((axes[0], "dedup_ratio", "segment-level ideal"),
-                                (axes[1], "compression_ratio", "raw LZ4, 64 KiB blocks")):
+    for axis, name, ceiling in (
+        (axes[0], "dedup_ratio", "segment-level ideal"),
+        (axes[1], "compression_ratio", "raw LZ4, 64 KiB blocks"),
+    ):
         values = [next(f for f in rows if f["name"] == name and f["variant"] == v) for v in variants]
         xs = range(len(variants))
         axis.bar([x - 0.2 for x in xs], [v["summary"]["p50"] for v in values], 0.4, label=f"{name} (GetStorageStats)")
-        axis.bar([x + 0.2 for x in xs], [v["ceiling"]["summary"]["p50"] for v in values], 0.4, label=ceiling,
-                 color="lightgray", edgecolor="black")
+        axis.bar(
+            [x + 0.2 for x in xs],
+            [v["ceiling"]["summary"]["p50"] for v in values],
+            0.4,
+            label=ceiling,
+            color="lightgray",
+            edgecolor="black",
+        )
         for x, v in zip(xs, values, strict=True):
-            axis.annotate(f"{v['summary']['p50']:.2f}x", (x - 0.2, v["summary"]["p50"]), ha="center", va="bottom",
-                          fontsize=8)
+            axis.annotate(
+                f"{v['summary']['p50']:.2f}x", (x - 0.2, v["summary"]["p50"]), ha="center", va="bottom", fontsize=8
+            )
         axis.set_xticks(list(xs), variants)
         axis.set_ylabel("ratio (x)")
         axis.set_title(name, fontsize=10)
         axis.legend(fontsize=8)
         axis.grid(True, axis="y", alpha=0.3)
-    fig.suptitle(f"Dedup and compression of transcript mixes ({document['mode']} run {document['timestamp']})",
-                 fontsize=11)
+    fig.suptitle(
+        f"Dedup and compression of transcript mixes ({document['mode']} run {document['timestamp']})", fontsize=11
+    )
     fig.tight_layout()
     path = out / "dedup_compression.png"
     fig.savefig(path, dpi=110)

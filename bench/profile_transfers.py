@@ -31,8 +31,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 # leaves where a thread waits (py-spy's idle detection misses them when it stops the process to sample)
-IDLE = ("concurrent/futures/thread.py:81", "EpollSelector.select", "QueueListener.dequeue", "Condition.wait",
-        "Sweeper._run", "Event.wait", "Thread.run (threading.py:982)")
+IDLE = (
+    "concurrent/futures/thread.py:81",
+    "EpollSelector.select",
+    "QueueListener.dequeue",
+    "Condition.wait",
+    "Sweeper._run",
+    "Event.wait",
+    "Thread.run (threading.py:982)",
+)
 
 
 def report(raw: Path, top: int) -> str:
@@ -51,9 +58,13 @@ def report(raw: Path, top: int) -> str:
         leaves[frames[-1]] += n
         stage = next((f for f in reversed(frames) if "llmspell_sessions" in f or "lz4" in f or "blake3" in f), "")
         threads[stage.split(" (")[0] or frames[-1].split(" (")[0]] += n
-    lines = [f"{total} busy samples of the server (all threads; waits in queues, epoll, conditions and grpc's "
-             "own C threads left out)", "", "## by leaf function (self time; a Python frame's share includes the C "
-             "code it calls: grpc's Cython core, protobuf, blake3, lz4)"]
+    lines = [
+        f"{total} busy samples of the server (all threads; waits in queues, epoll, conditions and grpc's "
+        "own C threads left out)",
+        "",
+        "## by leaf function (self time; a Python frame's share includes the C "
+        "code it calls: grpc's Cython core, protobuf, blake3, lz4)",
+    ]
     for name, n in leaves.most_common(top):
         lines.append(f"{100 * n / total:6.1f}%  {name}")
     lines += ["", "## by innermost llmspell_sessions frame (time of the calls it makes included)"]
@@ -81,8 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     parts = []
     with tempfile.TemporaryDirectory(prefix="profile-transfers-") as tmp:
         cwd = Path(tmp)
-        with running(session_server_args(cwd / "store"), ARTIFACT_SERVER_ENV, cwd) as server, \
-                SessionClient(server.address, timeout=600) as client:
+        with (
+            running(session_server_args(cwd / "store"), ARTIFACT_SERVER_ENV, cwd) as server,
+            SessionClient(server.address, timeout=600) as client,
+        ):
             plan = pinning()
             if plan:
                 pin(server.proc.pid, plan[1])
@@ -91,22 +104,39 @@ def main(argv: list[str] | None = None) -> int:
             data = [payloads.make(args.kind, size, seed) for seed in range(1, args.uploads + 1)]
             for phase in ("upload", "download"):
                 out = cwd / f"{phase}.txt"
-                spy = subprocess.Popen([args.py_spy, "record", "--pid", str(server.proc.pid), "--threads",
-                                        "--rate", str(args.rate), "--format", "raw", "--output", str(out),
-                                        ], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                spy = subprocess.Popen(
+                    [
+                        args.py_spy,
+                        "record",
+                        "--pid",
+                        str(server.proc.pid),
+                        "--threads",
+                        "--rate",
+                        str(args.rate),
+                        "--format",
+                        "raw",
+                        "--output",
+                        str(out),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )
                 time.sleep(1.0)
                 start = time.perf_counter()
                 if phase == "upload":
-                    artifacts = [client.upload_artifact(make_header(sid, f"a{i}"), pieces(d))
-                                 for i, d in enumerate(data)]
+                    artifacts = [
+                        client.upload_artifact(make_header(sid, f"a{i}"), pieces(d)) for i, d in enumerate(data)
+                    ]
                 else:
                     for a in artifacts:
                         verify_download(client, a.artifact_id, a.content_digest, size)
                 seconds = time.perf_counter() - start
                 spy.send_signal(signal.SIGINT)
                 spy.wait(60)
-                title = (f"# server, {phase} of {args.uploads} x {args.mib} MiB {args.kind}: "
-                         f"{args.uploads * args.mib / seconds:.0f} MiB/s on the client's clock")
+                title = (
+                    f"# server, {phase} of {args.uploads} x {args.mib} MiB {args.kind}: "
+                    f"{args.uploads * args.mib / seconds:.0f} MiB/s on the client's clock"
+                )
                 parts.append(title + "\n" + (report(out, args.top) if out.exists() else "no py-spy output"))
     text = "\n\n".join(parts) + "\n"
     path = ROOT / "bench" / "results" / f"profile-transfers-{stamp}.txt"

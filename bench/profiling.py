@@ -152,9 +152,7 @@ def profile_grpc(count: int, top_n: int) -> str:
         for out, title in ((server_out, "server"), (echo_out, "bare grpc.aio echo server, same calls")):
             if out.exists():
                 stats = pstats.Stats(str(out), stream=io.StringIO())
-                parts.append(
-                    top(stats, f"gRPC CreateSession x{count}: {title}", top_n, idle=IDLE, calls=count)
-                )
+                parts.append(top(stats, f"gRPC CreateSession x{count}: {title}", top_n, idle=IDLE, calls=count))
             else:
                 parts.append(f"## {title}: no profile was written\n")
         client_stats = pstats.Stats(client_profiler, stream=io.StringIO())

@@ -50,9 +50,7 @@ class Progress:
         self.stream.flush()
 
     def _show(self, message: str, *, force: bool) -> None:
-        line = (
-            f"[{self.index}/{self.total} {self.scenario} {time.monotonic() - self.started:5.0f}s] {message}"
-        )
+        line = f"[{self.index}/{self.total} {self.scenario} {time.monotonic() - self.started:5.0f}s] {message}"
         if self.tty:
             self.stream.write("\r\x1b[K" + line[:150])
         elif force:

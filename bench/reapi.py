@@ -28,20 +28,28 @@ REPEATED = T.LABEL_REPEATED
 
 # message name -> fields (name, number, type, message type or "", repeated)
 MESSAGES: dict[str, list[tuple[str, int, int, str, bool]]] = {
-    "ReadRequest": [("resource_name", 1, STRING, "", False), ("read_offset", 2, INT64, "", False),
-                    ("read_limit", 3, INT64, "", False)],
+    "ReadRequest": [
+        ("resource_name", 1, STRING, "", False),
+        ("read_offset", 2, INT64, "", False),
+        ("read_limit", 3, INT64, "", False),
+    ],
     "ReadResponse": [("data", 10, BYTES, "", False)],
-    "WriteRequest": [("resource_name", 1, STRING, "", False), ("write_offset", 2, INT64, "", False),
-                     ("finish_write", 3, BOOL, "", False), ("data", 10, BYTES, "", False)],
+    "WriteRequest": [
+        ("resource_name", 1, STRING, "", False),
+        ("write_offset", 2, INT64, "", False),
+        ("finish_write", 3, BOOL, "", False),
+        ("data", 10, BYTES, "", False),
+    ],
     "WriteResponse": [("committed_size", 1, INT64, "", False)],
     "Digest": [("hash", 1, STRING, "", False), ("size_bytes", 2, INT64, "", False)],
     "UpdateRequest": [("digest", 1, MESSAGE, "Digest", False), ("data", 2, BYTES, "", False)],
-    "BatchUpdateBlobsRequest": [("instance_name", 1, STRING, "", False),
-                                ("requests", 2, MESSAGE, "UpdateRequest", True)],
+    "BatchUpdateBlobsRequest": [
+        ("instance_name", 1, STRING, "", False),
+        ("requests", 2, MESSAGE, "UpdateRequest", True),
+    ],
     "UpdateResponse": [("digest", 1, MESSAGE, "Digest", False), ("status", 2, BYTES, "", False)],
     "BatchUpdateBlobsResponse": [("responses", 1, MESSAGE, "UpdateResponse", True)],
-    "FindMissingBlobsRequest": [("instance_name", 1, STRING, "", False),
-                                ("blob_digests", 2, MESSAGE, "Digest", True)],
+    "FindMissingBlobsRequest": [("instance_name", 1, STRING, "", False), ("blob_digests", 2, MESSAGE, "Digest", True)],
     "FindMissingBlobsResponse": [("missing_blob_digests", 1, MESSAGE, "Digest", True)],
 }
 PACKAGE = "llmspell_bench.reapi"
@@ -55,14 +63,14 @@ def _build() -> dict[str, Any]:
     for name, fields in MESSAGES.items():
         message = file.message_type.add(name=name)
         for field_name, number, kind, type_name, repeated in fields:
-            field = message.field.add(name=field_name, number=number, type=kind,
-                                      label=REPEATED if repeated else T.LABEL_OPTIONAL)
+            field = message.field.add(
+                name=field_name, number=number, type=kind, label=REPEATED if repeated else T.LABEL_OPTIONAL
+            )
             if type_name:
                 field.type_name = f".{PACKAGE}.{type_name}"
     pool = descriptor_pool.DescriptorPool()
     pool.Add(file)
-    return {name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{PACKAGE}.{name}"))
-            for name in MESSAGES}
+    return {name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{PACKAGE}.{name}")) for name in MESSAGES}
 
 
 M = _build()
@@ -80,16 +88,22 @@ class CasClient:
         self.prefix = f"{instance}/" if instance else ""
         self.instance = instance
         req = M
-        self._write = self.channel.stream_unary(BYTESTREAM + "Write", req["WriteRequest"].SerializeToString,
-                                                req["WriteResponse"].FromString)
-        self._read = self.channel.unary_stream(BYTESTREAM + "Read", req["ReadRequest"].SerializeToString,
-                                               req["ReadResponse"].FromString)
-        self._batch = self.channel.unary_unary(CAS + "BatchUpdateBlobs",
-                                               req["BatchUpdateBlobsRequest"].SerializeToString,
-                                               req["BatchUpdateBlobsResponse"].FromString)
-        self._missing = self.channel.unary_unary(CAS + "FindMissingBlobs",
-                                                 req["FindMissingBlobsRequest"].SerializeToString,
-                                                 req["FindMissingBlobsResponse"].FromString)
+        self._write = self.channel.stream_unary(
+            BYTESTREAM + "Write", req["WriteRequest"].SerializeToString, req["WriteResponse"].FromString
+        )
+        self._read = self.channel.unary_stream(
+            BYTESTREAM + "Read", req["ReadRequest"].SerializeToString, req["ReadResponse"].FromString
+        )
+        self._batch = self.channel.unary_unary(
+            CAS + "BatchUpdateBlobs",
+            req["BatchUpdateBlobsRequest"].SerializeToString,
+            req["BatchUpdateBlobsResponse"].FromString,
+        )
+        self._missing = self.channel.unary_unary(
+            CAS + "FindMissingBlobs",
+            req["FindMissingBlobsRequest"].SerializeToString,
+            req["FindMissingBlobsResponse"].FromString,
+        )
 
     def ready(self, timeout: float) -> None:
         grpc.channel_ready_future(self.channel).result(timeout=timeout)
@@ -104,8 +118,12 @@ class CasClient:
             offsets = range(0, len(data), MESSAGE_BYTES) if data else range(1)
             for offset in offsets:
                 last = offset + MESSAGE_BYTES >= len(data)
-                yield write_request(resource_name=resource if offset == 0 else "", write_offset=offset,
-                                    finish_write=last, data=bytes(view[offset : offset + MESSAGE_BYTES]))
+                yield write_request(
+                    resource_name=resource if offset == 0 else "",
+                    write_offset=offset,
+                    finish_write=last,
+                    data=bytes(view[offset : offset + MESSAGE_BYTES]),
+                )
 
         return int(self._write(messages(), timeout=timeout).committed_size)
 

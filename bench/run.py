@@ -29,9 +29,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples: the whole run in < 3 minutes")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these scenarios (see --list)")
-    parser.add_argument(
-        "--out", type=Path, default=ROOT / "bench" / "results", help="directory of the JSON file"
-    )
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="directory of the JSON file")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     parser.add_argument("--plots", type=Path, default=ROOT / "bench" / "plots", help="directory of the PNG plots")
     parser.add_argument("--no-plots", action="store_true", help="write no PNG plots")

@@ -103,8 +103,13 @@ class Servers:
     pinned: str
 
     def info(self) -> dict[str, Any]:
-        return {"pinning": self.pinned, "message_bytes": MESSAGE_BYTES, "backend": "rocksdb",
-                "client": "SessionClient (blocking)", "ceiling_server": "bench/sink_server.py (grpc.aio generic)"}
+        return {
+            "pinning": self.pinned,
+            "message_bytes": MESSAGE_BYTES,
+            "backend": "rocksdb",
+            "client": "SessionClient (blocking)",
+            "ceiling_server": "bench/sink_server.py (grpc.aio generic)",
+        }
 
 
 @contextmanager
@@ -113,8 +118,11 @@ def servers(ctx: Context, name: str, *, session: bool = True, sink: bool = True)
     cwd = ctx.tempdir(name)
     plan = pinning()
     with ExitStack() as stack:
-        real = stack.enter_context(running(session_server_args(cwd / "store"), ARTIFACT_SERVER_ENV, cwd)) \
-            if session else None
+        real = (
+            stack.enter_context(running(session_server_args(cwd / "store"), ARTIFACT_SERVER_ENV, cwd))
+            if session
+            else None
+        )
         bare = stack.enter_context(running([str(BENCH_DIR / "sink_server.py")], {}, cwd)) if sink else None
         if plan:
             for server in (real, bare):
@@ -181,17 +189,34 @@ def mib_per_s(size: int, samples_ns: Sequence[float]) -> Summary:
 
 
 def record_throughput(
-    ctx: Context, scenario: str, name: str, variant: str, size: int, raw: dict[str, list[float]],
-    ceiling: str, target: Target | None, info: dict[str, Any],
+    ctx: Context,
+    scenario: str,
+    name: str,
+    variant: str,
+    size: int,
+    raw: dict[str, list[float]],
+    ceiling: str,
+    target: Target | None,
+    info: dict[str, Any],
 ) -> Figure:
     """A MiB/s figure per operation of ``size`` bytes, with its ceiling's MiB/s; p50 time in info."""
     return ctx.record(
         Figure(
-            scenario, name, variant, THROUGHPUT, mib_per_s(size, raw[name]),
-            ceiling_name=ceiling, ceiling=mib_per_s(size, raw[ceiling]) if ceiling in raw else None,
-            target=target, interleaved=True,
-            info={**info, "bytes": size, "op_p50_ns": Summary.of(raw[name]).p50,
-                  "ceiling_op_p50_ns": Summary.of(raw[ceiling]).p50 if ceiling in raw else None},
+            scenario,
+            name,
+            variant,
+            THROUGHPUT,
+            mib_per_s(size, raw[name]),
+            ceiling_name=ceiling,
+            ceiling=mib_per_s(size, raw[ceiling]) if ceiling in raw else None,
+            target=target,
+            interleaved=True,
+            info={
+                **info,
+                "bytes": size,
+                "op_p50_ns": Summary.of(raw[name]).p50,
+                "ceiling_op_p50_ns": Summary.of(raw[ceiling]).p50 if ceiling in raw else None,
+            },
         )
     )
 

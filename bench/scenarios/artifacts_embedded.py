@@ -62,10 +62,15 @@ def run(ctx: Context) -> None:
 
         manager.put_artifact(UploadHeader(sid, "same", ArtifactType.AGENT_OUTPUT), same)
         contenders = [
-            Contender("put_artifact new", lambda: put(current[0]),
-                      setup=lambda: current.__setitem__(0, payloads.transcript(SIZE, next(seeds)))),
-            Contender("put_artifact already stored",
-                      lambda: manager.put_artifact(UploadHeader(sid, "same", ArtifactType.AGENT_OUTPUT), same)),
+            Contender(
+                "put_artifact new",
+                lambda: put(current[0]),
+                setup=lambda: current.__setitem__(0, payloads.transcript(SIZE, next(seeds))),
+            ),
+            Contender(
+                "put_artifact already stored",
+                lambda: manager.put_artifact(UploadHeader(sid, "same", ArtifactType.AGENT_OUTPUT), same),
+            ),
             Contender(RAW, lambda: raw_compute(current[0])),
             Contender(FSYNC, synced.write),
         ]
@@ -75,8 +80,23 @@ def run(ctx: Context) -> None:
         synced.close()
     info = {"bytes": SIZE, "data": "JSON-lines transcript", "backend": "rocksdb", "lz4_block": BLOCK}
     for name, target in (("put_artifact new", Target.at_most_us(1000)), ("put_artifact already stored", None)):
-        ctx.record(Figure(NAME, name, "100 KiB json", LATENCY, found[name], ceiling_name=RAW, ceiling=found[RAW],
-                          target=target, interleaved=True, info=info))
+        ctx.record(
+            Figure(
+                NAME,
+                name,
+                "100 KiB json",
+                LATENCY,
+                found[name],
+                ceiling_name=RAW,
+                ceiling=found[RAW],
+                target=target,
+                interleaved=True,
+                info=info,
+            )
+        )
     for name in (RAW, FSYNC):
-        ctx.record(Figure(NAME, name, "100 KiB json" if name == RAW else "raw", LATENCY, found[name],
-                          interleaved=True, info=info))
+        ctx.record(
+            Figure(
+                NAME, name, "100 KiB json" if name == RAW else "raw", LATENCY, found[name], interleaved=True, info=info
+            )
+        )

@@ -28,9 +28,7 @@ def run(ctx: Context) -> None:
             Contender("rocksdict put sync", rocks.put_sync),
             Contender("fsync 4 KiB file", synced.write),
         ]
-        slow = ctx.interleave(
-            slow_ops, ctx.count(5_000, 500), rounds=10, warmup=10, label="synced put / fsync"
-        )
+        slow = ctx.interleave(slow_ops, ctx.count(5_000, 500), rounds=10, warmup=10, label="synced put / fsync")
     finally:
         rocks.close()
         synced.close()

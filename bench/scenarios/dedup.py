@@ -25,8 +25,9 @@ BLOCK = 64 * 1024
 
 def lz4_ratio(segments: list[bytes]) -> float:
     raw = sum(len(s) for s in segments)
-    packed = sum(len(lz4.block.compress(s[o : o + BLOCK], store_size=False))
-                 for s in segments for o in range(0, len(s), BLOCK))
+    packed = sum(
+        len(lz4.block.compress(s[o : o + BLOCK], store_size=False)) for s in segments for o in range(0, len(s), BLOCK)
+    )
     return raw / packed
 
 
@@ -45,19 +46,56 @@ def run(ctx: Context) -> None:
                 for number, data in enumerate(mix.artifacts):
                     client.upload_artifact(make_header(sid, f"part-{number}"), pieces(data))
                 stats = client.get_storage_stats(sid)
-                distinct = list({s[:64]: s for a in mix.artifacts for s in
-                                 (a[o : o + MIB] for o in range(0, len(a), MIB))}.values())
-                info = {**up.info(), "logical_bytes": stats.logical_bytes, "stored_bytes": stats.stored_bytes,
-                        "unique_chunks": stats.unique_chunks, "artifacts": stats.artifact_count,
-                        "duplicated_share": share, "mix_bytes": total}
+                distinct = list(
+                    {s[:64]: s for a in mix.artifacts for s in (a[o : o + MIB] for o in range(0, len(a), MIB))}.values()
+                )
+                info = {
+                    **up.info(),
+                    "logical_bytes": stats.logical_bytes,
+                    "stored_bytes": stats.stored_bytes,
+                    "unique_chunks": stats.unique_chunks,
+                    "artifacts": stats.artifact_count,
+                    "duplicated_share": share,
+                    "mix_bytes": total,
+                }
                 variant = f"{share:.0%} duplicated"
-                ctx.record(Figure(NAME, "dedup_ratio", variant, VALUE, Summary.of([stats.dedup_ratio]),
-                                  ceiling_name="segment ideal", ceiling=Summary.of([mix.ideal_dedup]),
-                                  info=info, unit="x"))
-                ctx.record(Figure(NAME, "compression_ratio", variant, VALUE, Summary.of([stats.compression_ratio]),
-                                  ceiling_name="raw lz4 64 KiB", ceiling=Summary.of([lz4_ratio(distinct)]),
-                                  info=info, unit="x"))
+                ctx.record(
+                    Figure(
+                        NAME,
+                        "dedup_ratio",
+                        variant,
+                        VALUE,
+                        Summary.of([stats.dedup_ratio]),
+                        ceiling_name="segment ideal",
+                        ceiling=Summary.of([mix.ideal_dedup]),
+                        info=info,
+                        unit="x",
+                    )
+                )
+                ctx.record(
+                    Figure(
+                        NAME,
+                        "compression_ratio",
+                        variant,
+                        VALUE,
+                        Summary.of([stats.compression_ratio]),
+                        ceiling_name="raw lz4 64 KiB",
+                        ceiling=Summary.of([lz4_ratio(distinct)]),
+                        info=info,
+                        unit="x",
+                    )
+                )
                 overall = stats.logical_bytes / stats.stored_bytes if stats.stored_bytes else 0.0
-                ctx.record(Figure(NAME, "logical / stored", variant, VALUE, Summary.of([overall]),
-                                  ceiling_name="ideal x raw lz4",
-                                  ceiling=Summary.of([mix.ideal_dedup * lz4_ratio(distinct)]), info=info, unit="x"))
+                ctx.record(
+                    Figure(
+                        NAME,
+                        "logical / stored",
+                        variant,
+                        VALUE,
+                        Summary.of([overall]),
+                        ceiling_name="ideal x raw lz4",
+                        ceiling=Summary.of([mix.ideal_dedup * lz4_ratio(distinct)]),
+                        info=info,
+                        unit="x",
+                    )
+                )

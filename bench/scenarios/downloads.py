@@ -35,16 +35,27 @@ def run(ctx: Context) -> None:
                     artifact = client.upload_artifact(make_header(sid, f"{kind}-{size}"), pieces(data))
                     stored[kind] = (artifact.artifact_id, artifact.content_digest)
                 contenders = [
-                    *(Contender(f"download {kind}", lambda a=a, d=d, n=size: verify_download(client, a, d, n))
-                      for kind, (a, d) in stored.items()),
+                    *(
+                        Contender(f"download {kind}", lambda a=a, d=d, n=size: verify_download(client, a, d, n))
+                        for kind, (a, d) in stored.items()
+                    ),
                     Contender(CEILING, lambda n=size: bare.source(n)),
                 ]
                 count = samples_for(ctx, size)
-                raw = ctx.interleave_raw(contenders, count, rounds=min(count, 10), warmup=1,
-                                         label=f"download {size_label(size)}")
+                raw = ctx.interleave_raw(
+                    contenders, count, rounds=min(count, 10), warmup=1, label=f"download {size_label(size)}"
+                )
                 for kind in stored:
                     name = f"download {kind}"
-                    record_throughput(ctx, NAME, name, size_label(size), size,
-                                      {name: raw[name], CEILING: raw[CEILING]}, CEILING, TARGET,
-                                      {**up.info(), "samples": count, "verified": "blake3 of every byte, client side"})
+                    record_throughput(
+                        ctx,
+                        NAME,
+                        name,
+                        size_label(size),
+                        size,
+                        {name: raw[name], CEILING: raw[CEILING]},
+                        CEILING,
+                        TARGET,
+                        {**up.info(), "samples": count, "verified": "blake3 of every byte, client side"},
+                    )
         bare.close()

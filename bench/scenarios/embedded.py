@@ -49,9 +49,7 @@ def open_manager(ctx: Context, backend: str) -> Iterator[SessionManager]:
     from llmspell_sessions import SessionManager
 
     path = ctx.tempdir(f"embedded-{backend}") / "store"
-    manager = SessionManager(
-        storage_backend=backend, storage_path=str(path), start_sweeper=False, **UNLIMITED
-    )
+    manager = SessionManager(storage_backend=backend, storage_path=str(path), start_sweeper=False, **UNLIMITED)
     try:
         yield manager
     finally:
@@ -100,9 +98,7 @@ def measure_backend(ctx: Context, backend: str, rocks: RawRocks) -> None:
     with open_manager(ctx, backend) as m:
         created: list[str] = []
         create = Contender("create_session", lambda: created.append(m.create_session(name="bench")))
-        found = ctx.interleave(
-            [create, raw["rocksdict put"]], samples, warmup=200, label=f"{backend} create_session"
-        )
+        found = ctx.interleave([create, raw["rocksdict put"]], samples, warmup=200, label=f"{backend} create_session")
         record(ctx, backend, "create_session", found, "rocksdict put", Target.at_most_us(24.5), len(created))
         working = created[-WORKING_SET:]
         for sid in working:  # one state key each, and loaded once: the working set
@@ -111,9 +107,7 @@ def measure_backend(ctx: Context, backend: str, rocks: RawRocks) -> None:
         for pairing in pairings(m, working, backend):
             count = durable_samples if pairing.durable else samples
             contenders = [Contender(pairing.name, pairing.op), raw[pairing.ceiling]]
-            found = ctx.interleave(
-                contenders, count, warmup=min(200, count // 10), label=f"{backend} {pairing.name}"
-            )
+            found = ctx.interleave(contenders, count, warmup=min(200, count // 10), label=f"{backend} {pairing.name}")
             record(ctx, backend, pairing.name, found, pairing.ceiling, pairing.target, len(created))
 
 

@@ -100,18 +100,14 @@ def measure(ctx: Context, server: ServerProcess, echo_server: ServerProcess) -> 
             payload = b"\x00" * max(request_bytes, response_bytes)
             echo = Contender("echo", echo_op(echo_call, payload))
             cpu = (cpu_seconds(server.proc.pid), cpu_seconds(echo_server.proc.pid))
-            found = ctx.interleave(
-                [Contender(call.name, call.op), echo], samples, warmup=100, label=call.name
-            )
+            found = ctx.interleave([Contender(call.name, call.op), echo], samples, warmup=100, label=call.name)
             calls_made = samples + 100
             info = {
                 "request_bytes": request_bytes,
                 "response_bytes": response_bytes,
                 "echo_bytes": len(payload),
                 "server_cpu_us_per_call": (cpu_seconds(server.proc.pid) - cpu[0]) / calls_made * 1e6,
-                "echo_server_cpu_us_per_call": (cpu_seconds(echo_server.proc.pid) - cpu[1])
-                / calls_made
-                * 1e6,
+                "echo_server_cpu_us_per_call": (cpu_seconds(echo_server.proc.pid) - cpu[1]) / calls_made * 1e6,
                 "client": "SessionClient (blocking)",
                 "backend": "rocksdb",
             }

@@ -83,8 +83,13 @@ def trial(ctx: Context, client: Any, counter: CountingInterceptor, folder: Any, 
         seconds = time.perf_counter() - start
         if artifact.size != size:
             raise AssertionError(f"upload_file stored {artifact.size} of {size} bytes")
-        out[attempt] = {"wire_bytes": counter.bytes, "chunk_bytes": chunk_bytes[0], "seconds": seconds,
-                        "per_call_bytes": dict(counter.calls), "new_bytes": artifact.new_bytes}
+        out[attempt] = {
+            "wire_bytes": counter.bytes,
+            "chunk_bytes": chunk_bytes[0],
+            "seconds": seconds,
+            "per_call_bytes": dict(counter.calls),
+            "new_bytes": artifact.new_bytes,
+        }
         ctx.progress.step(f"{attempt} upload_file of {size // MIB} MiB: {counter.bytes / size:.1%} sent")
     out["edited_bytes"] = edited
     return out
@@ -113,16 +118,55 @@ def run(ctx: Context) -> None:
     share = [100 * r["second"]["wire_bytes"] / size for r in results]
     chunk_share = [100 * r["second"]["chunk_bytes"] / size for r in results]
     edited = [100 * r["edited_bytes"] / size for r in results]
-    info = {**up.info(), "file_bytes": size, "edited_share": EDITED, "edited_places": PLACES, "trials": results,
-            "chunk_bytes_share_p50_pct": Summary.of(chunk_share).p50,
-            "second_upload_mib_s": [size / MIB / r["second"]["seconds"] for r in results],
-            "first_upload_mib_s": [size / MIB / r["first"]["seconds"] for r in results]}
-    ctx.record(Figure(NAME, "re-upload sent (wire)", f"{size // MIB} MiB, 1% edited", VALUE, Summary.of(share),
-                      ceiling_name="edited bytes", ceiling=Summary.of(edited), target=TARGET, info=info, unit="%",
-                      lower_is_better=True))
-    ctx.record(Figure(NAME, "re-upload sent (chunk data)", f"{size // MIB} MiB, 1% edited", VALUE,
-                      Summary.of(chunk_share), ceiling_name="edited bytes", ceiling=Summary.of(edited),
-                      target=TARGET, info={"file_bytes": size}, unit="%", lower_is_better=True))
+    info = {
+        **up.info(),
+        "file_bytes": size,
+        "edited_share": EDITED,
+        "edited_places": PLACES,
+        "trials": results,
+        "chunk_bytes_share_p50_pct": Summary.of(chunk_share).p50,
+        "second_upload_mib_s": [size / MIB / r["second"]["seconds"] for r in results],
+        "first_upload_mib_s": [size / MIB / r["first"]["seconds"] for r in results],
+    }
+    ctx.record(
+        Figure(
+            NAME,
+            "re-upload sent (wire)",
+            f"{size // MIB} MiB, 1% edited",
+            VALUE,
+            Summary.of(share),
+            ceiling_name="edited bytes",
+            ceiling=Summary.of(edited),
+            target=TARGET,
+            info=info,
+            unit="%",
+            lower_is_better=True,
+        )
+    )
+    ctx.record(
+        Figure(
+            NAME,
+            "re-upload sent (chunk data)",
+            f"{size // MIB} MiB, 1% edited",
+            VALUE,
+            Summary.of(chunk_share),
+            ceiling_name="edited bytes",
+            ceiling=Summary.of(edited),
+            target=TARGET,
+            info={"file_bytes": size},
+            unit="%",
+            lower_is_better=True,
+        )
+    )
     first = [100 * r["first"]["wire_bytes"] / size for r in results]
-    ctx.record(Figure(NAME, "first upload sent (wire)", f"{size // MIB} MiB, new", VALUE, Summary.of(first),
-                      info={"file_bytes": size}, unit="%"))
+    ctx.record(
+        Figure(
+            NAME,
+            "first upload sent (wire)",
+            f"{size // MIB} MiB, new",
+            VALUE,
+            Summary.of(first),
+            info={"file_bytes": size},
+            unit="%",
+        )
+    )

@@ -97,8 +97,17 @@ def run(ctx: Context) -> None:
             process.stop()
 
 
-def measure_size(ctx: Context, size: int, client: Any, sid: str, names: Any, bare: Bare,
-                 cas: dict[str, CasClient], info: dict[str, Any], make_header: Any) -> None:
+def measure_size(
+    ctx: Context,
+    size: int,
+    client: Any,
+    sid: str,
+    names: Any,
+    bare: Bare,
+    cas: dict[str, CasClient],
+    info: dict[str, Any],
+    make_header: Any,
+) -> None:
     count = samples_for(ctx, size)
     label = size_label(size)
     data = fresh(lambda: payloads.random_bytes(size))
@@ -109,16 +118,22 @@ def measure_size(ctx: Context, size: int, client: Any, sid: str, names: Any, bar
         digest[0] = sha256(data[1]())
 
     ours = "llmspell UploadArtifact"
-    writes = [Contender(ours, lambda: client.upload_artifact(make_header(sid, f"p{next(names)}"), pieces(data[1]())),
-                        setup=setup)]
-    writes += [Contender(f"{name} ByteStream Write", lambda c=c: c.write(data[1](), digest[0]), setup=setup)
-               for name, c in cas.items()]
+    writes = [
+        Contender(
+            ours, lambda: client.upload_artifact(make_header(sid, f"p{next(names)}"), pieces(data[1]())), setup=setup
+        )
+    ]
+    writes += [
+        Contender(f"{name} ByteStream Write", lambda c=c: c.write(data[1](), digest[0]), setup=setup)
+        for name, c in cas.items()
+    ]
     writes.append(Contender(SINK, lambda: bare.sink(data[1]()), setup=setup))
     raw = ctx.interleave_raw(writes, count, rounds=min(count, 10), warmup=1, label=f"peers write {label}")
     for contender in writes[:-1]:
         found = {contender.name: raw[contender.name], SINK: raw[SINK]}
-        record_throughput(ctx, NAME, contender.name, label, size, found, SINK, None,
-                          {**info, "samples": count, "data": "new random"})
+        record_throughput(
+            ctx, NAME, contender.name, label, size, found, SINK, None, {**info, "samples": count, "data": "new random"}
+        )
 
     blob = payloads.random_bytes(size)
     blob_digest = sha256(blob)
@@ -127,24 +142,46 @@ def measure_size(ctx: Context, size: int, client: Any, sid: str, names: Any, bar
         c.write(blob, blob_digest)
     ours = "llmspell DownloadArtifact"
     reads = [Contender(ours, lambda: verify_download(client, artifact.artifact_id, artifact.content_digest, size))]
-    reads += [Contender(f"{name} ByteStream Read", lambda c=c: verify_read(c, blob_digest, size))
-              for name, c in cas.items()]
+    reads += [
+        Contender(f"{name} ByteStream Read", lambda c=c: verify_read(c, blob_digest, size)) for name, c in cas.items()
+    ]
     reads.append(Contender(SOURCE, lambda: bare.source(size)))
     raw = ctx.interleave_raw(reads, count, rounds=min(count, 10), warmup=1, label=f"peers read {label}")
     for contender in reads[:-1]:
         found = {contender.name: raw[contender.name], SOURCE: raw[SOURCE]}
-        record_throughput(ctx, NAME, contender.name, label, size, found, SOURCE, None,
-                          {**info, "samples": count, "verified": "blake3 (ours) / sha256 (REAPI)"})
+        record_throughput(
+            ctx,
+            NAME,
+            contender.name,
+            label,
+            size,
+            found,
+            SOURCE,
+            None,
+            {**info, "samples": count, "verified": "blake3 (ours) / sha256 (REAPI)"},
+        )
 
     if size > MIB:
         return
     ours = "llmspell StoreArtifact"
     small = [Contender(ours, lambda: client.store_artifact(sid, f"s{next(names)}", data[1]()), setup=setup)]
-    small += [Contender(f"{name} BatchUpdateBlobs", lambda c=c: c.batch_update([(digest[0], data[1]())]), setup=setup)
-              for name, c in cas.items() if name == "buildgrid"]
+    small += [
+        Contender(f"{name} BatchUpdateBlobs", lambda c=c: c.batch_update([(digest[0], data[1]())]), setup=setup)
+        for name, c in cas.items()
+        if name == "buildgrid"
+    ]
     small.append(Contender(SINK, lambda: bare.sink(data[1]()), setup=setup))
     raw = ctx.interleave_raw(small, count, rounds=min(count, 10), warmup=1, label=f"peers unary {label}")
     for contender in small[:-1]:
         found = {contender.name: raw[contender.name], SINK: raw[SINK]}
-        record_throughput(ctx, NAME, contender.name, label, size, found, SINK, None,
-                          {**info, "samples": count, "data": "new random", "calls": "one unary call"})
+        record_throughput(
+            ctx,
+            NAME,
+            contender.name,
+            label,
+            size,
+            found,
+            SINK,
+            None,
+            {**info, "samples": count, "data": "new random", "calls": "one unary call"},
+        )

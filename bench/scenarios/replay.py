@@ -32,6 +32,7 @@ scenario starts; commands on stdin).
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import os
@@ -52,6 +53,7 @@ from ..echo_server import METHOD as ECHO
 from ..framework import LATENCY, VALUE, Contender, Context, Figure, Summary, Target
 from ..processes import SESSION_SERVER_ENV, ServerProcess, running, session_server_args
 from ..stream_source_server import PUBLISH, SOURCE, SUBSCRIBE, source_request
+from .grpc_unary import cpu_seconds
 
 if TYPE_CHECKING:
     from llmspell_sessions import SessionManager
@@ -106,6 +108,17 @@ def manager(ctx: Context, label: str, **overrides: Any) -> Iterator[SessionManag
         yield m
     finally:
         m.close()
+
+
+def raw_families(m: SessionManager) -> Any:
+    """The rocksdict column families under the engine's RocksDB storage (for ceilings on the same bytes)."""
+    return m.storage._families  # type: ignore[attr-defined]
+
+
+def state_setter(m: SessionManager, working: list[str]) -> Callable[[], object]:
+    """set_session_state of one small key, cycling over the working set."""
+    ids, steps = itertools.cycle(working), itertools.count()
+    return lambda: m.set_session_state(next(ids), {"step": next(steps)})
 
 
 def per_event(samples: list[float], events: int) -> Summary:
@@ -163,7 +176,7 @@ def measure_embedded_appends(ctx: Context, rocks: RawRocks) -> None:
         sid = m.create_session(name="bench-append")
         single, batch = [EVENT], [EVENT] * BATCH
         m.append_events(sid, single)
-        family = m.storage._families["events"]  # the engine's own bytes, to size the raw value alike
+        family = raw_families(m)["events"]  # the engine's own bytes, to size the raw value alike
         encoded = max(len(v) for _, v in family.items())
         rocks.value = os.urandom(encoded)
         writes = itertools.count(10**9)
@@ -182,8 +195,15 @@ def measure_embedded_appends(ctx: Context, rocks: RawRocks) -> None:
             label="append_events x1",
         )
         info = {"event_bytes": encoded, "auto_checkpoint_every": m.config.auto_checkpoint_every}
-        latency(ctx, "append_events x1 (per event)", "rocksdb", found["append x1"], "rocksdict put",
-                found["rocksdict put"], info=info)
+        latency(
+            ctx,
+            "append_events x1 (per event)",
+            "rocksdb",
+            found["append x1"],
+            "rocksdict put",
+            found["rocksdict put"],
+            info=info,
+        )
         count = ctx.count(2_000, 300)
         raw = ctx.interleave_raw(
             [Contender("append x100", lambda: m.append_events(sid, batch)), Contender("writebatch 100", put_batch)],
@@ -191,10 +211,20 @@ def measure_embedded_appends(ctx: Context, rocks: RawRocks) -> None:
             warmup=20,
             label="append_events x100",
         )
-        latency(ctx, "append_events x100 (per event)", "rocksdb", per_event(raw["append x100"], BATCH),
-                "rocksdict WriteBatch 100", per_event(raw["writebatch 100"], BATCH),
-                info={**info, "events_per_call": BATCH, "call_p50_ns": Summary.of(raw["append x100"]).p50,
-                      "events_in_log": m.get_session(sid).last_event_seq})
+        latency(
+            ctx,
+            "append_events x100 (per event)",
+            "rocksdb",
+            per_event(raw["append x100"], BATCH),
+            "rocksdict WriteBatch 100",
+            per_event(raw["writebatch 100"], BATCH),
+            info={
+                **info,
+                "events_per_call": BATCH,
+                "call_p50_ns": Summary.of(raw["append x100"]).p50,
+                "events_in_log": m.get_session(sid).last_event_seq,
+            },
+        )
 
 
 # -- 5. hooks --------------------------------------------------------------------------------------
@@ -207,18 +237,16 @@ def measure_hooks(ctx: Context) -> None:
             working = [m.create_session(name="bench") for _ in range(WORKING_SET)]
             for sid in working:
                 m.set_session_state(sid, {"step": 0})
-            ids, steps = itertools.cycle(working), itertools.count()
-            contenders.append(
-                Contender(label, lambda m=m, ids=ids, steps=steps: m.set_session_state(next(ids), {"step": next(steps)}))
-            )
+            contenders.append(Contender(label, state_setter(m, working)))
         rounds, samples = 10, ctx.count(40_000, 6_000)
         per_round = samples // rounds
         collected: dict[str, list[float]] = {c.name: [] for c in contenders}
         differences = []
         for number in range(rounds):
             order = contenders if number % 2 == 0 else contenders[::-1]
-            raw = ctx.interleave_raw(order, per_round, rounds=1, warmup=200 if number == 0 else 0,
-                                     label=f"hooks round {number + 1}/{rounds}")
+            raw = ctx.interleave_raw(
+                order, per_round, rounds=1, warmup=200 if number == 0 else 0, label=f"hooks round {number + 1}/{rounds}"
+            )
             for name, values in raw.items():
                 collected[name] += values
             differences.append((Summary.of(raw["no-op hook"]).p50 - Summary.of(raw["no hooks"]).p50) / 1000)
@@ -253,7 +281,7 @@ def raw_snapshot_read(m: SessionManager, skey: bytes, seq: int) -> int:
     straight from the engine's RocksDB column families, decoding nothing. Returns the events read."""
     from llmspell_sessions.engine import keys
 
-    families = m.storage._families  # the same store: the ceiling reads the very same bytes
+    families = raw_families(m)  # the same store: the ceiling reads the very same bytes
     prefix = skey + b"\x00"
     options = rocksdict.ReadOptions()
     options.set_iterate_lower_bound(prefix)
@@ -281,9 +309,10 @@ def measure_snapshots(ctx: Context) -> None:
     from llmspell_sessions.engine import keys
 
     target_seq = ctx.count(100_000, 20_000)
-    with manager(ctx, "snap-ckpt", auto_checkpoint_every=1000) as with_ckpt, manager(
-        ctx, "snap-none", auto_checkpoint_every=0
-    ) as without:
+    with (
+        manager(ctx, "snap-ckpt", auto_checkpoint_every=1000) as with_ckpt,
+        manager(ctx, "snap-none", auto_checkpoint_every=0) as without,
+    ):
         sids = {}
         for label, m in (("ckpt", with_ckpt), ("none", without)):
             ctx.progress.step(f"snapshot: filling a log of {target_seq:,} events ({label})")
@@ -300,28 +329,44 @@ def measure_snapshots(ctx: Context) -> None:
             sid, skey = sids[which], skeys[which]
             replayed[label] = raw_snapshot_read(m, skey, seq)
             contenders += [
-                Contender(label, lambda m=m, sid=sid, seq=seq: m.get_snapshot(sid, at_seq=seq)),
-                Contender(f"raw {label}", lambda m=m, skey=skey, seq=seq: raw_snapshot_read(m, skey, seq)),
+                Contender(label, functools.partial(m.get_snapshot, sid, at_seq=seq)),
+                Contender(f"raw {label}", functools.partial(raw_snapshot_read, m, skey, seq)),
             ]
         found = ctx.interleave(contenders, ctx.count(2_000, 300), warmup=20, label="get_snapshot with checkpoints")
         state_keys = len(with_ckpt.get_snapshot(sids["ckpt"], at_seq=target_seq).state)
         for label, _, _, seq in cases:
-            latency(ctx, f"get_snapshot @{seq:,}", f"ckpt 1000, {label}", found[label], "raw read same bytes",
-                    found[f"raw {label}"], Target.at_most_us(5_000),
-                    {"events_replayed": replayed[label], "state_keys": state_keys, "log_length": target_seq})
+            latency(
+                ctx,
+                f"get_snapshot @{seq:,}",
+                f"ckpt 1000, {label}",
+                found[label],
+                "raw read same bytes",
+                found[f"raw {label}"],
+                Target.at_most_us(5_000),
+                {"events_replayed": replayed[label], "state_keys": state_keys, "log_length": target_seq},
+            )
         sid, skey = sids["none"], skeys["none"]
         replayed_all = raw_snapshot_read(without, skey, target_seq)
         found = ctx.interleave(
-            [Contender("no checkpoints", lambda: without.get_snapshot(sid, at_seq=target_seq)),
-             Contender("raw", lambda: raw_snapshot_read(without, skey, target_seq))],
+            [
+                Contender("no checkpoints", lambda: without.get_snapshot(sid, at_seq=target_seq)),
+                Contender("raw", lambda: raw_snapshot_read(without, skey, target_seq)),
+            ],
             ctx.count(10, 4),
             rounds=ctx.count(10, 4),
             warmup=1,
             label="get_snapshot without checkpoints",
         )
-        latency(ctx, f"get_snapshot @{target_seq:,}", "no checkpoints", found["no checkpoints"],
-                "raw read same bytes", found["raw"], None,
-                {"events_replayed": replayed_all, "state_keys": state_keys, "log_length": target_seq})
+        latency(
+            ctx,
+            f"get_snapshot @{target_seq:,}",
+            "no checkpoints",
+            found["no checkpoints"],
+            "raw read same bytes",
+            found["raw"],
+            None,
+            {"events_replayed": replayed_all, "state_keys": state_keys, "log_length": target_seq},
+        )
 
 
 # -- servers ---------------------------------------------------------------------------------------
@@ -360,7 +405,7 @@ def append_request(sid: str, events: list[dict[str, Any]]) -> Any:
 # -- 1. appends over gRPC --------------------------------------------------------------------------
 
 
-def measure_grpc_appends(ctx: Context, client: Any, echo_address: str) -> None:
+def measure_grpc_appends(ctx: Context, client: Any, echo_address: str, real_pid: int, echo_pid: int) -> None:
     sid = client.create_session(name="bench-append")
     stub = client.stub("replay")
     with grpc.insecure_channel(echo_address, channel_options()) as channel:
@@ -371,19 +416,39 @@ def measure_grpc_appends(ctx: Context, client: Any, echo_address: str) -> None:
             payload = b"\x00" * max(request.ByteSize(), response_bytes)
             batch = [EVENT] * events
             name = f"AppendEvents x{events}"
+            warmup = max(10, count // 20)
+            cpu = (cpu_seconds(real_pid), cpu_seconds(echo_pid))
             raw = ctx.interleave_raw(
-                [Contender(name, lambda b=batch: client.append_events(sid, b)),
-                 Contender("echo", lambda p=payload: echo(p, timeout=30))],
+                [
+                    Contender(name, functools.partial(client.append_events, sid, batch)),
+                    Contender("echo", functools.partial(echo, payload, timeout=30)),
+                ],
                 count,
-                warmup=max(10, count // 20),
+                warmup=warmup,
                 label=name,
             )
-            latency(ctx, f"{name} (per event)", "rocksdb", per_event(raw[name], events),
-                    f"grpc echo {len(payload):,} B" + (f" / {events}" if events > 1 else ""),
-                    per_event(raw["echo"], events), Target.at_most_times(1.3, "echo") if events == 1 else None,
-                    {"events_per_call": events, "request_bytes": request.ByteSize(),
-                     "response_bytes": response_bytes, "echo_bytes": len(payload),
-                     "call_p50_ns": Summary.of(raw[name]).p50, "client": "SessionClient (blocking)"})
+            calls = count + warmup
+            server_us = (cpu_seconds(real_pid) - cpu[0]) / calls * 1e6
+            echo_us = (cpu_seconds(echo_pid) - cpu[1]) / calls * 1e6
+            latency(
+                ctx,
+                f"{name} (per event)",
+                "rocksdb",
+                per_event(raw[name], events),
+                f"grpc echo {len(payload):,} B" + (f" / {events}" if events > 1 else ""),
+                per_event(raw["echo"], events),
+                Target.at_most_times(1.3, "echo") if events == 1 else None,
+                {
+                    "events_per_call": events,
+                    "request_bytes": request.ByteSize(),
+                    "response_bytes": response_bytes,
+                    "echo_bytes": len(payload),
+                    "call_p50_ns": Summary.of(raw[name]).p50,
+                    "client": "SessionClient (blocking)",
+                    "server_cpu_us_per_call": server_us,
+                    "echo_server_cpu_us_per_call": echo_us,
+                },
+            )
 
 
 # -- 2. fan-out --------------------------------------------------------------------------------------
@@ -441,18 +506,18 @@ def measure_fanout(ctx: Context, client: Any, stream_address: str) -> None:
         def bare(stamp: int) -> None:
             publish(stamp.to_bytes(8, "big") + padding, timeout=30)
 
-        writers = {"real": real, "bare": bare}
+        writers: dict[str, Callable[[int], None]] = {"real": real, "bare": bare}
         for count in FANOUT:
             after = client.get_session(sid).last_event_seq
             subscribers = Subscribers(client.options.resolved_target(), sid, after, stream_address, count)
             try:
                 wait_ready(subscribers, writers)
                 acks: dict[str, dict[int, int]] = {"real": {}, "bare": {}}
-                rounds, per_round = 10, ctx.count(60, 15)
+                rounds, per_round = 10, ctx.count(60, 12)
                 gap = 0.002 + count * 0.0003
                 for number in range(rounds):
                     ctx.progress.step(f"fan-out to {count}: round {number + 1}/{rounds}")
-                    for kind in (("real", "bare") if number % 2 == 0 else ("bare", "real")):
+                    for kind in ("real", "bare") if number % 2 == 0 else ("bare", "real"):
                         for _ in range(per_round):
                             stamp = clock()
                             writers[kind](stamp)
@@ -499,7 +564,7 @@ def record_fanout(
         latest: dict[int, int] = {}
         for stamp, received in got:
             latest[stamp] = max(latest.get(stamp, 0), received)
-        last[kind] = [received - stamp for stamp, received in latest.values()]
+        last[kind] = [received - stamp for stamp, received in latest.items()]
     variant = f"{count} subscriber" + ("s" if count > 1 else "")
     info = {
         "subscribers": count,
@@ -516,10 +581,26 @@ def record_fanout(
         "clients": "writer: SessionClient (blocking); subscribers: AsyncSessionClient in one subprocess",
     }
     target = Target.at_most_us(2_000)
-    latency(ctx, "SubscribeEvents delivery, from send", variant, Summary.of(from_send["real"]), "grpc fan-out",
-            Summary.of(from_send["bare"]), target, info)
-    latency(ctx, "SubscribeEvents delivery, from ack", variant, Summary.of(from_ack["real"]), "grpc fan-out",
-            Summary.of(from_ack["bare"]), target, {"subscribers": count, "note": "negative: delivered before the ack"})
+    latency(
+        ctx,
+        "SubscribeEvents delivery, from send",
+        variant,
+        Summary.of(from_send["real"]),
+        "grpc fan-out",
+        Summary.of(from_send["bare"]),
+        target,
+        info,
+    )
+    latency(
+        ctx,
+        "SubscribeEvents delivery, from ack",
+        variant,
+        Summary.of(from_ack["real"]),
+        "grpc fan-out",
+        Summary.of(from_ack["bare"]),
+        target,
+        {"subscribers": count, "note": "negative: delivered before the ack"},
+    )
 
 
 def subscriber_main(real: str, sid: str, after_seq: int, bare: str, count: int) -> int:
@@ -540,7 +621,7 @@ async def _subscribers(real: str, sid: str, after_seq: int, bare: str, count: in
 
     async def follow_real(index: int) -> None:
         out, counts = records["real"], seen["real"]
-        async for event in client.subscribe_events(sid, after_seq=after_seq, types=["bench."]):
+        async for event in client.subscribe_events(sid, after_seq=after_seq):
             now = clock()
             out.append((int(event.payload["t"]), now))
             counts[index] += 1
@@ -583,7 +664,7 @@ async def _subscribers(real: str, sid: str, after_seq: int, bare: str, count: in
 # -- 4. replay FAST ----------------------------------------------------------------------------------
 
 
-def measure_replay(ctx: Context, client: Any, stream_address: str) -> None:
+def measure_replay(ctx: Context, client: Any, stream_address: str, real_pid: int, stream_pid: int) -> None:
     from llmspell_sessions._pb import replay_pb2
     from llmspell_sessions.client._replay_api import start_to_pb
     from llmspell_sessions.model import ReplayMode, ReplayStart
@@ -600,46 +681,94 @@ def measure_replay(ctx: Context, client: Any, stream_address: str) -> None:
     raw_replay = client.channel.stream_stream(REPLAY_METHOD)  # no deserializer: the frames as bytes
 
     def replay_client() -> int:
-        frames = 0
+        frames, final = 0, None
         for frame in client.replay_session(start):
-            frames += 1
-        assert frame.event is None and frame.total == REPLAY_EVENTS, frame
+            frames, final = frames + 1, frame
+        assert final is not None and final.event is None and final.total == REPLAY_EVENTS, final
         return frames
 
     def replay_raw() -> int:
         return sum(1 for _ in raw_replay(iter([start_bytes]), timeout=600))
 
-    sizes = [len(m) for m in raw_replay(iter([start_bytes]), timeout=600)]
+    ctx.progress.step("replay: sizing the frames")
+    sizes = [len(m) for m in raw_replay(iter([start_bytes]), timeout=600)]  # also warms the server's path
     frames = len(sizes)
     assert frames == REPLAY_EVENTS + 1, frames
     frame_bytes = int(statistics.median(sizes))
     with grpc.insecure_channel(stream_address, channel_options()) as channel:
         source = channel.unary_stream(SOURCE)
         request = source_request(frames, frame_bytes)
+        # short warm-ups (a tenth of the work) instead of a whole untimed replay of each kind
+        for _ in client.replay_session(ReplayStart(sid, mode=ReplayMode.FAST, to_seq=REPLAY_EVENTS // 10)):
+            pass
+        sum(1 for _ in source(source_request(frames // 10, frame_bytes), timeout=600))
+
+        cpu: dict[str, float] = {"client": 0.0, "raw": 0.0, "source": 0.0}
+
+        def on_cpu(name: str, pid: int, op: Callable[[], int]) -> Callable[[], int]:
+            def timed() -> int:
+                before = cpu_seconds(pid)
+                done = op()
+                cpu[name] += cpu_seconds(pid) - before
+                return done
+
+            return timed
 
         def bare() -> int:
             return sum(1 for _ in source(request, timeout=600))
 
-        rounds = ctx.count(8, 3)
+        rounds = ctx.count(8, 2)
         raw = ctx.interleave_raw(
-            [Contender("client", replay_client), Contender("raw", replay_raw), Contender("source", bare)],
+            [
+                Contender("client", on_cpu("client", real_pid, replay_client)),
+                Contender("raw", on_cpu("raw", real_pid, replay_raw)),
+                Contender("source", on_cpu("source", stream_pid, bare)),
+            ],
             rounds,
             rounds=rounds,
-            warmup=1,
             label=f"replay {REPLAY_EVENTS:,} events",
         )
     ceiling = per_event(raw["source"], frames)
     target = Target(">= 0.8x grpc stream msg/s", 1 / 0.8, relative=True)  # per event: <= 1.25x the stream's time
-    info = {"events": REPLAY_EVENTS, "frames": frames, "frame_bytes_p50": frame_bytes,
-            "frame_bytes_max": max(sizes), "replays": rounds,
+    per_frame_us = {name: seconds / rounds / frames * 1e6 for name, seconds in cpu.items()}
+    info = {
+        "events": REPLAY_EVENTS,
+        "frames": frames,
+        "frame_bytes_p50": frame_bytes,
+        "frame_bytes_max": max(sizes),
+        "replays": rounds,
+        "stream_seconds_p50": Summary.of(raw["source"]).p50 / 1e9,
+        "stream_server_cpu_us_per_message": per_frame_us["source"],
+    }
+    latency(
+        ctx,
+        "ReplaySession FAST (per event)",
+        "SessionClient",
+        per_event(raw["client"], frames),
+        f"grpc stream {frame_bytes} B",
+        ceiling,
+        target,
+        {
+            **info,
             "replay_seconds_p50": Summary.of(raw["client"]).p50 / 1e9,
-            "stream_seconds_p50": Summary.of(raw["source"]).p50 / 1e9}
-    latency(ctx, "ReplaySession FAST (per event)", "SessionClient", per_event(raw["client"], frames),
-            f"grpc stream {frame_bytes} B", ceiling, target, info)
-    latency(ctx, "ReplaySession FAST (per event)", "raw bytes", per_event(raw["raw"], frames),
-            f"grpc stream {frame_bytes} B", ceiling, target,
-            {**info, "replay_seconds_p50": Summary.of(raw["raw"]).p50 / 1e9,
-             "note": "same RPC on the same channel, frames not decoded: the server's rate"})
+            "server_cpu_us_per_frame": per_frame_us["client"],
+        },
+    )
+    latency(
+        ctx,
+        "ReplaySession FAST (per event)",
+        "raw bytes",
+        per_event(raw["raw"], frames),
+        f"grpc stream {frame_bytes} B",
+        ceiling,
+        target,
+        {
+            **info,
+            "replay_seconds_p50": Summary.of(raw["raw"]).p50 / 1e9,
+            "server_cpu_us_per_frame": per_frame_us["raw"],
+            "note": "same RPC on the same channel, frames not decoded: the server's rate",
+        },
+    )
 
 
 # -- the scenario -------------------------------------------------------------------------------------
@@ -657,9 +786,9 @@ def run(ctx: Context) -> None:
     measure_snapshots(ctx)
     measure_hooks(ctx)
     with servers(ctx) as (real, echo, stream), SessionClient(real.address, timeout=600) as client:
-        measure_grpc_appends(ctx, client, echo.address)
+        measure_grpc_appends(ctx, client, echo.address, real.proc.pid, echo.proc.pid)
         measure_fanout(ctx, client, stream.address)
-        measure_replay(ctx, client, stream.address)
+        measure_replay(ctx, client, stream.address, real.proc.pid, stream.proc.pid)
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["subscribe"]:

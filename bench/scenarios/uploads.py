@@ -57,11 +57,23 @@ def run(ctx: Context) -> None:
                     Contender(CEILING, lambda g=new_random[1]: bare.sink(g()), setup=new_random[0]),
                 ]
                 count = samples_for(ctx, size)
-                raw = ctx.interleave_raw(contenders, count, rounds=min(count, 10), warmup=1,
-                                         label=f"upload {size_label(size)}")
-                for name, target in (("new random", NEW_TARGET), ("new json", NEW_TARGET),
-                                     ("already stored", STORED_TARGET)):
-                    record_throughput(ctx, NAME, f"upload {name}", size_label(size), size,
-                                      {f"upload {name}": raw[name], CEILING: raw[CEILING]}, CEILING, target,
-                                      {**up.info(), "samples": count, "data": name})
+                raw = ctx.interleave_raw(
+                    contenders, count, rounds=min(count, 10), warmup=1, label=f"upload {size_label(size)}"
+                )
+                for name, target in (
+                    ("new random", NEW_TARGET),
+                    ("new json", NEW_TARGET),
+                    ("already stored", STORED_TARGET),
+                ):
+                    record_throughput(
+                        ctx,
+                        NAME,
+                        f"upload {name}",
+                        size_label(size),
+                        size,
+                        {f"upload {name}": raw[name], CEILING: raw[CEILING]},
+                        CEILING,
+                        target,
+                        {**up.info(), "samples": count, "data": name},
+                    )
         bare.close()

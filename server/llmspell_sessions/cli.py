@@ -7,7 +7,6 @@ import asyncio
 import dataclasses
 import enum
 import json
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -46,9 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     _add_serve(commands)
     from .cli_artifacts import add_artifact_commands
     from .cli_client import add_client_commands
+    from .cli_replay import add_replay_commands
 
     add_client_commands(commands)
     add_artifact_commands(commands)
+    add_replay_commands(commands)
     return parser
 
 
@@ -58,19 +59,32 @@ def _add_serve(commands: Any) -> None:
     serve.add_argument("--path", help="store directory (default $LLMSPELL_SESSION_PATH or ./.llmspell-sessions)")
     serve.add_argument("--backend", choices=["rocksdb", "memory"], help="storage backend (default rocksdb)")
     serve.add_argument("--config", help="TOML config file (default $LLMSPELL_SESSION_CONFIG)")
-    serve.add_argument("--insecure", action="store_true", default=None, help="allow a non-loopback address without tokens")
+    serve.add_argument(
+        "--insecure", action="store_true", default=None, help="allow a non-loopback address without tokens"
+    )
     serve.add_argument("--tls-cert", help="server certificate (PEM)")
     serve.add_argument("--tls-key", help="server private key (PEM)")
     serve.add_argument("--tls-client-ca", help="CA for client certificates: requires mutual TLS")
     serve.add_argument("--log-level", default="INFO")
+    serve.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default="text",
+        help="stderr log lines: text (default) or one JSON object per line",
+    )
+    serve.add_argument("--metrics-address", help="HOST:PORT for Prometheus /metrics (default: none)")
+    serve.add_argument(
+        "--access-log", action=argparse.BooleanOptionalAction, default=None, help="one INFO line per RPC (default on)"
+    )
     serve.set_defaults(run=_serve)
 
 
 def _serve(args: argparse.Namespace) -> int:
     from .config import load_config
+    from .rpc.logs import configure_logging
     from .rpc.server import serve
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level, args.log_format)
     engine_config, server_config = load_config(
         args.config,
         overrides={"storage_path": args.path, "storage_backend": args.backend},
@@ -80,6 +94,8 @@ def _serve(args: argparse.Namespace) -> int:
             "tls_cert": args.tls_cert,
             "tls_key": args.tls_key,
             "tls_client_ca": args.tls_client_ca,
+            "metrics_address": args.metrics_address,
+            "access_log": args.access_log,
         },
     )
     asyncio.run(serve(engine_config, server_config))
@@ -136,6 +152,8 @@ def print_table(rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"))
     if isinstance(value, list):
         return ",".join(str(v) for v in value)
     return str(value)

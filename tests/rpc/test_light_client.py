@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
@@ -39,11 +38,19 @@ def test_client_runs_with_grpcio_and_protobuf_only(shared_server: ServerProcess,
     env_dir = tmp_path / "light"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "grpcio", "protobuf", "googleapis-common-protos"],
-                   check=True, timeout=600)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "grpcio", "protobuf", "googleapis-common-protos"],
+        check=True,
+        timeout=600,
+    )
     probe = subprocess.run([str(python), "-c", "import rocksdict"], capture_output=True)
     assert probe.returncode != 0  # really without the server's dependencies
-    result = subprocess.run([str(python), "-c", SCRIPT, shared_server.address], capture_output=True, text=True,
-                            timeout=120, env={"PYTHONPATH": str(ROOT / "server"), "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [str(python), "-c", SCRIPT, shared_server.address],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(ROOT / "server"), "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "light client ok" in result.stdout

@@ -158,9 +158,11 @@ def test_unknown_ids_of_other_tenants_look_missing(secured: ServerProcess) -> No
 
 
 def test_per_session_grants_and_audit(secured: ServerProcess) -> None:
-    with SessionClient(secured.address, token="alice-w") as alice, \
-            SessionClient(secured.address, token="carol-w") as carol, \
-            SessionClient(secured.address, token="root") as admin:
+    with (
+        SessionClient(secured.address, token="alice-w") as alice,
+        SessionClient(secured.address, token="carol-w") as carol,
+        SessionClient(secured.address, token="root") as admin,
+    ):
         sid = alice.create_session(name="alice's")
         carol.create_session(name="carol's")
         with pytest.raises(AccessDenied) as caught:
@@ -181,6 +183,9 @@ def test_per_session_grants_and_audit(secured: ServerProcess) -> None:
             carol.get_session_state(sid)
         events = alice.list_events(sid, page_size=100).items
         denied = [e.payload for e in events if e.type == "session.access_denied"]
-        assert denied == [{"subject": "carol", "access": "read"}, {"subject": "carol", "access": "write"},
-                          {"subject": "carol", "access": "read"}]
+        assert denied == [
+            {"subject": "carol", "access": "read"},
+            {"subject": "carol", "access": "write"},
+            {"subject": "carol", "access": "read"},
+        ]
         assert [e.type for e in events].count("session.access_granted") == 2

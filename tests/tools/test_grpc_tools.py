@@ -51,14 +51,14 @@ def test_grpcurl_lists_describes_and_calls(shared_server: ServerProcess) -> None
         ).stdout
     )
     assert created["name"] == "from grpcurl" and created["state"] == "SESSION_STATE_ACTIVE"
-    state = '{"session_id": "%s", "entries": {"k": {"a": [1, 2]}}}' % created["session_id"]
+    state = json.dumps({"session_id": created["session_id"], "entries": {"k": {"a": [1, 2]}}})
     _run(grpcurl, "-plaintext", "-d", state, target, "llmspell.sessions.v1.SessionService/SetSessionState")
     got = json.loads(
         _run(
             grpcurl,
             "-plaintext",
             "-d",
-            '{"session_id": "%s"}' % created["session_id"],
+            json.dumps({"session_id": created["session_id"]}),
             target,
             "llmspell.sessions.v1.SessionService/GetSessionState",
         ).stdout

@@ -182,7 +182,11 @@ class ClientApi:
 
 def _access_request(session_id: str, subject: str, access: str) -> session_pb2.GrantSessionAccessRequest:
     number = convert.ACCESS_TO_PB.get(access, 0)
-    return session_pb2.GrantSessionAccessRequest(session_id=session_id, subject=subject, access=number)
+    return session_pb2.GrantSessionAccessRequest(
+        session_id=session_id,
+        subject=subject,
+        access=number,  # type: ignore[arg-type]
+    )
 
 
 def _create_request(

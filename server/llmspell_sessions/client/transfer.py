@@ -96,7 +96,8 @@ class VerifiedFile:
         self.handle.close()
         if self.hasher.hexdigest() != self.artifact.content_digest or self.done != self.artifact.size:
             self.partial.unlink()
-            raise IntegrityError("downloaded bytes do not match the artifact's digest",
-                                 artifact_id=self.artifact.artifact_id)
+            raise IntegrityError(
+                "downloaded bytes do not match the artifact's digest", artifact_id=self.artifact.artifact_id
+            )
         self.partial.replace(self.target)
         return self.artifact

@@ -162,8 +162,11 @@ class ArtifactQueryOps(ArtifactStoreOps):
         if session_id:
             prefixes = [self.fetch(c, session_id)[0]]
         else:
-            prefixes = [k for k, raw in self.storage.scan("sessions", keys.tenant_prefix(c.tenant))
-                        if c.role == Role.ADMIN or _visible(decode_session(raw), c.subject)]
+            prefixes = [
+                k
+                for k, raw in self.storage.scan("sessions", keys.tenant_prefix(c.tenant))
+                if c.role == Role.ADMIN or _visible(decode_session(raw), c.subject)
+            ]
         count = logical = 0
         unique: dict[bytes, int] = {}
         for skey in prefixes:

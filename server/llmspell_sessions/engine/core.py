@@ -95,10 +95,22 @@ class EngineCore:
         with self.lock:
             _, current = self.fetch(_system(caller), session.session_id)
             payload = {"subject": caller.subject, "access": needed}
-            self.commit(_system(caller), skey, current, clone_session(current), "session.access_denied", payload,
-                        operation="audit", actor=SYSTEM_ACTOR)
-        raise AccessDenied(f"{caller.subject} may not {needed} session {session.session_id}",
-                           session_id=session.session_id, subject=caller.subject, access=needed)
+            self.commit(
+                _system(caller),
+                skey,
+                current,
+                clone_session(current),
+                "session.access_denied",
+                payload,
+                operation="audit",
+                actor=SYSTEM_ACTOR,
+            )
+        raise AccessDenied(
+            f"{caller.subject} may not {needed} session {session.session_id}",
+            session_id=session.session_id,
+            subject=caller.subject,
+            access=needed,
+        )
 
     def fetch_current(self, caller: Caller, session_id: str, field: str = "session_id") -> tuple[bytes, Session]:
         """Like fetch, after applying a timeout that is due (timeouts are enforced on access)."""

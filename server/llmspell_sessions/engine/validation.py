@@ -70,7 +70,7 @@ def tags(values: Iterable[str], field: str = "tags") -> list[str]:
     """At most 64 tags of 1-64 characters without control characters; duplicates are dropped."""
     result: list[str] = []
     for tag in values:
-        if not isinstance(tag, str) or not tag or len(tag) > MAX_TAG_CHARS or _CONTROL.search(tag):
+        if not isinstance(tag, str) or not tag or len(tag) > MAX_TAG_CHARS or _CONTROL.search(tag) or not _utf8(tag):
             raise InvalidArgument(f"each of {field} must be 1-{MAX_TAG_CHARS} printable characters", field=field)
         if tag not in result:
             result.append(tag)
@@ -118,7 +118,7 @@ def state_key(value: str) -> str:
 
 
 def request_id(value: str) -> str:
-    if len(value) > MAX_REQUEST_ID_CHARS or _CONTROL.search(value):
+    if len(value) > MAX_REQUEST_ID_CHARS or _CONTROL.search(value) or not _utf8(value):
         raise InvalidArgument(f"request_id must be at most {MAX_REQUEST_ID_CHARS} printable characters")
     return value
 
@@ -134,3 +134,12 @@ def tenant(value: str) -> str:
     if not _TENANT.match(value):
         raise InvalidArgument("tenant names are 1-64 characters of [A-Za-z0-9._-]", field="tenant")
     return value
+
+
+def _utf8(value: str) -> bool:
+    """False for text with lone surrogates, which no UTF-8 encoder (or store) accepts."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

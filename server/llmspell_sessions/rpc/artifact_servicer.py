@@ -21,6 +21,8 @@ Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 DOWNLOAD_MESSAGE_BYTES = 2 * 1024 * 1024
 HANDOFF_BYTES = 4 * 1024 * 1024  # bytes received before a batch goes to a worker thread
 MESSAGES_PER_HOP = 4
+CANCEL_SETTLE_TURNS = 4
+EMPTY_UPLOAD_SETTLE_SECONDS = 0.005
 
 
 def header_from_pb(pb: artifact_pb2.UploadHeader) -> UploadHeader:
@@ -77,7 +79,14 @@ class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
             if parts:
                 await asyncio.to_thread(upload.write_many, parts)
             await asyncio.to_thread(upload.seal)
-            if context.cancelled():  # a cancelled stream can look like a finished one: never commit it
+            # A cancelled stream, or one gRPC failed (a message over the size limit), can end like a
+            # finished one, its cancellation landing a few loop turns later: let it land, and never
+            # commit such a stream.
+            for _ in range(CANCEL_SETTLE_TURNS):
+                await asyncio.sleep(0)
+            if upload.size == 0:  # no data at all: most likely a message gRPC refused; be sure
+                await asyncio.sleep(EMPTY_UPLOAD_SETTLE_SECONDS)
+            if context.cancelled() or context.done():
                 raise asyncio.CancelledError
             artifact = upload.commit()  # on the loop thread: no cancellation can slip in after the check
         except BaseException:

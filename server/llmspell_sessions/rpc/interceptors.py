@@ -6,10 +6,12 @@ carrying an ErrorInfo (domain, reason, metadata) and, for rate limits, a RetryIn
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -26,6 +28,21 @@ log = logging.getLogger(__name__)
 CORRELATION_HEADER = "x-correlation-id"
 _CALLER: contextvars.ContextVar[Caller] = contextvars.ContextVar("llmspell_caller")
 _PUBLIC_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+
+
+@dataclasses.dataclass
+class CallRecord:
+    """One finished RPC as observers (metrics, access log) see it; never holds tokens or payloads."""
+
+    method: str
+    started: float = dataclasses.field(default_factory=time.perf_counter)
+    code: str = "OK"
+    duration: float = 0.0
+    caller: Caller | None = None
+    response: Any = None  # unary responses only (observers read sizes from Artifact results)
+
+
+Observer = Callable[[CallRecord], None]
 
 
 def current_caller() -> Caller:
@@ -52,8 +69,9 @@ def status_for(error: LlmspellError) -> grpc.Status:
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
     """Wraps every handler: caller resolution, correlation ids and error mapping."""
 
-    def __init__(self, authenticator: Authenticator) -> None:
+    def __init__(self, authenticator: Authenticator, observers: Sequence[Observer] = ()) -> None:
         self._authenticator = authenticator
+        self._observers = tuple(observers)
 
     async def intercept_service(
         self,
@@ -72,42 +90,67 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             return handler._replace(unary_stream=self._wrap_stream(handler.unary_stream, method))
         return handler._replace(stream_stream=self._wrap_stream(handler.stream_stream, method))
 
-    def _enter(self, context: grpc.aio.ServicerContext) -> None:
+    def _enter(self, context: grpc.aio.ServicerContext, call: CallRecord) -> None:
         metadata = dict(context.invocation_metadata() or ())
         caller = self._authenticator.caller(metadata.get("authorization"))
         correlation = str(metadata.get(CORRELATION_HEADER) or "")[:128] or uuid7()
-        _CALLER.set(dataclasses.replace(caller, correlation_id=correlation))
+        call.caller = dataclasses.replace(caller, correlation_id=correlation)
+        _CALLER.set(call.caller)
+
+    def _finish(self, call: CallRecord) -> None:
+        call.duration = time.perf_counter() - call.started
+        for observer in self._observers:
+            try:
+                observer(call)
+            except Exception:  # noqa: BLE001 - observing must never fail a call
+                log.debug("observer failed for %s", call.method, exc_info=True)
 
     def _wrap_unary(self, behavior: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Awaitable[Any]]:
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            call = CallRecord(method)
             try:
-                self._enter(context)
-                return await behavior(request, context)
+                self._enter(context, call)
+                call.response = await behavior(request, context)
+                return call.response
             except Exception as error:  # noqa: BLE001 - the last line of defence: never a bare crash
-                await _abort(context, error, method)
+                await _abort(context, error, call)
+            except asyncio.CancelledError:
+                call.code = "CANCELLED"
+                raise
+            finally:
+                self._finish(call)
 
         return wrapped
 
     def _wrap_stream(self, behavior: Callable[..., AsyncIterator[Any]], method: str) -> Callable[..., Any]:
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            call = CallRecord(method)
             try:
-                self._enter(context)
+                self._enter(context, call)
                 async for item in behavior(request, context):
                     yield item
             except Exception as error:  # noqa: BLE001
-                await _abort(context, error, method)
+                await _abort(context, error, call)
+            except (asyncio.CancelledError, GeneratorExit):
+                call.code = "CANCELLED"
+                raise
+            finally:
+                self._finish(call)
 
         return wrapped
 
 
-async def _abort(context: grpc.aio.ServicerContext, error: Exception, method: str) -> None:
+async def _abort(context: grpc.aio.ServicerContext, error: Exception, call: CallRecord) -> None:
     if _is_abort(error):
+        code = context.code() if hasattr(context, "code") else None
+        call.code = getattr(code, "name", None) or "UNKNOWN"
         raise error
     if isinstance(error, NotImplementedError):  # a generated base method: not served yet
-        error = Unimplemented(f"{method} is not implemented by this server")
+        error = Unimplemented(f"{call.method} is not implemented by this server")
     if not isinstance(error, LlmspellError):
-        log.error("unexpected error in %s", method, exc_info=error)
-        error = InternalError(f"internal error in {method}")
+        log.error("unexpected error in %s", call.method, exc_info=error)
+        error = InternalError(f"internal error in {call.method}")
+    call.code = error.code
     await context.abort_with_status(status_for(error))
 
 

@@ -12,14 +12,17 @@ from pathlib import Path
 
 import grpc
 
-from .._pb import artifact_pb2, artifact_pb2_grpc, replay_pb2, replay_pb2_grpc, session_pb2, session_pb2_grpc
+from .._pb import artifact_pb2, artifact_pb2_grpc, replay_pb2, session_pb2, session_pb2_grpc
 from ..config import ServerConfig, SessionManagerConfig
 from ..engine import SessionManager
 from ..errors import InvalidArgument
 from .artifact_servicer import ArtifactServicer
 from .auth import Authenticator
 from .health import add_health, add_reflection, set_status
-from .interceptors import ServiceInterceptor
+from .interceptors import Observer, ServiceInterceptor
+from .logs import AccessLog
+from .metrics import ServerMetrics
+from .replay_servicer import add_replay_service
 from .session_servicer import SessionServicer
 
 log = logging.getLogger("llmspell_sessions.server")
@@ -45,6 +48,11 @@ def _tune_malloc() -> None:
     m_trim_threshold, m_mmap_threshold = -1, -3
     libc.mallopt(m_mmap_threshold, 256 * 1024 * 1024)
     libc.mallopt(m_trim_threshold, 512 * 1024 * 1024)
+
+
+def _tenants(config: ServerConfig) -> set[str]:
+    """The tenants the active-sessions gauge reports from the start (others appear once they call)."""
+    return {t.tenant for t in config.tokens} or {"default"}
 
 
 def _credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
@@ -75,13 +83,18 @@ class Server:
             ("grpc.max_send_message_length", config.max_message_size),
             ("grpc.so_reuseport", 0),
         ]
-        self.grpc = grpc.aio.server(interceptors=[ServiceInterceptor(self.authenticator)], options=options)
+        metrics_on = bool(config.metrics_address)
+        self.metrics = ServerMetrics(self.manager.active_sessions, _tenants(config)) if metrics_on else None
+        observers: list[Observer] = [self.metrics.observe] if self.metrics else []
+        observers += [AccessLog()] if config.access_log else []
+        interceptor = ServiceInterceptor(self.authenticator, observers)
+        self.grpc = grpc.aio.server(interceptors=[interceptor], options=options)
         session_pb2_grpc.add_SessionServiceServicer_to_server(SessionServicer(self.manager), self.grpc)
         artifact_pb2_grpc.add_ArtifactServiceServicer_to_server(
             ArtifactServicer(self.manager, config.max_message_size), self.grpc
         )
-        replay_pb2_grpc.add_ReplayServiceServicer_to_server(replay_pb2_grpc.ReplayServiceServicer(), self.grpc)
-        self.health = add_health(self.grpc, SERVICES)
+        add_replay_service(self.grpc, self.manager)
+        self.health = add_health(self.grpc)
         add_reflection(self.grpc, SERVICES)
         credentials = _credentials(config)
         if credentials is None:
@@ -93,12 +106,16 @@ class Server:
     async def start(self) -> None:
         await self.grpc.start()
         await set_status(self.health, SERVICES, serving=True)
+        if self.metrics is not None:
+            log.info("metrics on %s", self.metrics.serve(self.config.metrics_address))
         log.info("serving on %s", self.address)
 
     async def stop(self) -> None:
         """NOT_SERVING, drain in-flight calls for the grace period, then close the store."""
         await set_status(self.health, SERVICES, serving=False)
         await self.grpc.stop(self.config.grace_period)
+        if self.metrics is not None:
+            self.metrics.close()
         self.manager.close()
 
 

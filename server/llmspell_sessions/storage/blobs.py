@@ -108,9 +108,11 @@ class SegmentBlobStore:
                     self._roll()
                 try:
                     written = os.write(self._fd, blob)
-                    while written < len(blob):  # short writes happen on signals and full pipes
+                    while written < len(blob):  # short writes happen on signals and full disks
                         written += os.write(self._fd, memoryview(blob)[written:])
                 except OSError as exc:
+                    # Cut the partial blob off: with O_APPEND the next one must land at _size.
+                    os.ftruncate(self._fd, self._size)
                     raise Unavailable(f"cannot write chunk bytes: {exc}", path=str(self.directory)) from exc
                 locations.append(_LOCATION.pack(self._active, self._size, len(blob)))
                 self._size += len(blob)
