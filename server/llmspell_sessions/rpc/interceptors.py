@@ -2,6 +2,9 @@
 
 Servicers never catch exceptions: an LlmspellError becomes its gRPC code with a google.rpc.Status
 carrying an ErrorInfo (domain, reason, metadata) and, for rate limits, a RetryInfo.
+
+It wraps each method handler once, when the services are registered (see WrappingRegistrar), rather
+than as a grpc.aio ServerInterceptor, which costs an extra coroutine round trip on every call.
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from .auth import Authenticator
 log = logging.getLogger(__name__)
 CORRELATION_HEADER = "x-correlation-id"
 _CALLER: contextvars.ContextVar[Caller] = contextvars.ContextVar("llmspell_caller")
-_PUBLIC_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
 
 
 @dataclasses.dataclass
@@ -66,22 +68,15 @@ def status_for(error: LlmspellError) -> grpc.Status:
     return rpc_status.to_status(status_pb2.Status(code=code, message=error.message, details=packed))
 
 
-class ServiceInterceptor(grpc.aio.ServerInterceptor):
-    """Wraps every handler: caller resolution, correlation ids and error mapping."""
+class ServiceInterceptor:
+    """Wraps every handler: caller resolution, correlation ids, error mapping and observers."""
 
     def __init__(self, authenticator: Authenticator, observers: Sequence[Observer] = ()) -> None:
         self._authenticator = authenticator
         self._observers = tuple(observers)
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(details)
-        if handler is None or details.method.startswith(_PUBLIC_PREFIXES):
-            return handler
-        method = details.method
+    def wrap_handler(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        """The same handler with its behaviour wrapped (one of the four kinds is set)."""
         if handler.unary_unary:
             return handler._replace(unary_unary=self._wrap_unary(handler.unary_unary, method))
         if handler.stream_unary:
@@ -89,6 +84,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         if handler.unary_stream:
             return handler._replace(unary_stream=self._wrap_stream(handler.unary_stream, method))
         return handler._replace(stream_stream=self._wrap_stream(handler.stream_stream, method))
+
 
     def _enter(self, context: grpc.aio.ServicerContext, call: CallRecord) -> None:
         metadata = dict(context.invocation_metadata() or ())
@@ -138,6 +134,23 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 self._finish(call)
 
         return wrapped
+
+
+class WrappingRegistrar:
+    """Stands in for the server in the generated add_*Servicer_to_server functions and registers
+    their method handlers already wrapped by the interceptor."""
+
+    def __init__(self, server: grpc.aio.Server, interceptor: ServiceInterceptor) -> None:
+        self._server = server
+        self._interceptor = interceptor
+
+    def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
+        """Ignored: add_registered_method_handlers, which the same functions call, registers both."""
+
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
+        wrapped = {name: self._interceptor.wrap_handler(h, f"/{service}/{name}") for name, h in handlers.items()}
+        self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, wrapped),))
+        self._server.add_registered_method_handlers(service, wrapped)
 
 
 async def _abort(context: grpc.aio.ServicerContext, error: Exception, call: CallRecord) -> None:

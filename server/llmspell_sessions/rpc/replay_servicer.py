@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import grpc
 
@@ -29,7 +29,7 @@ Context: TypeAlias = grpc.aio.ServicerContext
 _SIMPLE_CONTROLS = ("pause", "resume", "step", "stop")
 
 
-def add_replay_service(server: grpc.aio.Server, manager: SessionManager) -> None:
+def add_replay_service(server: Any, manager: SessionManager) -> None:
     """Serves ReplayService on server (one line of wiring in rpc/server.py)."""
     replay_pb2_grpc.add_ReplayServiceServicer_to_server(ReplayServicer(manager), server)
 

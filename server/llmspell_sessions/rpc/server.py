@@ -19,7 +19,7 @@ from ..errors import InvalidArgument
 from .artifact_servicer import ArtifactServicer
 from .auth import Authenticator
 from .health import add_health, add_reflection, set_status
-from .interceptors import Observer, ServiceInterceptor
+from .interceptors import Observer, ServiceInterceptor, WrappingRegistrar
 from .logs import AccessLog
 from .metrics import ServerMetrics
 from .replay_servicer import add_replay_service
@@ -88,12 +88,13 @@ class Server:
         observers: list[Observer] = [self.metrics.observe] if self.metrics else []
         observers += [AccessLog()] if config.access_log else []
         interceptor = ServiceInterceptor(self.authenticator, observers)
-        self.grpc = grpc.aio.server(interceptors=[interceptor], options=options)
-        session_pb2_grpc.add_SessionServiceServicer_to_server(SessionServicer(self.manager), self.grpc)
+        self.grpc = grpc.aio.server(options=options)
+        services = WrappingRegistrar(self.grpc, interceptor)  # health and reflection stay unwrapped
+        session_pb2_grpc.add_SessionServiceServicer_to_server(SessionServicer(self.manager), services)
         artifact_pb2_grpc.add_ArtifactServiceServicer_to_server(
-            ArtifactServicer(self.manager, config.max_message_size), self.grpc
+            ArtifactServicer(self.manager, config.max_message_size), services
         )
-        add_replay_service(self.grpc, self.manager)
+        add_replay_service(services, self.manager)
         self.health = add_health(self.grpc)
         add_reflection(self.grpc, SERVICES)
         credentials = _credentials(config)
