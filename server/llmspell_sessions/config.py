@@ -54,6 +54,10 @@ class SessionManagerConfig:
     """Hooks to load, each "module:attr"."""
     sweep_interval: float = 1.0
     """Seconds between background sweeps for idle and lifetime timeouts."""
+    segment_bytes: int = 256 * MiB
+    """Size at which a chunk segment file is closed and a new one started."""
+    segment_compaction_ratio: float = 0.5
+    """A closed segment whose dead bytes reach this share of its size is compacted (live chunks moved)."""
     chunk_gc_grace: float = 300.0
     """Seconds an unreferenced chunk is kept before garbage collection deletes it."""
     session_cache_size: int = 10000
@@ -71,6 +75,8 @@ class SessionManagerConfig:
             raise InvalidArgument("artifact_compression_threshold and auto_checkpoint_every must be >= 0")
         if self.storage_backend not in ("rocksdb", "memory"):
             raise InvalidArgument("storage_backend must be 'rocksdb' or 'memory'", field="storage_backend")
+        if self.segment_bytes < 1024 or not 0 < self.segment_compaction_ratio <= 1:
+            raise InvalidArgument("segment_bytes must be >= 1024 and segment_compaction_ratio in (0, 1]")
         if self.sweep_interval <= 0 or self.session_cache_size < 0:
             raise InvalidArgument("sweep_interval must be > 0 and session_cache_size >= 0")
         return self

@@ -132,7 +132,13 @@ class ContentStore:
             if found is None:
                 raise DataLoss(f"chunk {digest.hex()} is missing", digest=digest.hex())
             record = found
-        stored = self.blobs.read(record.location)
+        try:
+            stored = self.blobs.read(record.location)
+        except DataLoss:
+            moved = self.records([digest])[0]  # compaction may have moved it since record was read
+            if moved is None or moved.location == record.location:
+                raise
+            record, stored = moved, self.blobs.read(moved.location)
         try:
             data = decompress_chunk(stored, record.size) if record.compressed else stored
         except Exception as exc:  # lz4 raises LZ4BlockError on corrupt input

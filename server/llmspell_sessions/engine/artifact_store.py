@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import orjson
 
 from ..cas import ContentStore
+from ..cas.compaction import SETTLE_SECONDS, compact_segments
 from ..config import SessionManagerConfig
 from ..errors import ArtifactNotFound, InvalidArgument, ResourceExhausted, UploadNotFound
 from ..model import Artifact, ArtifactType, Caller, Role, Session, UploadHeader, UploadStatus
@@ -375,6 +376,10 @@ class ArtifactStoreOps(ListingOps):
     def collect_garbage(self) -> int:
         """Deletes chunks nobody referenced for the grace period."""
         return self.content.collect(to_micros(now()), self.lock)
+
+    def compact_segments(self, settle: float = SETTLE_SECONDS) -> tuple[int, int]:
+        """Reclaims the disk space of collected chunks; returns (segments compacted, bytes freed)."""
+        return compact_segments(self.content, self.lock, self.config.segment_compaction_ratio, settle)
 
 
 def _stored_payload(a: Artifact) -> dict:

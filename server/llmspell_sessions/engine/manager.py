@@ -49,6 +49,7 @@ class SessionManager(ReplayOps):
             self._last_collection = time.monotonic()
             self.expire_uploads()
             self.collect_garbage()
+            self.compact_segments()
         return changed
 
     def close(self) -> None:

@@ -85,7 +85,6 @@ class ServiceInterceptor:
             return handler._replace(unary_stream=self._wrap_stream(handler.unary_stream, method))
         return handler._replace(stream_stream=self._wrap_stream(handler.stream_stream, method))
 
-
     def _enter(self, context: grpc.aio.ServicerContext, call: CallRecord) -> None:
         metadata = dict(context.invocation_metadata() or ())
         caller = self._authenticator.caller(metadata.get("authorization"))

@@ -35,8 +35,19 @@ class BlobStore(Protocol):
     def dead(self, location: bytes) -> None:
         """Notes that nothing references this blob any more (space may be reclaimed)."""
 
+    def closed_segments(self) -> dict[int, int]:
+        """Segments no longer appended to, with their sizes in bytes (compaction candidates)."""
+
+    def remove_segment(self, segment: int) -> None:
+        """Deletes a segment whose live blobs were all moved elsewhere."""
+
     def close(self) -> None:
         """Releases files; later calls fail with Unavailable."""
+
+
+def segment_of(location: bytes) -> int:
+    """The segment a location points into."""
+    return _LOCATION.unpack(location)[0]
 
 
 class MemoryBlobStore:
@@ -70,7 +81,13 @@ class MemoryBlobStore:
 
     def dead(self, location: bytes) -> None:
         _, index, _ = _LOCATION.unpack(location)
-        self._blobs[index] = None
+        self._blobs[index] = None  # memory is reclaimed at once: nothing to compact
+
+    def closed_segments(self) -> dict[int, int]:
+        return {}
+
+    def remove_segment(self, segment: int) -> None:
+        raise ValueError("the memory blob store has no segments")
 
     def close(self) -> None:
         self._closed = True
@@ -155,7 +172,24 @@ class SegmentBlobStore:
             self._unsynced.clear()
 
     def dead(self, location: bytes) -> None:
-        """Dead space is reclaimed by segment compaction (not yet implemented; see the CHANGELOG)."""
+        """Dead space is reclaimed by segment compaction (ContentStore.compact)."""
+
+    def closed_segments(self) -> dict[int, int]:
+        with self._lock:
+            active = self._active
+        sizes = {}
+        for path in self.directory.glob("seg-*.dat"):
+            number = int(path.stem[4:])
+            if number != active:
+                sizes[number] = path.stat().st_size
+        return sizes
+
+    def remove_segment(self, segment: int) -> None:
+        """Unlinks the file; a reader that already opened it keeps reading until close (POSIX)."""
+        with self._lock:
+            if segment == self._active:
+                raise ValueError("cannot remove the segment being appended to")
+            self._path(segment).unlink(missing_ok=True)
 
     def close(self) -> None:
         with self._lock:

@@ -24,4 +24,4 @@ def build_blob_store(config: SessionManagerConfig) -> BlobStore:
     """Where chunk bytes go: segment files beside the RocksDB store, or memory."""
     if config.storage_backend == "memory":
         return MemoryBlobStore()
-    return SegmentBlobStore(Path(config.storage_path) / "segments")
+    return SegmentBlobStore(Path(config.storage_path) / "segments", config.segment_bytes)

@@ -1,0 +1,71 @@
+"""Segment compaction: moves the live chunks out of mostly dead segment files and deletes the files.
+
+Only segments nobody appends to any more, and untouched for SETTLE_SECONDS, are candidates: an upload
+in progress may still commit a record pointing into a segment it wrote before the segment rolled, and
+no upload stream lives that long. Chunks are moved with their stored bytes as they are (no recompression)
+and their records are rewritten only if they still point at the old place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+import time
+from collections import Counter, defaultdict
+
+from ..storage import WriteBatch
+from ..storage.blobs import segment_of
+from .store import ChunkRecord, ContentStore
+
+SETTLE_SECONDS = 3600.0
+_GROUP = 256
+
+
+def compact_segments(
+    content: ContentStore, lock: threading.RLock, dead_ratio: float, settle: float = SETTLE_SECONDS
+) -> tuple[int, int]:
+    """Compacts every settled segment whose dead share reaches dead_ratio; returns (segments, bytes freed)."""
+    closed = {n: size for n, size in content.blobs.closed_segments().items() if _settled(content, n, settle)}
+    if not closed:
+        return 0, 0
+    live: dict[int, list[tuple[bytes, ChunkRecord]]] = defaultdict(list)
+    live_bytes: Counter[int] = Counter()
+    for digest, raw in content.storage.scan("chunks", b""):
+        record = ChunkRecord.decode(raw)
+        segment = segment_of(record.location)
+        if segment in closed:
+            live[segment].append((digest, record))
+            live_bytes[segment] += record.stored_size
+    segments = freed = 0
+    for segment, size in sorted(closed.items()):
+        dead = size - live_bytes[segment]
+        if size and dead / size >= dead_ratio:
+            _move(content, lock, live[segment])
+            content.blobs.remove_segment(segment)
+            segments, freed = segments + 1, freed + dead
+    return segments, freed
+
+
+def _settled(content: ContentStore, segment: int, settle: float) -> bool:
+    path = getattr(content.blobs, "directory", None)
+    if path is None:
+        return False
+    try:
+        return time.time() - os.stat(path / f"seg-{segment:08d}.dat").st_mtime >= settle
+    except FileNotFoundError:
+        return False
+
+
+def _move(content: ContentStore, lock: threading.RLock, chunks: list[tuple[bytes, ChunkRecord]]) -> None:
+    for start in range(0, len(chunks), _GROUP):
+        group = chunks[start : start + _GROUP]
+        locations = content.blobs.append([content.blobs.read(record.location) for _, record in group])
+        content.blobs.sync()  # the copies are durable before any record points at them
+        with lock:
+            batch = WriteBatch()
+            current = content.records([digest for digest, _ in group])
+            for (digest, old), location, now in zip(group, locations, current, strict=True):
+                if now is not None and now.location == old.location:
+                    batch.put("chunks", digest, dataclasses.replace(old, location=location).encode())
+            content.storage.write(batch)
