@@ -33,6 +33,8 @@ class SessionManagerConfig:
     """Logical artifact bytes per session."""
     max_artifact_size: int = 100 * MiB
     """Largest single artifact, in bytes."""
+    max_tenant_bytes: int = 0
+    """Logical artifact bytes per tenant, over all its sessions; 0 = no quota."""
     session_timeout: float = 3600.0
     """Seconds an ACTIVE session may live (counted from its last activation) before it is FAILED
     with reason "timeout"; 0 = never."""
@@ -68,6 +70,8 @@ class SessionManagerConfig:
         for name in ("max_sessions", "max_artifacts_per_session", "max_session_bytes", "max_artifact_size"):
             if getattr(self, name) < 1:
                 raise InvalidArgument(f"{name} must be >= 1", field=name)
+        if self.max_tenant_bytes < 0:
+            raise InvalidArgument("max_tenant_bytes must be >= 0", field="max_tenant_bytes")
         for name in ("session_timeout", "idle_timeout", "rate_limit_per_session", "rate_limit_global"):
             if getattr(self, name) < 0:
                 raise InvalidArgument(f"{name} must be >= 0", field=name)

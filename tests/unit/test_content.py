@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from blake3 import blake3
 from llmspell_sessions import Caller, SessionManager
-from llmspell_sessions.errors import ArtifactNotFound, DataLoss
+from llmspell_sessions.errors import ArtifactNotFound, DataLoss, ResourceExhausted
 from llmspell_sessions.model import UploadHeader
 
 MiB = 1024 * 1024
@@ -119,3 +119,21 @@ def test_compaction_reclaims_the_space_of_collected_chunks(tmp_path: Path) -> No
         assert m.get_artifact(sid, kept.artifact_id)[1] == keep  # the live chunks moved, intact
     with _manager(tmp_path / "db") as m:  # and the moved locations survive a restart
         assert m.get_artifact(sid, kept.artifact_id)[1] == keep
+
+
+def test_tenant_byte_quota_counts_every_session_and_frees_on_delete(tmp_path: Path) -> None:
+    alice, bob = Caller(tenant="alice"), Caller(tenant="bob")
+    with _manager(tmp_path / "db", max_tenant_bytes=3 * MiB) as m:
+        first, second = m.create_session(caller=alice), m.create_session(caller=alice)
+        a = m.put_artifact(UploadHeader(first, "a"), os.urandom(2 * MiB), caller=alice)
+        with pytest.raises(ResourceExhausted) as caught:
+            m.put_artifact(UploadHeader(second, "b"), os.urandom(2 * MiB), caller=alice)
+        assert caught.value.metadata["limit"] == "max_tenant_bytes"
+        m.put_artifact(UploadHeader(m.create_session(caller=bob), "b"), os.urandom(2 * MiB), caller=bob)  # own quota
+        m.delete_artifact(a.artifact_id, caller=alice)
+        m.put_artifact(UploadHeader(second, "b"), os.urandom(2 * MiB), caller=alice)
+        m.delete_session(second, caller=alice)
+        m.put_artifact(UploadHeader(first, "c"), os.urandom(3 * MiB), caller=alice)
+    with _manager(tmp_path / "db", max_tenant_bytes=3 * MiB) as m:  # the count survives a restart
+        with pytest.raises(ResourceExhausted):
+            m.put_artifact(UploadHeader(first, "d"), b"x", caller=alice)

@@ -18,6 +18,7 @@ from . import keys, validation
 from .codec import clone_session, now, to_micros
 from .hooks import HookRunner
 from .ids import uuid7
+from .core import TENANT_BYTES
 from .listing import ListingOps
 from .uploads import ArtifactUpload
 
@@ -62,6 +63,14 @@ class ArtifactStoreOps(ListingOps):
         elif header.write_offset:
             raise InvalidArgument("write_offset needs an upload_id", field="write_offset")
         return upload
+
+    def check_tenant_bytes(self, caller: Caller, adding: int) -> None:
+        """RESOURCE_EXHAUSTED when adding this many bytes would pass the tenant's quota."""
+        quota = self.config.max_tenant_bytes
+        if quota and self.counter(caller.tenant, TENANT_BYTES) + adding > quota:
+            raise ResourceExhausted(
+                f"tenant would exceed max_tenant_bytes ({quota} bytes)", limit="max_tenant_bytes", tenant=caller.tenant
+            )
 
     def _check_count(self, session: Session) -> None:
         limit = self.config.max_artifacts_per_session
@@ -200,6 +209,7 @@ class ArtifactStoreOps(ListingOps):
             self._check_count(before)
             if before.artifact_bytes + upload.size > self.config.max_session_bytes:
                 raise ResourceExhausted("session would exceed max_session_bytes", limit="max_session_bytes")
+            self.check_tenant_bytes(caller, upload.size)
             batch = WriteBatch()
             self._write_new_chunk_records(batch, upload)
             self.content.add_references(batch, caller.tenant, upload.occurrences())

@@ -38,6 +38,7 @@ class EventSpec:
 
 
 SYSTEM_ACTOR = "system"
+TENANT_BYTES = "bytes"  # counter: logical bytes of the tenant's live artifacts
 
 
 class EngineCore:
@@ -287,6 +288,9 @@ class EngineCore:
             if after.expire_time is not None:
                 put("session_index", keys.expiry_key(to_micros(after.expire_time), skey), b"")
         updates: dict[bytes, int] = {}
+        grown = after.artifact_bytes - (before.artifact_bytes if before else 0)
+        if grown:
+            self._count(batch, updates, tenant, TENANT_BYTES, grown)
         if before is None or before.state != after.state:
             if before is not None:
                 self._count(batch, updates, tenant, f"state.{int(before.state)}", -1)
@@ -318,6 +322,8 @@ class EngineCore:
         batch.delete_prefix("checkpoints", skey)
         updates: dict[bytes, int] = {}
         self._count(batch, updates, tenant, f"state.{int(session.state)}", -1)
+        if session.artifact_bytes:
+            self._count(batch, updates, tenant, TENANT_BYTES, -session.artifact_bytes)
         return updates
 
     def apply_counters(self, updates: dict[bytes, int]) -> None:

@@ -87,6 +87,7 @@ class ArtifactUpload:
             raise ResourceExhausted(
                 f"session would exceed max_session_bytes ({session_limit} bytes)", limit="max_session_bytes"
             )
+        self.ops.check_tenant_bytes(self.caller, self.size)
         self._hasher.update(data)
         for chunk in self._chunker.feed(data):
             self._pending.append(chunk)
