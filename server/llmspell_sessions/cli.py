@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     add_client_commands(commands)
     add_artifact_commands(commands)
     add_replay_commands(commands)
+    _add_bench(commands)
     return parser
 
 
@@ -100,6 +101,31 @@ def _serve(args: argparse.Namespace) -> int:
     )
     asyncio.run(serve(engine_config, server_config))
     return 0
+
+
+def _add_bench(commands: Any) -> None:
+    bench = commands.add_parser("bench", help="run the benchmarks (bench/ of a source checkout: python -m bench.run)")
+    bench.add_argument("--quick", action="store_true", help="fewer samples: the whole run in < 3 minutes")
+    bench.add_argument("--only", nargs="+", metavar="NAME", help="run only these scenarios (python -m bench.run --list)")
+    bench.set_defaults(run=_bench)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    """Runs ``python -m bench.run`` in the checkout whose bench/ is found (it is not installed)."""
+    import subprocess
+    from pathlib import Path
+
+    candidates = [Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[2]]
+    root = next((c for c in candidates if (c / "bench" / "run.py").is_file()), None)
+    if root is None:
+        print(
+            "error: no bench/ directory found: run this from a source checkout of llmspell-sessions "
+            f"(looked in {Path.cwd()}, its parents and {candidates[-1]})",
+            file=sys.stderr,
+        )
+        return 2
+    argv = ["--quick"] * args.quick + (["--only", *args.only] if args.only else [])
+    return subprocess.call([sys.executable, "-m", "bench.run", *argv], cwd=root)
 
 
 # -- output ---------------------------------------------------------------------------------------

@@ -16,9 +16,9 @@ from ..storage import BlobStore, Storage, WriteBatch, build_blob_store
 from . import artifact_records as rec
 from . import keys, validation
 from .codec import clone_session, now, to_micros
+from .core import TENANT_BYTES
 from .hooks import HookRunner
 from .ids import uuid7
-from .core import TENANT_BYTES
 from .listing import ListingOps
 from .uploads import ArtifactUpload
 
