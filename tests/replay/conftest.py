@@ -17,7 +17,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 AUTO_CHECKPOINT_EVERY = 50
 
 ReplayClient, AsyncReplayClient = SessionClient, AsyncSessionClient
-ReplayServerProcess = ServerProcess
 
 
 def server_env(hook_log: Path | None = None, **extra: str) -> dict[str, str]:
@@ -42,7 +41,7 @@ def hook_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def replay_server(tmp_path_factory: pytest.TempPathFactory, hook_log: Path) -> Iterator[ServerProcess]:
     """One server for the history tests (each creates its own sessions)."""
-    server = ReplayServerProcess(tmp_path_factory.mktemp("replay-store"), env=server_env(hook_log))
+    server = ServerProcess(tmp_path_factory.mktemp("replay-store"), env=server_env(hook_log))
     server.start()
     yield server
     server.stop()
@@ -55,18 +54,13 @@ def rclient(replay_server: ServerProcess) -> Iterator[SessionClient]:
 
 
 @pytest.fixture
-def replay_server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
-    """Dedicated servers (own store), stopped at the end."""
-    started: list[ServerProcess] = []
+def replay_server_factory(server_factory: Callable[..., ServerProcess]) -> Callable[..., ServerProcess]:
+    """Dedicated servers (own store) with the history tests' settings, stopped at the end."""
 
     def start(path: Path | None = None, **env: str) -> ServerProcess:
-        server = ReplayServerProcess(path or tmp_path / f"store{len(started)}", env=server_env(**env))
-        started.append(server)
-        return server.start()
+        return server_factory(env=server_env(**env), path=path)
 
-    yield start
-    for server in started:
-        server.stop()
+    return start
 
 
 @pytest.fixture(params=["memory", "rocksdb"])
