@@ -27,6 +27,14 @@ RATIO_DEFINITION = (
     "1.00 means at the ceiling, 0.25 means four times further from it; "
     "'x ceil' is its inverse (how many times the ceiling's cost the figure pays)"
 )
+# The percentiles a figure's CDF keeps (``Figure.cdf``): every 2% up to p90, then finer into the tail.
+CDF_PERCENTILES = (
+    *range(0, 90, 2),
+    *(90 + i * 0.5 for i in range(18)),
+    *(99 + i * 0.1 for i in range(10)),
+    99.95,
+    100,
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,17 @@ class Summary:
     def ops_per_s(self) -> float:
         """Operations per second at the mean latency (for latency summaries)."""
         return 1e9 / self.mean if self.mean > 0 else math.inf
+
+
+def cdf(samples: Sequence[float]) -> list[float]:
+    """The samples' values at ``CDF_PERCENTILES`` (a compact CDF for the JSON and the plots)."""
+    ordered = sorted(samples)
+    return [percentile(ordered, q) for q in CDF_PERCENTILES]
+
+
+def cdfs(figure: Sequence[float], ceiling: Sequence[float] | None = None) -> dict[str, list[float]]:
+    """``Figure.cdf`` from the raw samples of a figure and of its ceiling."""
+    return {"figure": cdf(figure), **({"ceiling": cdf(ceiling)} if ceiling else {})}
 
 
 def percentile(ordered: Sequence[float], q: float) -> float:
@@ -130,6 +149,8 @@ class Figure:
     info: dict[str, Any] = field(default_factory=dict)
     unit: str = ""  # for VALUE figures ("%", "x", ...)
     lower_is_better: bool = False  # for VALUE figures: the ratio is then ceiling / figure, as for latency
+    # The figure's and its ceiling's values at CDF_PERCENTILES (``cdf(samples)``), when the raw samples were kept.
+    cdf: dict[str, list[float]] | None = None
 
     def ratio(self, stat: str = "p50") -> float | None:
         """Figure against ceiling, 1.0 = at the ceiling (see RATIO_DEFINITION)."""
@@ -157,6 +178,7 @@ class Figure:
             "interleaved": self.interleaved,
             "target": {"text": self.target.text, "met": met} if self.target else None,
             "info": self.info,
+            **({"cdf": {"percentiles": list(CDF_PERCENTILES), **self.cdf}} if self.cdf else {}),
         }
 
 

@@ -80,8 +80,8 @@ def running(args: Sequence[str], env: Mapping[str, str], cwd: Path) -> Iterator[
         server.stop()
 
 
-def session_server_args(store: Path, backend: str = "rocksdb") -> list[str]:
-    """The command line of the real server on a free loopback port."""
+def session_server_args(store: Path, backend: str = "rocksdb", *, access_log: bool = True) -> list[str]:
+    """The command line of the real server on a free loopback port (``access_log=False``: no line per RPC)."""
     return [
         "-m",
         "llmspell_sessions",
@@ -92,6 +92,7 @@ def session_server_args(store: Path, backend: str = "rocksdb") -> list[str]:
         str(store),
         "--backend",
         backend,
+        *([] if access_log else ["--no-access-log"]),
     ]
 
 
@@ -100,4 +101,16 @@ SESSION_SERVER_ENV = {
     "LLMSPELL_SESSION_MAX_SESSIONS": "1000000",
     "LLMSPELL_SESSION_RATE_LIMIT_GLOBAL": "1000000000",
     "LLMSPELL_SESSION_RATE_LIMIT_PER_SESSION": "1000000000",
+}
+
+# Rate limits off (0) rather than merely high, and the session / artifact limits out of reach: for the
+# load scenarios (concurrency, agent mix), where thousands of sessions and artifacts are made.
+UNLIMITED_SERVER_ENV = {
+    "LLMSPELL_SESSION_MAX_SESSIONS": "10000000",
+    "LLMSPELL_SESSION_RATE_LIMIT_GLOBAL": "0",
+    "LLMSPELL_SESSION_RATE_LIMIT_PER_SESSION": "0",
+    "LLMSPELL_SESSION_MAX_ARTIFACTS_PER_SESSION": "100000",
+    "LLMSPELL_SESSION_MAX_SESSION_BYTES": str(1 << 40),
+    "LLMSPELL_SESSION_IDLE_TIMEOUT": "0",
+    "LLMSPELL_SESSION_SESSION_TIMEOUT": "0",
 }

@@ -40,6 +40,8 @@ def format_value(figure: Figure, value: float) -> str:
         return format_ns(value)
     if figure.kind == THROUGHPUT:
         return f"{value:,.0f} MiB/s" if value >= 10 else f"{value:.3g} MiB/s"
+    if abs(value) >= 1_000:
+        return f"{value:,.0f}{figure.unit}"
     return f"{value:.3g}{figure.unit}"
 
 

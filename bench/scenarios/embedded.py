@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..ceilings import RawRocks
-from ..framework import LATENCY, Contender, Context, Figure, Summary, Target
+from ..framework import LATENCY, Contender, Context, Figure, Summary, Target, cdfs
 
 if TYPE_CHECKING:
     from llmspell_sessions import SessionManager
@@ -98,7 +98,9 @@ def measure_backend(ctx: Context, backend: str, rocks: RawRocks) -> None:
     with open_manager(ctx, backend) as m:
         created: list[str] = []
         create = Contender("create_session", lambda: created.append(m.create_session(name="bench")))
-        found = ctx.interleave([create, raw["rocksdict put"]], samples, warmup=200, label=f"{backend} create_session")
+        found = ctx.interleave_raw(
+            [create, raw["rocksdict put"]], samples, warmup=200, label=f"{backend} create_session"
+        )
         record(ctx, backend, "create_session", found, "rocksdict put", Target.at_most_us(24.5), len(created))
         working = created[-WORKING_SET:]
         for sid in working:  # one state key each, and loaded once: the working set
@@ -107,7 +109,9 @@ def measure_backend(ctx: Context, backend: str, rocks: RawRocks) -> None:
         for pairing in pairings(m, working, backend):
             count = durable_samples if pairing.durable else samples
             contenders = [Contender(pairing.name, pairing.op), raw[pairing.ceiling]]
-            found = ctx.interleave(contenders, count, warmup=min(200, count // 10), label=f"{backend} {pairing.name}")
+            found = ctx.interleave_raw(
+                contenders, count, warmup=min(200, count // 10), label=f"{backend} {pairing.name}"
+            )
             record(ctx, backend, pairing.name, found, pairing.ceiling, pairing.target, len(created))
 
 
@@ -115,12 +119,12 @@ def record(
     ctx: Context,
     backend: str,
     name: str,
-    found: dict[str, Summary],
+    found: dict[str, list[float]],
     ceiling: str,
     target: Target | None,
     sessions: int,
 ) -> None:
-    """Adds one engine figure with its interleaved ceiling."""
+    """Adds one engine figure with its interleaved ceiling (and both CDFs, for the plots)."""
     info: dict[str, Any] = {"sessions_in_store": sessions, "working_set": WORKING_SET}
     if backend == "memory" and "sync" in ceiling:
         info["note"] = "the memory backend's sync is a no-op: compare with rocksdb, not with the ceiling"
@@ -130,12 +134,13 @@ def record(
             name,
             backend,
             LATENCY,
-            found[name],
+            Summary.of(found[name]),
             ceiling_name=ceiling,
-            ceiling=found[ceiling],
+            ceiling=Summary.of(found[ceiling]),
             target=target,
             interleaved=True,
             info=info,
+            cdf=cdfs(found[name], found[ceiling]),
         )
     )
 

@@ -20,7 +20,7 @@ import grpc
 from google.protobuf import struct_pb2
 
 from ..echo_server import METHOD
-from ..framework import LATENCY, Contender, Context, Figure, Target
+from ..framework import LATENCY, Contender, Context, Figure, Summary, Target, cdfs
 from ..processes import SESSION_SERVER_ENV, ServerProcess, running, session_server_args
 
 NAME = "grpc"
@@ -100,7 +100,7 @@ def measure(ctx: Context, server: ServerProcess, echo_server: ServerProcess) -> 
             payload = b"\x00" * max(request_bytes, response_bytes)
             echo = Contender("echo", echo_op(echo_call, payload))
             cpu = (cpu_seconds(server.proc.pid), cpu_seconds(echo_server.proc.pid))
-            found = ctx.interleave([Contender(call.name, call.op), echo], samples, warmup=100, label=call.name)
+            found = ctx.interleave_raw([Contender(call.name, call.op), echo], samples, warmup=100, label=call.name)
             calls_made = samples + 100
             info = {
                 "request_bytes": request_bytes,
@@ -117,12 +117,13 @@ def measure(ctx: Context, server: ServerProcess, echo_server: ServerProcess) -> 
                     call.name,
                     "rocksdb",
                     LATENCY,
-                    found[call.name],
+                    Summary.of(found[call.name]),
                     ceiling_name="grpc echo",
-                    ceiling=found["echo"],
+                    ceiling=Summary.of(found["echo"]),
                     target=TARGET,
                     interleaved=True,
                     info=info,
+                    cdf=cdfs(found[call.name], found["echo"]),
                 )
             )
 

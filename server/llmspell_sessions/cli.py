@@ -106,7 +106,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _add_bench(commands: Any) -> None:
     bench = commands.add_parser("bench", help="run the benchmarks (bench/ of a source checkout: python -m bench.run)")
     bench.add_argument("--quick", action="store_true", help="fewer samples: the whole run in < 3 minutes")
-    bench.add_argument("--only", nargs="+", metavar="NAME", help="run only these scenarios (python -m bench.run --list)")
+    bench.add_argument("--only", nargs="+", metavar="NAME", help="only these scenarios (bench.run --list)")
     bench.set_defaults(run=_bench)
 
 
