@@ -11,10 +11,7 @@ it logs ``serving on HOST:PORT`` on stderr and stops on SIGTERM or SIGINT.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import os
-import signal
 import sys
 from collections.abc import AsyncIterator
 
@@ -23,11 +20,6 @@ import grpc
 SINK = "/bench.Sink/Sink"
 SOURCE = "/bench.Sink/Source"
 MESSAGE_BYTES = 1024 * 1024
-OPTIONS = [
-    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
-    ("grpc.max_send_message_length", 16 * 1024 * 1024),
-    ("grpc.so_reuseport", 0),
-]
 BLOCK = os.urandom(MESSAGE_BYTES)
 
 
@@ -48,33 +40,16 @@ async def source(request: bytes, context: grpc.aio.ServicerContext) -> AsyncIter
         left -= size
 
 
-async def serve(address: str) -> None:
-    """Serves until SIGTERM or SIGINT."""
-    server = grpc.aio.server(options=OPTIONS)
-    handler = grpc.method_handlers_generic_handler(
-        "bench.Sink",
-        {
-            "Sink": grpc.stream_unary_rpc_method_handler(sink),
-            "Source": grpc.unary_stream_rpc_method_handler(source),
-        },
-    )
-    server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port(address)
-    await server.start()
-    print(f"serving on {address.rsplit(':', 1)[0]}:{port}", file=sys.stderr, flush=True)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
-    await stopping.wait()
-    await server.stop(1)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--address", default="127.0.0.1:0")
-    asyncio.run(serve(parser.parse_args(argv).address))
-    return 0
+    if __package__:
+        from .bare_server import main as run
+    else:  # run as a script: its directory is on sys.path
+        from bare_server import main as run  # type: ignore[no-redef]
+    methods = {
+        "Sink": grpc.stream_unary_rpc_method_handler(sink),
+        "Source": grpc.unary_stream_rpc_method_handler(source),
+    }
+    return run(__doc__.splitlines()[0], "bench.Sink", methods, argv)
 
 
 if __name__ == "__main__":

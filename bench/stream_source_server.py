@@ -15,9 +15,7 @@ on stderr and stops on SIGTERM or SIGINT.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import signal
 import sys
 from collections.abc import AsyncIterator
 
@@ -26,11 +24,6 @@ import grpc
 SOURCE = "/bench.Stream/Source"
 SUBSCRIBE = "/bench.Stream/Subscribe"
 PUBLISH = "/bench.Stream/Publish"
-OPTIONS = [
-    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
-    ("grpc.max_send_message_length", 16 * 1024 * 1024),
-    ("grpc.so_reuseport", 0),
-]
 SUBSCRIBERS: set[asyncio.Queue[bytes]] = set()
 
 
@@ -65,34 +58,17 @@ async def publish(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
     return b""
 
 
-async def serve(address: str) -> None:
-    """Serves until SIGTERM or SIGINT."""
-    server = grpc.aio.server(options=OPTIONS)
-    handler = grpc.method_handlers_generic_handler(
-        "bench.Stream",
-        {
-            "Source": grpc.unary_stream_rpc_method_handler(source),
-            "Subscribe": grpc.unary_stream_rpc_method_handler(subscribe),
-            "Publish": grpc.unary_unary_rpc_method_handler(publish),
-        },
-    )
-    server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port(address)
-    await server.start()
-    print(f"serving on {address.rsplit(':', 1)[0]}:{port}", file=sys.stderr, flush=True)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
-    await stopping.wait()
-    await server.stop(1)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--address", default="127.0.0.1:0")
-    asyncio.run(serve(parser.parse_args(argv).address))
-    return 0
+    if __package__:
+        from .bare_server import main as run
+    else:  # run as a script: its directory is on sys.path
+        from bare_server import main as run  # type: ignore[no-redef]
+    methods = {
+        "Source": grpc.unary_stream_rpc_method_handler(source),
+        "Subscribe": grpc.unary_stream_rpc_method_handler(subscribe),
+        "Publish": grpc.unary_unary_rpc_method_handler(publish),
+    }
+    return run(__doc__.splitlines()[0], "bench.Stream", methods, argv)
 
 
 if __name__ == "__main__":
