@@ -303,6 +303,8 @@ def test_resumed_upload_gives_the_same_artifact(client: SessionClient) -> None:
     assert client.get_artifact(sid, artifact.artifact_id)[1] == data
     done = client.query_upload_status(upload_id)
     assert done.complete and done.artifact_id == artifact.artifact_id
+    retried = client.upload_artifact(UploadHeader(sid, "resumable", upload_id=upload_id), [b"ignored"])
+    assert retried.artifact_id == artifact.artifact_id  # a retry of a finished upload gets its artifact
     assert client.get_session(sid).artifact_count == 1
 
 

@@ -41,7 +41,9 @@ class ArtifactStoreOps(ResumableUploadOps):
             self.get_artifact_info(header.parent_artifact_id, caller=c)
         upload = ArtifactUpload(self, c, skey, header, session.artifact_bytes)
         if header.upload_id:
-            self._resume(c, upload)
+            finished = self._resume(c, upload)
+            if finished:  # a retry of an upload that completed: answer with its artifact
+                upload.existing = self.get_artifact_info(finished, caller=c)
         elif header.write_offset:
             raise InvalidArgument("write_offset needs an upload_id", field="write_offset")
         return upload

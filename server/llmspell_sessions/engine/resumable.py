@@ -9,7 +9,7 @@ import orjson
 from ..cas import ContentStore
 from ..config import SessionManagerConfig
 from ..errors import InvalidArgument, UploadNotFound
-from ..model import Artifact, Caller, Role, UploadStatus
+from ..model import Caller, Role, UploadStatus
 from ..storage import BlobStore, Storage, WriteBatch, build_blob_store
 from . import keys
 from .codec import now, to_micros
@@ -38,17 +38,6 @@ class ResumableUploadOps(ListingOps):
 
     # -- resumable uploads ------------------------------------------------------------------------
 
-    def get_artifact_info(
-        self,
-        artifact_id: str = "",
-        *,
-        session_id: str = "",
-        name: str = "",
-        version: int = 0,
-        caller: Caller | None = None,
-    ) -> Artifact:
-        raise NotImplementedError  # provided by ArtifactStoreOps
-
     def _upload_key(self, caller: Caller, upload_id: str) -> bytes:
         return keys.tenant_prefix(caller.tenant) + upload_id.encode()
 
@@ -56,7 +45,9 @@ class ResumableUploadOps(ListingOps):
         raw = self.storage.get("uploads", self._upload_key(caller, upload_id))
         return orjson.loads(raw) if raw else None
 
-    def _resume(self, caller: Caller, upload: ArtifactUpload) -> None:
+    def _resume(self, caller: Caller, upload: ArtifactUpload) -> str:
+        """Continues the upload from its persisted progress; returns the id of the artifact it already
+        produced when it had finished ("" otherwise)."""
         header = upload.header
         with self.lock:
             self._upload_owners[self._upload_key(caller, header.upload_id)] = upload
@@ -64,10 +55,9 @@ class ResumableUploadOps(ListingOps):
         if progress is None:
             if header.write_offset:
                 raise UploadNotFound(f"no upload {header.upload_id!r} to resume", upload_id=header.upload_id)
-            return
+            return ""
         if progress.get("artifact_id"):
-            upload.existing = self.get_artifact_info(progress["artifact_id"], caller=caller)
-            return
+            return str(progress["artifact_id"])
         if progress["session_id"] != header.session_id or progress["name"] != header.name:
             raise InvalidArgument("upload_id belongs to another session or name", field="upload_id")
         if header.write_offset > progress["committed_size"]:
@@ -80,6 +70,7 @@ class ResumableUploadOps(ListingOps):
         upload.resume_from(chunks, progress["new_bytes"])
         # The old stream may have made more durable since the client asked: skip what is already held.
         upload.skip = progress["committed_size"] - header.write_offset
+        return ""
 
     def persist_upload_progress(self, upload: ArtifactUpload) -> None:
         """Makes the chunks processed so far durable and referenced by the upload (resumable only)."""
