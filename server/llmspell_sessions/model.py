@@ -96,6 +96,16 @@ class Event:
     payload: dict[str, JsonValue] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    """An event to append: its type and payload, and optional ids linking it to others."""
+
+    type: str
+    payload: dict
+    causation_id: str = ""
+    correlation_id: str = ""
+
+
 @dataclass(slots=True)
 class Artifact:
     """An artifact's metadata (its bytes live in the content store)."""

@@ -11,12 +11,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..config import SessionManagerConfig
 from ..errors import AccessDenied, EtagMismatch, SessionNotFound
-from ..model import Caller, Event, Role, Session, SessionState
+from ..model import Caller, Event, EventSpec, Role, Session, SessionState
 from ..storage import Storage, WriteBatch, build_storage
 from . import keys, validation
 from .codec import clone_session, decode_session, encode_event, encode_session, now, to_micros
@@ -25,16 +24,6 @@ from .ids import local_id
 from .policies import RateLimiter
 
 EventListener = Callable[[str, Event], None]
-
-
-@dataclass(frozen=True, slots=True)
-class EventSpec:
-    """An event to append: its type and payload, and optional ids linking it to others."""
-
-    type: str
-    payload: dict
-    causation_id: str = ""
-    correlation_id: str = ""
 
 
 SYSTEM_ACTOR = "system"

@@ -10,7 +10,6 @@ import grpc
 
 from .._pb import common_pb2, replay_pb2, replay_pb2_grpc
 from ..engine import SessionManager
-from ..engine.core import EventSpec
 from ..engine.replay import (
     EventSubscription,
     Point,
@@ -21,7 +20,7 @@ from ..engine.replay import (
     SessionSnapshot,
 )
 from ..errors import InvalidArgument
-from ..model import Event
+from ..model import Event, EventSpec
 from . import convert
 from .interceptors import current_caller
 

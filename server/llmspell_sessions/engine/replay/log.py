@@ -6,11 +6,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ...errors import InvalidArgument, SeqMismatch
-from ...model import Caller, Event, Page, Role
+from ...model import Caller, Event, EventSpec, Page, Role
 from .. import keys, validation
 from ..artifacts import ArtifactOps
 from ..codec import clone_session, decode_event
-from ..core import EventSpec
 from ..paging import decode_token, encode_token, query_fingerprint
 
 RESERVED_PREFIXES = ("session.", "state.", "artifact.", "checkpoint.")
