@@ -112,7 +112,7 @@ def manager(ctx: Context, label: str, **overrides: Any) -> Iterator[SessionManag
 
 def raw_families(m: SessionManager) -> Any:
     """The rocksdict column families under the engine's RocksDB storage (for ceilings on the same bytes)."""
-    return m.storage._families  # type: ignore[attr-defined]
+    return m._storage._families  # type: ignore[attr-defined]
 
 
 def state_setter(m: SessionManager, working: list[str]) -> Callable[[], object]:
@@ -279,7 +279,7 @@ def measure_hooks(ctx: Context) -> None:
 def raw_snapshot_read(m: SessionManager, skey: bytes, seq: int) -> int:
     """Reads what GetSnapshot at seq reads (nearest snapshot body <= seq, then the events after it),
     straight from the engine's RocksDB column families, decoding nothing. Returns the events read."""
-    from llmspell_sessions.engine import keys
+    from llmspell_sessions.storage import keys
 
     families = raw_families(m)  # the same store: the ceiling reads the very same bytes
     prefix = skey + b"\x00"
@@ -306,7 +306,7 @@ def raw_snapshot_read(m: SessionManager, skey: bytes, seq: int) -> int:
 
 
 def measure_snapshots(ctx: Context) -> None:
-    from llmspell_sessions.engine import keys
+    from llmspell_sessions.storage import keys
 
     target_seq = ctx.count(100_000, 20_000)
     with (

@@ -64,6 +64,13 @@ class SessionManagerConfig:
     """Seconds an unreferenced chunk is kept before garbage collection deletes it."""
     session_cache_size: int = 10000
     """Session records kept in memory (the working set): reads of cached sessions skip the store."""
+    max_state_bytes: int = 8 * MiB
+    """Total bytes of one session's key-value state (keys and JSON values); keeps every read that
+    returns the whole state (LoadSession, GetSnapshot) within one message."""
+    replay_idle_timeout: float = 600.0
+    """Seconds a replay may wait for a control (paused, stepping) before it ends as STOPPED."""
+    maintenance_interval: float = 60.0
+    """Seconds between background passes of upload expiry, chunk garbage collection and compaction."""
 
     def validate(self) -> SessionManagerConfig:
         """Checks every field and returns self; raises InvalidArgument naming the bad field."""
@@ -81,6 +88,8 @@ class SessionManagerConfig:
             raise InvalidArgument("storage_backend must be 'rocksdb' or 'memory'", field="storage_backend")
         if self.segment_bytes < 1024 or not 0 < self.segment_compaction_ratio <= 1:
             raise InvalidArgument("segment_bytes must be >= 1024 and segment_compaction_ratio in (0, 1]")
+        if self.max_state_bytes < 1 or self.replay_idle_timeout <= 0 or self.maintenance_interval <= 0:
+            raise InvalidArgument("max_state_bytes must be >= 1, replay_idle_timeout and maintenance_interval > 0")
         if self.sweep_interval <= 0 or self.session_cache_size < 0:
             raise InvalidArgument("sweep_interval must be > 0 and session_cache_size >= 0")
         return self

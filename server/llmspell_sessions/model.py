@@ -75,6 +75,8 @@ class Session:
     active_since: datetime | None = None
     grants: dict[str, str] = field(default_factory=dict)
     """Other subjects of the tenant that may use the session: subject -> "read" or "write"."""
+    state_bytes: int = 0
+    """Bytes of the session's key-value state (keys and encoded values): max_state_bytes counts these."""
 
     @property
     def etag(self) -> str:

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from llmspell_sessions.engine import paging, validation
+from llmspell_sessions.engine import limits, paging, validation
 from llmspell_sessions.errors import InvalidArgument
 
 PROPS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -47,7 +47,7 @@ def test_names(value: str) -> None:
     ok, result = accepts(validation.name, value, required=True)
     if ok:
         assert result == value and value
-        storable_text(value, validation.MAX_NAME_BYTES)
+        storable_text(value, limits.MAX_NAME_BYTES)
         assert "\x00" not in value and not validation._CONTROL.search(value)
 
 
@@ -56,7 +56,7 @@ def test_names(value: str) -> None:
 def test_descriptions(value: str) -> None:
     ok, _ = accepts(validation.description, value)
     if ok:
-        storable_text(value, validation.MAX_DESCRIPTION_BYTES)
+        storable_text(value, limits.MAX_DESCRIPTION_BYTES)
         assert "\x00" not in value
 
 
@@ -65,16 +65,16 @@ def test_descriptions(value: str) -> None:
 def test_tags(values: list[str]) -> None:
     ok, result = accepts(validation.tags, values)
     if ok:
-        assert len(result) <= validation.MAX_TAGS and set(result) == set(values)
+        assert len(result) <= limits.MAX_TAGS and set(result) == set(values)
         for tag in result:
-            assert 0 < len(tag) <= validation.MAX_TAG_CHARS
+            assert 0 < len(tag) <= limits.MAX_TAG_CHARS
             tag.encode("utf-8")  # tags are stored in JSON records and index keys
 
 
 @PROPS
 @given(json_like)
 def test_state_values_and_metadata(value: Any) -> None:
-    ok, encoded = accepts(validation.json_value, value, "state value", validation.MAX_STATE_VALUE_BYTES)
+    ok, encoded = accepts(validation.json_value, value, "state value", limits.MAX_STATE_VALUE_BYTES)
     if ok:
         assert orjson.loads(encoded) is not None or value is None
     ok, result = accepts(validation.metadata, {"k": value})
@@ -87,7 +87,7 @@ def test_state_values_and_metadata(value: Any) -> None:
 def test_metadata_mappings(value: dict[str, Any] | None) -> None:
     ok, result = accepts(validation.metadata, value)
     if ok:
-        assert len(orjson.dumps(result)) <= validation.MAX_METADATA_BYTES or not result
+        assert len(orjson.dumps(result)) <= limits.MAX_METADATA_BYTES or not result
 
 
 @PROPS
@@ -96,7 +96,7 @@ def test_state_keys(value: str) -> None:
     ok, _ = accepts(validation.state_key, value)
     if ok:
         assert value
-        storable_text(value, validation.MAX_STATE_KEY_BYTES)
+        storable_text(value, limits.MAX_STATE_KEY_BYTES)
 
 
 @PROPS
@@ -115,7 +115,7 @@ def test_ids(value: str) -> None:
 def test_request_ids_and_tenants(value: str) -> None:
     ok, _ = accepts(validation.request_id, value)
     if ok:
-        assert len(value) <= validation.MAX_REQUEST_ID_CHARS
+        assert len(value) <= limits.MAX_REQUEST_ID_CHARS
         value.encode("utf-8")  # request ids are index keys
     ok, _ = accepts(validation.tenant, value)
     if ok:
@@ -128,7 +128,7 @@ def test_page_sizes(value: int) -> None:
     ok, result = accepts(validation.page_size, value)
     assert ok == (value >= 0)
     if ok:
-        assert 1 <= result <= validation.MAX_PAGE_SIZE
+        assert 1 <= result <= limits.MAX_PAGE_SIZE
 
 
 @PROPS

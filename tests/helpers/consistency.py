@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 from llmspell_sessions import SessionManager, SessionState
-from llmspell_sessions.engine import keys
+from llmspell_sessions.storage import keys
 from llmspell_sessions.engine.codec import decode_session, to_micros
 
 
@@ -14,7 +14,7 @@ def check_store(path: Path, tenant: str = "default") -> dict[str, int]:
     """Asserts every session has a gapless log up to its last_event_seq and matching index entries,
     and that the per-state counters equal the records; returns the counters."""
     with SessionManager(storage_path=str(path), start_sweeper=False) as manager:
-        storage = manager.storage
+        storage = manager._storage
         prefix = keys.tenant_prefix(tenant)
         states: Counter[int] = Counter()
         for skey, raw in storage.scan("sessions", prefix):
@@ -30,5 +30,5 @@ def check_store(path: Path, tenant: str = "default") -> dict[str, int]:
         assert index_entries == sum(states.values())
         for state in SessionState:
             if state != SessionState.UNSPECIFIED:
-                assert manager.counter(tenant, f"state.{int(state)}") == states[int(state)], state
+                assert manager._p.records.counter(tenant, f"state.{int(state)}") == states[int(state)], state
         return {SessionState(k).name: v for k, v in states.items()}

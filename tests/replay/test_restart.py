@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 from llmspell_sessions import SessionManager
-from llmspell_sessions.engine import keys
+from llmspell_sessions.storage import keys
 from llmspell_sessions.engine.codec import decode_session
 from llmspell_sessions.errors import LlmspellError
 
@@ -20,9 +20,9 @@ def check_history(path: Path, tenant: str = "default") -> int:
     """Asserts that every session's log replays to its current record, state and artifacts."""
     with SessionManager(storage_path=str(path), start_sweeper=False) as engine:
         count = 0
-        for skey, raw in engine.storage.scan("sessions", keys.tenant_prefix(tenant)):
+        for skey, raw in engine._storage.scan("sessions", keys.tenant_prefix(tenant)):
             record = decode_session(raw)
-            replayed = engine.materialise(skey, record.session_id, record.last_event_seq)
+            replayed = engine._p.timetravel.materialise(skey, record.session_id, record.last_event_seq)
             assert replayed.session is not None
             for name in (
                 "name",
@@ -34,11 +34,11 @@ def check_history(path: Path, tenant: str = "default") -> int:
                 "update_time",
             ):
                 assert getattr(replayed.session, name) == getattr(record, name), (record.session_id, name)
-            state = engine.read_state(skey)
+            state = engine._p.state.read_state(skey)
             assert orjson.dumps(replayed.state, option=orjson.OPT_SORT_KEYS) == orjson.dumps(
                 state, option=orjson.OPT_SORT_KEYS
             )
-            assert set(replayed.artifacts) == set(engine.live_artifact_ids(skey))
+            assert set(replayed.artifacts) == {r.artifact.artifact_id for r in engine._p.artifacts.session_records(skey) if r.live}
             count += 1
         return count
 

@@ -25,30 +25,30 @@ def test_references_survive_restart_and_deletes_release_them(tmp_path: Path) -> 
         s1, s2 = m.create_session(), m.create_session()
         a = m.put_artifact(UploadHeader(s1, "a"), data)
         b = m.put_artifact(UploadHeader(s2, "b"), data)
-        digests = list({d for d, _ in m.find_record(m.local_caller, a.artifact_id)[1].chunks})
+        digests = list({d for d, _ in m._p.artifacts.find_record(Caller(), a.artifact_id)[1].chunks})
     with _manager(tmp_path / "db", chunk_gc_grace=0) as m:
-        assert all(m.content.global_count(d) == 2 for d in digests)
+        assert all(m._p.content.global_count(d) == 2 for d in digests)
         m.delete_artifact(a.artifact_id)
-        assert all(m.content.global_count(d) == 1 for d in digests)
+        assert all(m._p.content.global_count(d) == 1 for d in digests)
         assert m.collect_garbage() == 0  # still referenced by b
         assert m.get_artifact(s2, b.artifact_id)[1] == data
         m.delete_session(s2)
-        assert all(m.content.global_count(d) == 0 for d in digests)
+        assert all(m._p.content.global_count(d) == 0 for d in digests)
         assert m.collect_garbage() == len(digests)
-        assert m.content.records(digests) == [None] * len(digests)
+        assert m._p.content.records(digests) == [None] * len(digests)
 
 
 def test_gc_waits_for_the_grace_period_and_spares_pinned_chunks(tmp_path: Path) -> None:
     with _manager(tmp_path / "db", chunk_gc_grace=0.3) as m:
         sid = m.create_session()
         a = m.put_artifact(UploadHeader(sid, "a"), os.urandom(MiB))
-        digests = [d for d, _ in m.find_record(m.local_caller, a.artifact_id)[1].chunks]
+        digests = [d for d, _ in m._p.artifacts.find_record(Caller(), a.artifact_id)[1].chunks]
         m.delete_artifact(a.artifact_id)
         assert m.collect_garbage() == 0  # within the grace period
         time.sleep(0.35)
-        m.content.pin(digests[:1])
+        m._p.content.pin(digests[:1])
         assert m.collect_garbage() == len(digests) - 1
-        m.content.unpin(digests[:1])
+        m._p.content.unpin(digests[:1])
         assert m.collect_garbage() == 1
 
 
@@ -70,7 +70,7 @@ def test_dedup_never_reveals_another_tenants_content(tmp_path: Path) -> None:
         a_sid = m.create_session(caller=alice)
         m.put_artifact(UploadHeader(a_sid, "secret"), data, caller=alice)
         chunk = blake3(data[:16384]).hexdigest()
-        record = m.find_record(alice, m.list_artifacts(a_sid, caller=alice).items[0].artifact_id)[1]
+        record = m._p.artifacts.find_record(alice, m.list_artifacts(a_sid, caller=alice).items[0].artifact_id)[1]
         digests = [d.hex() for d, _ in record.chunks]
         assert m.find_missing_chunks(digests, caller=alice) == []
         assert m.find_missing_chunks(digests, caller=bob) == digests

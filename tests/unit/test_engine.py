@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 from llmspell_sessions import Caller, Role, SessionManager, SessionState
-from llmspell_sessions.engine import keys
+from llmspell_sessions.storage import keys
 from llmspell_sessions.engine.codec import decode_event
 from llmspell_sessions.errors import AccessDenied, ResourceExhausted, SessionNotFound
 
 
 def _events(manager: SessionManager, sid: str, tenant: str = "default") -> list[str]:
     skey = keys.session_key(tenant, sid)
-    return [decode_event(sid, v).type for k, v in manager.storage.scan("events", skey) if len(k) == len(skey) + 8]
+    return [decode_event(sid, v).type for k, v in manager._storage.scan("events", skey) if len(k) == len(skey) + 8]
 
 
 def test_every_mutation_appends_one_event(manager: SessionManager) -> None:
@@ -130,7 +130,9 @@ def test_reopen_after_cache_eviction_reads_the_store(tmp_path: Path) -> None:
         assert m.active_sessions("default") == 5
 
 
-def test_sessions_belong_to_their_owner_until_an_admin_grants_access(manager: SessionManager) -> None:
+def test_sessions_belong_to_their_owner_until_an_admin_grants_access(
+    manager: SessionManager, caplog: pytest.LogCaptureFixture
+) -> None:
     owner, other = Caller(subject="owner", role=Role.WRITER), Caller(subject="other", role=Role.WRITER)
     sid = manager.create_session(name="private", caller=owner)
     mine = manager.create_session(name="other's own", caller=other)
@@ -150,6 +152,9 @@ def test_sessions_belong_to_their_owner_until_an_admin_grants_access(manager: Se
         manager.get_session_state(sid, caller=other)
     with pytest.raises(AccessDenied):
         manager.grant_session_access(sid, "other", caller=owner)  # only admins grant
-    audit = [e.type for e in manager.list_events(sid, page_size=100).items]
-    assert audit.count("session.access_denied") == 3
-    assert "session.access_granted" in audit and "session.access_revoked" in audit
+    events = [e.type for e in manager.list_events(sid, page_size=100).items]
+    assert "session.access_granted" in events and "session.access_revoked" in events
+    # Denials are audited in the log, never in the session (they must not change its etag).
+    assert "session.access_denied" not in events
+    denials = [r for r in caplog.records if r.name == "llmspell_sessions.audit"]
+    assert denials and all(getattr(r, "subject", "") == "other" for r in denials)

@@ -1,17 +1,16 @@
-"""Segment compaction: moves the live chunks out of mostly dead segment files and deletes the files.
+"""Segment compaction: moves the live chunks out of mostly dead segments and removes the segments.
 
-Only segments nobody appends to any more, and untouched for SETTLE_SECONDS, are candidates: an upload
-in progress may still commit a record pointing into a segment it wrote before the segment rolled, and
-no upload stream lives that long. Chunks are moved with their stored bytes as they are (no recompression)
-and their records are rewritten only if they still point at the old place.
+Only segments nobody appends to any more, and untouched for SETTLE_SECONDS, are candidates (the
+BlobStore says which): an upload in progress may still commit a record pointing into a segment it
+wrote before the segment rolled, and no upload stream lives that long. Chunks are moved with their
+stored bytes as they are (no recompression) and their records are rewritten only if they still
+point at the old place.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
-import time
 from collections import Counter, defaultdict
 
 from ..storage import WriteBatch
@@ -26,13 +25,12 @@ def compact_segments(
     content: ContentStore, lock: threading.RLock, dead_ratio: float, settle: float = SETTLE_SECONDS
 ) -> tuple[int, int]:
     """Compacts every settled segment whose dead share reaches dead_ratio; returns (segments, bytes freed)."""
-    closed = {n: size for n, size in content.blobs.closed_segments().items() if _settled(content, n, settle)}
+    closed = content.blobs.closed_segments(settle)
     if not closed:
         return 0, 0
     live: dict[int, list[tuple[bytes, ChunkRecord]]] = defaultdict(list)
     live_bytes: Counter[int] = Counter()
-    for digest, raw in content.storage.scan("chunks", b""):
-        record = ChunkRecord.decode(raw)
+    for digest, record in content.chunk_records():
         segment = segment_of(record.location)
         if segment in closed:
             live[segment].append((digest, record))
@@ -45,16 +43,6 @@ def compact_segments(
             content.blobs.remove_segment(segment)
             segments, freed = segments + 1, freed + dead
     return segments, freed
-
-
-def _settled(content: ContentStore, segment: int, settle: float) -> bool:
-    path = getattr(content.blobs, "directory", None)
-    if path is None:
-        return False
-    try:
-        return time.time() - os.stat(path / f"seg-{segment:08d}.dat").st_mtime >= settle
-    except FileNotFoundError:
-        return False
 
 
 def _move(content: ContentStore, lock: threading.RLock, chunks: list[tuple[bytes, ChunkRecord]]) -> None:

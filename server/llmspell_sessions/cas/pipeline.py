@@ -38,8 +38,13 @@ def digest_chunks(chunks: Sequence[bytes | memoryview]) -> list[bytes]:
     return [blake3(chunk).digest() for chunk in chunks]
 
 
-def compress_chunk(chunk: bytes | memoryview) -> tuple[bytes | memoryview, bool]:
-    """LZ4 block bytes when they are smaller than the chunk, else the chunk itself."""
+def compress_chunk(chunk: bytes | memoryview, threshold: int) -> tuple[bytes | memoryview, bool]:
+    """LZ4 block bytes when the chunk is above threshold and they are smaller, else the chunk itself.
+
+    The choice depends on the chunk's bytes alone, never on the artifact or tenant that stores it, so
+    a chunk's stored size is the same whoever stored it first (deduplication reveals nothing)."""
+    if len(chunk) <= threshold:
+        return chunk, False
     packed = lz4.block.compress(chunk, store_size=False)
     if len(packed) < len(chunk):
         return packed, True
@@ -51,7 +56,7 @@ def decompress_chunk(stored: bytes, size: int) -> bytes:
 
 
 def prepare_chunks(
-    chunks: Sequence[bytes | memoryview], digests: Sequence[bytes], new: set[bytes], compress: bool
+    chunks: Sequence[bytes | memoryview], digests: Sequence[bytes], new: set[bytes], threshold: int
 ) -> list[PreparedChunk]:
     """PreparedChunks for a batch; only digests in ``new`` get bytes (compressed when it pays)."""
     prepared = []
@@ -59,6 +64,6 @@ def prepare_chunks(
         item = PreparedChunk(digest, len(chunk))
         if digest in new:
             new.discard(digest)  # a chunk repeated within the batch is stored once
-            item.stored, item.compressed = compress_chunk(chunk) if compress else (chunk, False)
+            item.stored, item.compressed = compress_chunk(chunk, threshold)
         prepared.append(item)
     return prepared

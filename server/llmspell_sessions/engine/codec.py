@@ -10,6 +10,7 @@ import orjson
 from ..model import Checkpoint, Event, Session, SessionState
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+UNKNOWN_STATE_BYTES = -1  # records written before state sizes were kept: counted on first write
 
 
 def to_micros(value: datetime | None) -> int:
@@ -51,6 +52,7 @@ def encode_session(s: Session) -> bytes:
             s.failure_reason,
             to_micros(s.active_since),
             s.grants,
+            s.state_bytes,
         ]
     )
 
@@ -77,6 +79,7 @@ def decode_session(data: bytes) -> Session:
         failure_reason=reason,
         active_since=from_micros(active),
         grants=fields[18] if len(fields) > 18 else {},
+        state_bytes=fields[19] if len(fields) > 19 else UNKNOWN_STATE_BYTES,
     )
 
 
@@ -119,4 +122,5 @@ def clone_session(s: Session) -> Session:
         s.failure_reason,
         s.active_since,
         dict(s.grants),
+        s.state_bytes,
     )

@@ -9,10 +9,11 @@ from datetime import datetime
 
 from ..errors import InvalidArgument
 from ..model import Caller, Page, Role, Session, SessionState
-from . import keys, validation
-from .codec import clone_session, decode_session, to_micros
+from ..storage import Storage, keys
+from . import validation
+from .codec import clone_session, to_micros
 from .paging import decode_token, encode_token, query_fingerprint
-from .state import StateOps
+from .records import SessionRecords, state_counter
 
 # order_by -> (index kind, descending)
 ORDERINGS = {
@@ -66,27 +67,28 @@ class _Query:
         )
 
 
-class ListingOps(StateOps):
-    """The listing part of the SessionManager."""
+class SessionListing:
+    """ListSessions over the session_index column family (reads only)."""
 
-    def list_sessions(
+    def __init__(self, records: SessionRecords, storage: Storage) -> None:
+        self._records = records
+        self.storage = storage
+
+    def list(
         self,
-        page_size: int = 0,
-        page_token: str = "",
-        states: Iterable[SessionState] = (),
-        tags: Iterable[str] = (),
-        parent_session_id: str = "",
-        created_by: str = "",
-        create_time_after: datetime | None = None,
-        create_time_before: datetime | None = None,
-        search: str = "",
-        order_by: str = "",
-        *,
-        caller: Caller | None = None,
+        c: Caller,
+        page_size: int,
+        page_token: str,
+        states: Iterable[SessionState],
+        tags: Iterable[str],
+        parent_session_id: str,
+        created_by: str,
+        create_time_after: datetime | None,
+        create_time_before: datetime | None,
+        search: str,
+        order_by: str,
     ) -> Page:
         """One page of the caller's sessions; ARCHIVED ones only when asked for by state."""
-        c = self._caller(caller)
-        self.require(c, Role.READER)
         size = validation.page_size(page_size)
         query = self._query(
             states, tags, parent_session_id, created_by, create_time_after, create_time_before, search, order_by
@@ -143,15 +145,15 @@ class ListingOps(StateOps):
             tags=tuple(validation.tags(tags)),
             parent_session_id=parent_session_id,
             created_by=validation.text(created_by, "created_by", max_bytes=256),
-            after_us=to_micros(after),
-            before_us=to_micros(before),
+            after_us=validation.time_after(after),
+            before_us=validation.time_before(before),
             search=validation.text(search, "search", max_bytes=1024).casefold(),
             order_by=order,
         )
 
     def _total(self, tenant: str, query: _Query) -> int:
         if query.only_states:
-            return sum(self.counter(tenant, f"state.{int(s)}") for s in query.states)
+            return sum(self._records.counter(tenant, state_counter(s)) for s in query.states)
         return sum(1 for _ in self._scan(tenant, query, b""))
 
     def _scan(self, tenant: str, query: _Query, after_key: bytes) -> Iterator[tuple[bytes, Session]]:
@@ -199,14 +201,6 @@ class ListingOps(StateOps):
         if not index_keys:
             return
         skeys = [keys.session_key(tenant, keys.session_id_of_index_key(k)) for k in index_keys]
-        missing = [sk for sk in skeys if sk not in self._cache]
-        loaded = dict(zip(missing, self.storage.multi_get("sessions", missing), strict=True)) if missing else {}
-        for index_key, skey in zip(index_keys, skeys, strict=True):
-            session = self._cache.get(skey)
-            if session is None:
-                raw = loaded.get(skey)
-                if raw is None:
-                    continue
-                session = decode_session(raw)
-            if query.matches(session):
+        for index_key, session in zip(index_keys, self._records.load_many(skeys), strict=True):
+            if session is not None and query.matches(session):
                 yield index_key, session

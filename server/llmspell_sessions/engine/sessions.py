@@ -1,61 +1,88 @@
-"""Session operations: create, read, update, lifecycle transitions, delete, save and load."""
+"""Sessions: create, read, update, lifecycle transitions, delete, save, load, grants, timeouts."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
-from ..errors import InvalidArgument, ResourceExhausted, SessionNotActive
-from ..model import Caller, LoadedSession, Role, Session, SessionState
-from ..storage import WriteBatch
-from . import keys, validation
+from ..errors import EtagMismatch, InvalidArgument, SessionNotActive, SessionNotFound
+from ..model import Artifact, Caller, EventSpec, LoadedSession, Session, SessionState
+from ..storage import Storage, keys
+from . import validation
+from .admission import READ, WRITE, system_caller
 from .codec import clone_session, now, to_micros
-from .core import EngineCore
-from .hooks import HookContext
 from .ids import uuid7
+from .limits import REQUEST_ID_TTL_SECONDS
 from .state_machine import transition
-
-REQUEST_ID_TTL_SECONDS = 600
-UPDATABLE_FIELDS = ("name", "description", "tags", "metadata")
+from .unit_of_work import UnitOfWork, Units
 
 
-class SessionOps(EngineCore):
-    """The session half of the SessionManager."""
+class SessionContents(Protocol):
+    """What a session holds besides its record: read whole by load, released by delete."""
 
-    local_caller = Caller()
+    def read_state(self, skey: bytes) -> dict[str, Any]: ...
 
-    def _caller(self, caller: Caller | None) -> Caller:
-        return caller if caller is not None else self.local_caller
+    def latest_artifacts(self, skey: bytes) -> list[Artifact]: ...
 
-    def new_session(
+    def release_session(self, uow: UnitOfWork, skey: bytes) -> None: ...
+
+
+def require_active(session: Session) -> None:
+    if session.state != SessionState.ACTIVE:
+        raise SessionNotActive(
+            f"session is {session.state.name}; only ACTIVE sessions accept this",
+            session_id=session.session_id,
+            state=session.state.name,
+        )
+
+
+def require_writable(session: Session) -> None:
+    if session.state == SessionState.ARCHIVED:
+        raise SessionNotActive("ARCHIVED sessions are read-only", session_id=session.session_id)
+
+
+def check_etag(session: Session, etag: str) -> None:
+    if etag and etag != session.etag:
+        raise EtagMismatch(
+            f"etag {etag!r} is stale (current {session.etag!r})",
+            session_id=session.session_id,
+            current_etag=session.etag,
+        )
+
+
+class Sessions:
+    """The session records' operations; the state and artifacts come in through SessionContents."""
+
+    def __init__(self, units: Units, storage: Storage, contents: SessionContents) -> None:
+        self._units = units
+        self._storage = storage
+        self._contents = contents
+        self._loaded: set[bytes] = set()  # sessions this process has loaded (see load)
+
+    def create(
         self,
-        name: str = "",
-        description: str = "",
-        tags: Iterable[str] = (),
-        metadata: Mapping[str, Any] | None = None,
-        parent_session_id: str = "",
-        request_id: str = "",
-        *,
-        caller: Caller | None = None,
+        caller: Caller,
+        name: str,
+        description: str,
+        tags: Iterable[str],
+        metadata: Mapping[str, Any] | None,
+        parent_session_id: str,
+        request_id: str,
     ) -> Session:
-        """Creates an ACTIVE session and returns its record (create_session returns only the id)."""
-        c = self._caller(caller)
-        self.require(c, Role.WRITER)
         name = validation.name(name)
         description = validation.description(description)
         tag_list = validation.tags(tags)
         meta = validation.metadata(metadata)
         validation.optional_session_id(parent_session_id, "parent_session_id")
         validation.request_id(request_id)
-        with self.lock:
+        with self._units.begin(caller) as uow:
             if request_id:
-                existing = self._session_for_request(c, request_id)
+                existing = self._for_request(caller, request_id)
                 if existing is not None:
-                    return existing
+                    return clone_session(existing)
             if parent_session_id:
-                self.fetch(c, parent_session_id, "parent_session_id")
-            self._check_active_limit(c)
-            time = now()
+                uow.session(parent_session_id, READ, "parent_session_id")
+            time = uow.time
             session = Session(
                 session_id=uuid7(),
                 name=name,
@@ -64,15 +91,14 @@ class SessionOps(EngineCore):
                 metadata=meta,
                 state=SessionState.ACTIVE,
                 parent_session_id=parent_session_id,
-                created_by=c.subject,
+                created_by=caller.subject,
                 create_time=time,
                 active_since=time,
             )
-            skey = keys.session_key(c.tenant, session.session_id)
-            batch = WriteBatch()
+            skey = keys.session_key(caller.tenant, session.session_id)
             if request_id:
                 stamp = to_micros(time).to_bytes(8, "big")
-                batch.put("session_index", keys.request_key(c.tenant, request_id), stamp + session.session_id.encode())
+                uow.batch.put("session_index", keys.request_key(caller.tenant, request_id), stamp + skey[-36:])
             payload = {
                 "name": name,
                 "description": description,
@@ -80,116 +106,57 @@ class SessionOps(EngineCore):
                 "metadata": meta,
                 "parent_session_id": parent_session_id,
             }
-            self.commit(
-                c, skey, None, session, "session.created", payload, operation="create_session", batch=batch, time=time
-            )
-            return session
+            uow.record(skey, None, session, [EventSpec("session.created", payload)], operation="create_session")
+            uow.commit()
+            return clone_session(session)
 
-    def create_session(
-        self,
-        name: str = "",
-        description: str = "",
-        tags: Iterable[str] = (),
-        metadata: Mapping[str, Any] | None = None,
-        parent_session_id: str = "",
-        request_id: str = "",
-        *,
-        caller: Caller | None = None,
-    ) -> str:
-        """Creates an ACTIVE session and returns its id."""
-        return self.new_session(
-            name, description, tags, metadata, parent_session_id, request_id, caller=caller
-        ).session_id
-
-    def _session_for_request(self, caller: Caller, request_id: str) -> Session | None:
-        raw = self.storage.get("session_index", keys.request_key(caller.tenant, request_id))
-        if raw is None:
+    def _for_request(self, caller: Caller, request_id: str) -> Session | None:
+        raw = self._storage.get("session_index", keys.request_key(caller.tenant, request_id))
+        if raw is None or to_micros(now()) - int.from_bytes(raw[:8], "big") > REQUEST_ID_TTL_SECONDS * 1_000_000:
             return None
-        created_us = int.from_bytes(raw[:8], "big")
-        if to_micros(now()) - created_us > REQUEST_ID_TTL_SECONDS * 1_000_000:
+        try:
+            return self._units.read_session(caller, raw[8:].decode(), READ)[1]
+        except SessionNotFound:
             return None
-        skey = keys.session_key(caller.tenant, raw[8:].decode())
-        session = self._cache.get(skey)
-        if session is None and self.storage.get("sessions", skey) is None:
-            return None
-        return self.fetch(caller, raw[8:].decode())[1]
 
-    def _check_active_limit(self, caller: Caller) -> None:
-        active = self.active_sessions(caller.tenant)
-        if active >= self.config.max_sessions:
-            raise ResourceExhausted(
-                f"{active} active sessions; the limit is {self.config.max_sessions}",
-                limit="max_sessions",
-                tenant=caller.tenant,
-            )
+    def get(self, caller: Caller, session_id: str) -> Session:
+        return clone_session(self._units.read_session(caller, session_id, READ)[1])
 
-    def get_session(self, session_id: str, *, caller: Caller | None = None) -> Session:
-        """The session's current record."""
-        c = self._caller(caller)
-        self.require(c, Role.READER)
-        return clone_session(self.fetch_current(c, session_id)[1])
-
-    def update_session(
-        self,
-        session_id: str,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        tags: Iterable[str] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        etag: str = "",
-        caller: Caller | None = None,
-    ) -> Session:
-        """Changes the fields given (None = unchanged); ARCHIVED sessions are read-only."""
-        c = self._caller(caller)
-        self.require(c, Role.WRITER)
-        changes: dict[str, Any] = {}
-        if name is not None:
-            changes["name"] = validation.name(name)
-        if description is not None:
-            changes["description"] = validation.description(description)
-        if tags is not None:
-            changes["tags"] = validation.tags(tags)
-        if metadata is not None:
-            changes["metadata"] = validation.metadata(metadata)
-        with self.lock:
-            skey, before = self.fetch_current(c, session_id)
-            self.check_etag(before, etag)
-            self._require_writable(before)
+    def update(self, caller: Caller, session_id: str, changes: dict[str, Any], etag: str) -> Session:
+        """Changes the fields given (name, description, tags, metadata); ARCHIVED sessions are read-only."""
+        checked: dict[str, Any] = {}
+        for field, value in changes.items():
+            if field == "name":
+                checked[field] = validation.name(value)
+            elif field == "description":
+                checked[field] = validation.description(value)
+            elif field == "tags":
+                checked[field] = validation.tags(value)
+            elif field == "metadata":
+                checked[field] = validation.metadata(value)
+            else:
+                raise InvalidArgument(f"{field} cannot be updated; updatable: {UPDATABLE_FIELDS}", field="update_mask")
+        with self._units.begin(caller) as uow:
+            skey, before = uow.session(session_id, WRITE)
+            check_etag(before, etag)
+            require_writable(before)
             after = clone_session(before)
-            old = {}
-            for field, value in changes.items():
-                old[field] = getattr(before, field)
+            previous = {}
+            for field, value in checked.items():
+                previous[field] = getattr(before, field)
                 setattr(after, field, value)
-            payload = {"changes": changes, "previous": old}
-            self.commit(c, skey, before, after, "session.updated", payload, operation="update_session")
+            payload = {"changes": checked, "previous": previous}
+            uow.record(skey, before, after, [EventSpec("session.updated", payload)], operation="update_session")
+            uow.commit()
             return clone_session(after)
 
-    @staticmethod
-    def _require_writable(session: Session) -> None:
-        if session.state == SessionState.ARCHIVED:
-            raise SessionNotActive("ARCHIVED sessions are read-only", session_id=session.session_id)
-
-    @staticmethod
-    def require_active(session: Session) -> None:
-        if session.state != SessionState.ACTIVE:
-            raise SessionNotActive(
-                f"session is {session.state.name}; only ACTIVE sessions accept this",
-                session_id=session.session_id,
-                state=session.state.name,
-            )
-
-    def _transition(self, name: str, session_id: str, etag: str, reason: str, caller: Caller | None) -> Session:
-        c = self._caller(caller)
-        self.require(c, Role.WRITER)
+    def transition(self, caller: Caller, name: str, session_id: str, etag: str, reason: str = "") -> Session:
         reason = validation.text(reason, "reason", max_bytes=4096, single_line=False)
-        with self.lock:
-            skey, before = self.fetch_current(c, session_id)
-            self.check_etag(before, etag)
+        with self._units.begin(caller) as uow:
+            skey, before = uow.session(session_id, WRITE)
+            check_etag(before, etag)
             target, event_type = transition(name, before.state, session_id)
-            if target == SessionState.ACTIVE:
-                self._check_active_limit(c)
-            time = now()
+            time = uow.time
             after = clone_session(before)
             after.state = target
             if target == SessionState.ACTIVE:
@@ -201,129 +168,92 @@ class SessionOps(EngineCore):
             payload: dict[str, Any] = {"from_state": before.state.name, "to_state": target.name}
             if reason:
                 payload["reason"] = reason
-            self.commit(c, skey, before, after, event_type, payload, operation=f"{name}_session", time=time)
+            uow.record(skey, before, after, [EventSpec(event_type, payload)], operation=f"{name}_session")
+            uow.commit()
             return clone_session(after)
 
-    def suspend_session(self, session_id: str, *, etag: str = "", caller: Caller | None = None) -> Session:
-        """ACTIVE -> SUSPENDED."""
-        return self._transition("suspend", session_id, etag, "", caller)
+    def delete(self, caller: Caller, session_id: str, etag: str) -> None:
+        """Deletes the session with its state, events, checkpoints and artifacts (references released)."""
+        with self._units.begin(caller) as uow:
+            skey, session = uow.session(session_id, WRITE)
+            check_etag(session, etag)
+            self._contents.release_session(uow, skey)
+            uow.delete(skey, session, operation="delete_session")
+            uow.commit()
+        self._loaded.discard(skey)
 
-    def resume_session(self, session_id: str, *, etag: str = "", caller: Caller | None = None) -> Session:
-        """SUSPENDED -> ACTIVE (counts against max_sessions)."""
-        return self._transition("resume", session_id, etag, "", caller)
-
-    def complete_session(self, session_id: str, *, etag: str = "", caller: Caller | None = None) -> Session:
-        """ACTIVE or SUSPENDED -> COMPLETED."""
-        return self._transition("complete", session_id, etag, "", caller)
-
-    def fail_session(
-        self, session_id: str, reason: str = "", *, etag: str = "", caller: Caller | None = None
-    ) -> Session:
-        """ACTIVE or SUSPENDED -> FAILED, keeping the reason."""
-        return self._transition("fail", session_id, etag, reason, caller)
-
-    def archive_session(self, session_id: str, *, etag: str = "", caller: Caller | None = None) -> Session:
-        """COMPLETED or FAILED -> ARCHIVED (read-only, hidden from default listings)."""
-        return self._transition("archive", session_id, etag, "", caller)
-
-    def delete_session(self, session_id: str, *, etag: str = "", caller: Caller | None = None) -> None:
-        """Deletes the session with its state, events, checkpoints and artifacts."""
-        c = self._caller(caller)
-        self.require(c, Role.WRITER)
-        with self.lock:
-            skey, session = self.fetch(c, session_id)
-            self.authorize(c, skey, session, write=True)
-            self.check_etag(session, etag)
-            context = HookContext("delete_session", c, session_id, "", {})
-            self.hooks.before(context)  # deletion appends no event: hooks see it directly
-            batch = WriteBatch()
-            self.release_session_artifacts(batch, c, skey, session)
-            counters = self.delete_session_records(batch, c.tenant, skey, session)
-            self.storage.write(batch)
-            self.apply_counters(counters)
-            self.forget(skey)
-            self.session_deleted(c.tenant, session)
-            self.hooks.after(context, None)
-
-    def release_session_artifacts(self, batch: WriteBatch, caller: Caller, skey: bytes, session: Session) -> None:
-        """Adds the removal of the session's artifacts to batch (the artifact store overrides this)."""
-        batch.delete_prefix("artifacts", skey)
-        batch.delete_prefix("artifact_names", skey)
-
-    def session_deleted(self, tenant: str, session: Session) -> None:
-        """Called after a session is deleted (subscriptions override this to end their streams)."""
-
-    def save_session(self, session_id: str, *, durable: bool = True, caller: Caller | None = None) -> Session:
-        """Appends session.saved and returns once it and everything before it is on disk (fsync)."""
-        c = self._caller(caller)
-        self.require(c, Role.WRITER)
-        with self.lock:
-            skey, before = self.fetch_current(c, session_id)
+    def save(self, caller: Caller, session_id: str, durable: bool) -> Session:
+        """Appends session.saved; with durable, returns once it and every earlier write is on disk."""
+        with self._units.begin(caller) as uow:
+            skey, before = uow.session(session_id, WRITE)
             after = before
             if before.state != SessionState.ARCHIVED:  # archived sessions are read-only: no event
                 after = clone_session(before)
-                self.commit(c, skey, before, after, "session.saved", {"durable": durable}, operation="save_session")
+                spec = EventSpec("session.saved", {"durable": durable})
+                uow.record(skey, before, after, [spec], operation="save_session")
+                uow.commit()
         if durable:
-            # Outside the lock: one WAL fsync makes this write and every earlier one durable,
-            # while other operations go on.
-            self.storage.sync()
+            # Outside the lock: one WAL fsync makes this write and every earlier one durable, while
+            # other operations go on.
+            self._storage.sync()
         return clone_session(after)
 
-    def load_session(self, session_id: str, *, caller: Caller | None = None) -> LoadedSession:
-        """The whole restorable session: record, state and the latest version of each artifact."""
-        c = self._caller(caller)
-        self.require(c, Role.READER)
-        skey, session = self.fetch_current(c, session_id)
+    def load(self, caller: Caller, session_id: str) -> LoadedSession:
+        """The whole restorable session; the first load in this process appends session.loaded
+        (a read: a READ grant is enough)."""
+        skey, session = self._units.read_session(caller, session_id, READ)
         if skey not in self._loaded and session.state != SessionState.ARCHIVED:
-            session = self._record_first_load(c, session_id)
-        state = self.read_state(skey)
-        artifacts = self.latest_artifacts(c, skey, session) if session.artifact_count else []
+            session = self._record_first_load(caller, session_id)
+        state = self._contents.read_state(skey)
+        artifacts = self._contents.latest_artifacts(skey) if session.artifact_count else []
         return LoadedSession(clone_session(session), state, artifacts)
 
     def _record_first_load(self, caller: Caller, session_id: str) -> Session:
-        """Appends session.loaded the first time this process loads a session (a restore)."""
-        with self.lock:
-            skey, before = self.fetch(caller, session_id)
+        with self._units.begin(caller) as uow:
+            skey, before = uow.session(session_id, READ)
             if skey in self._loaded:
                 return before
             after = clone_session(before)
-            self.commit(caller, skey, before, after, "session.loaded", {}, operation="load_session")
+            uow.record(skey, before, after, [EventSpec("session.loaded", {})], operation="load_session")
+            uow.commit()
             self._loaded.add(skey)
             return after
 
-    def latest_artifacts(self, caller: Caller, skey: bytes, session: Session) -> list:
-        """The latest version of each artifact name (the artifact store overrides this)."""
-        return []
-
-    def read_state(self, skey: bytes) -> dict[str, Any]:
-        raise NotImplementedError  # provided by StateOps
-
-    def grant_session_access(
-        self, session_id: str, subject: str, access: str = "read", *, caller: Caller | None = None
-    ) -> Session:
-        """Admins only: lets another subject of the tenant "read" or "write" the session."""
-        c = self._caller(caller)
-        self.require(c, Role.ADMIN)
+    def set_grant(self, caller: Caller, session_id: str, subject: str, access: str | None) -> Session:
+        """Grants a subject "read" or "write" (access), or revokes its grant (None)."""
         subject = validation.text(subject, "subject", max_bytes=256, required=True)
-        if access not in ("read", "write"):
+        if access is not None and access not in (READ, WRITE):
             raise InvalidArgument("access must be 'read' or 'write'", field="access")
-        with self.lock:
-            skey, before = self.fetch_current(c, session_id)
+        with self._units.begin(caller) as uow:
+            skey, before = uow.session(session_id, WRITE)
             after = clone_session(before)
-            after.grants[subject] = access
-            payload = {"subject": subject, "access": access}
-            self.commit(c, skey, before, after, "session.access_granted", payload, operation="grant_session_access")
+            if access is None:
+                previous = after.grants.pop(subject, "")
+                spec = EventSpec("session.access_revoked", {"subject": subject, "previous": previous})
+                operation = "revoke_session_access"
+            else:
+                after.grants[subject] = access
+                spec = EventSpec("session.access_granted", {"subject": subject, "access": access})
+                operation = "grant_session_access"
+            uow.record(skey, before, after, [spec], operation=operation)
+            uow.commit()
             return clone_session(after)
 
-    def revoke_session_access(self, session_id: str, subject: str, *, caller: Caller | None = None) -> Session:
-        """Admins only: takes a subject's grant back (a no-op event when there was none)."""
-        c = self._caller(caller)
-        self.require(c, Role.ADMIN)
-        subject = validation.text(subject, "subject", max_bytes=256, required=True)
-        with self.lock:
-            skey, before = self.fetch_current(c, session_id)
-            after = clone_session(before)
-            previous = after.grants.pop(subject, "")
-            payload = {"subject": subject, "previous": previous}
-            self.commit(c, skey, before, after, "session.access_revoked", payload, operation="revoke_session_access")
-            return clone_session(after)
+    def sweep_timeouts(self) -> int:
+        """Applies every due timeout in the store; returns how many sessions changed."""
+        due: list[bytes] = []
+        limit = keys.micros(to_micros(now()))
+        width = len(keys.EXPIRY_PREFIX)
+        for key, _ in self._storage.scan("session_index", keys.EXPIRY_PREFIX):
+            if key[width : width + keys.TIME_BYTES] > limit:
+                break
+            due.append(key[width + keys.TIME_BYTES :])
+        changed = 0
+        for skey in due:
+            tenant, _ = keys.split_session_key(skey)
+            if self._units.apply_timeout(tenant, skey, system_caller(tenant).correlation_id) is not None:
+                changed += 1
+        return changed
+
+
+UPDATABLE_FIELDS = ("name", "description", "tags", "metadata")

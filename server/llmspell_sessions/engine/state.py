@@ -1,4 +1,9 @@
-"""The key-value state of a session: JSON values under text keys, changed by one event per call."""
+"""The key-value state of a session: JSON values under text keys.
+
+Every change of state (SetSessionState, fork, rewind) goes through ``StateStore.write``, which keeps
+the session record's ``state_bytes`` (keys plus encoded values) exact, so the unit of work can hold
+every session to max_state_bytes.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +13,30 @@ from typing import Any
 import orjson
 
 from ..errors import InvalidArgument
-from ..model import Caller, Role, Session
-from ..storage import WriteBatch
-from . import keys as layout
+from ..model import Caller, EventSpec, Session
+from ..storage import Storage, keys
 from . import validation
-from .codec import clone_session
-from .sessions import SessionOps
+from .admission import READ, WRITE
+from .codec import UNKNOWN_STATE_BYTES, clone_session
+from .limits import MAX_STATE_VALUE_BYTES
+from .sessions import check_etag, require_active
+from .unit_of_work import UnitOfWork, Units
 
 
-class StateOps(SessionOps):
-    """The state half of the SessionManager."""
+class StateStore:
+    """Reads and writes session state."""
 
-    def set_session_state(
-        self,
-        session_id: str,
-        entries: Mapping[str, Any] | None = None,
-        delete_keys: Iterable[str] = (),
-        *,
-        etag: str = "",
-        caller: Caller | None = None,
+    def __init__(self, units: Units, storage: Storage) -> None:
+        self._units = units
+        self._storage = storage
+
+    def set(
+        self, caller: Caller, session_id: str, entries: Mapping[str, Any], delete_keys: Iterable[str], etag: str
     ) -> Session:
         """Sets and deletes keys in one atomic step that appends one state.changed event."""
-        c = self._caller(caller)
-        self.require(c, Role.WRITER)
         encoded = {
-            validation.state_key(k): validation.json_value(v, f"state[{k!r}]", validation.MAX_STATE_VALUE_BYTES)
-            for k, v in (entries or {}).items()
+            validation.state_key(k): validation.json_value(v, f"state[{k!r}]", MAX_STATE_VALUE_BYTES)
+            for k, v in entries.items()
         }
         deleted = [validation.state_key(k) for k in dict.fromkeys(delete_keys)]
         both = set(encoded) & set(deleted)
@@ -41,34 +44,50 @@ class StateOps(SessionOps):
             raise InvalidArgument(f"keys both set and deleted: {sorted(both)}", field="delete_keys")
         if not encoded and not deleted:
             raise InvalidArgument("nothing to change: give entries or delete_keys", field="entries")
-        with self.lock:
-            skey, before = self.fetch_current(c, session_id)
-            self.check_etag(before, etag)
-            self.require_active(before)
-            batch = WriteBatch()
-            for key, value in encoded.items():
-                batch.put("state", layout.state_key(skey, key), value)
-            for key in deleted:
-                batch.delete("state", layout.state_key(skey, key))
-            payload = {"set": {k: orjson.loads(v) for k, v in encoded.items()}, "deleted": deleted}
+        with self._units.begin(caller) as uow:
+            skey, before = uow.session(session_id, WRITE)
+            check_etag(before, etag)
+            require_active(before)
             after = clone_session(before)
-            self.commit(c, skey, before, after, "state.changed", payload, operation="set_session_state", batch=batch)
+            self.write(uow, skey, after, encoded, deleted)
+            payload = {"set": {k: orjson.loads(v) for k, v in encoded.items()}, "deleted": deleted}
+            uow.record(skey, before, after, [EventSpec("state.changed", payload)], operation="set_session_state")
+            uow.commit()
             return clone_session(after)
 
-    def get_session_state(
-        self, session_id: str, keys: Iterable[str] = (), *, caller: Caller | None = None
-    ) -> dict[str, Any]:
+    def write(
+        self, uow: UnitOfWork, skey: bytes, after: Session, encoded: dict[str, bytes], deleted: list[str]
+    ) -> None:
+        """Adds state writes to the unit and updates after.state_bytes (after is the record to commit)."""
+        touched = [*encoded, *deleted]
+        old_values = self._storage.multi_get("state", [keys.state_key(skey, k) for k in touched])
+        if after.state_bytes == UNKNOWN_STATE_BYTES:
+            after.state_bytes = sum(_entry_bytes(k[len(skey) + 1 :], v) for k, v in self._scan(skey))
+        for key, old in zip(touched, old_values, strict=True):
+            if old is not None:
+                after.state_bytes -= _entry_bytes(key.encode(), old)
+        for key, value in encoded.items():
+            uow.batch.put("state", keys.state_key(skey, key), value)
+            after.state_bytes += _entry_bytes(key.encode(), value)
+        for key in deleted:
+            uow.batch.delete("state", keys.state_key(skey, key))
+
+    def get(self, caller: Caller, session_id: str, wanted: Iterable[str]) -> dict[str, Any]:
         """The values of the keys asked for (missing keys are left out); no keys means all."""
-        c = self._caller(caller)
-        self.require(c, Role.READER)
-        skey, _ = self.fetch_current(c, session_id)
-        wanted = [validation.state_key(k) for k in keys]
-        if not wanted:
+        skey, _ = self._units.read_session(caller, session_id, READ)
+        names = [validation.state_key(k) for k in wanted]
+        if not names:
             return self.read_state(skey)
-        values = self.storage.multi_get("state", [layout.state_key(skey, k) for k in wanted])
-        return {k: orjson.loads(v) for k, v in zip(wanted, values, strict=True) if v is not None}
+        values = self._storage.multi_get("state", [keys.state_key(skey, k) for k in names])
+        return {k: orjson.loads(v) for k, v in zip(names, values, strict=True) if v is not None}
 
     def read_state(self, skey: bytes) -> dict[str, Any]:
-        prefix = layout.state_prefix(skey)
-        start = len(prefix)
-        return {k[start:].decode(): orjson.loads(v) for k, v in self.storage.scan("state", prefix)}
+        start = len(keys.state_prefix(skey))
+        return {k[start:].decode(): orjson.loads(v) for k, v in self._scan(skey)}
+
+    def _scan(self, skey: bytes) -> Iterable[tuple[bytes, bytes]]:
+        return self._storage.scan("state", keys.state_prefix(skey))
+
+
+def _entry_bytes(key: bytes, value: bytes) -> int:
+    return len(key) + len(value)

@@ -5,22 +5,26 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from ..errors import InvalidArgument
+from .codec import to_micros
 from .ids import is_uuid_text
+from .limits import (
+    MAX_DESCRIPTION_BYTES,
+    MAX_METADATA_BYTES,
+    MAX_NAME_BYTES,
+    MAX_PAGE_SIZE,
+    MAX_REQUEST_ID_CHARS,
+    MAX_STATE_KEY_BYTES,
+    MAX_TAG_CHARS,
+    MAX_TAGS,
+    MAX_UPLOAD_ID_CHARS,
+)
 
-MAX_NAME_BYTES = 255
-MAX_DESCRIPTION_BYTES = 16 * 1024
-MAX_TAGS = 64
-MAX_TAG_CHARS = 64
-MAX_METADATA_BYTES = 64 * 1024
-MAX_STATE_KEY_BYTES = 256
-MAX_STATE_VALUE_BYTES = 4 * 1024 * 1024
-MAX_REQUEST_ID_CHARS = 128
-MAX_PAGE_SIZE = 1000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TENANT = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -143,3 +147,32 @@ def _utf8(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def upload_id(value: str) -> str:
+    """A resumable upload's id: 1-128 printable characters."""
+    if not value or len(value) > MAX_UPLOAD_ID_CHARS or not value.isprintable():
+        raise InvalidArgument(f"upload_id must be 1-{MAX_UPLOAD_ID_CHARS} printable characters", field="upload_id")
+    return value
+
+
+def digest(text: str, field: str = "digest") -> bytes:
+    """32 raw bytes from 64 lowercase hex characters (a BLAKE3 digest)."""
+    if not isinstance(text, str) or len(text) != 64 or text != text.lower():
+        raise InvalidArgument(f"{field} must be 64 lowercase hex characters (BLAKE3)", field=field)
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise InvalidArgument(f"{field} is not hex", field=field) from None
+
+
+def time_after(value: datetime | None) -> int:
+    """A "created after" filter as µs since the epoch; any time before 1970 filters nothing out."""
+    return max(to_micros(value), 0) if value is not None else 0
+
+
+def time_before(value: datetime | None) -> int:
+    """A "created before" filter as µs since the epoch (0 = none); before 1970 matches nothing."""
+    if value is None:
+        return 0
+    return max(to_micros(value), 1)

@@ -173,13 +173,15 @@ class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
     async def UploadChunks(
         self, request_iterator: AsyncIterator[artifact_pb2.UploadChunksRequest], context: Context
     ) -> artifact_pb2.UploadChunksResponse:
-        caller = current_caller()
-        chunks = bytes_stored = 0
-        async for message in request_iterator:
-            stored = await asyncio.to_thread(self._m.upload_chunks, [(message.digest, message.data)], caller=caller)
-            chunks += stored[0]
-            bytes_stored += stored[1]
-        return artifact_pb2.UploadChunksResponse(stored_chunks=chunks, stored_bytes=bytes_stored)
+        staging = self._m.begin_chunk_upload(caller=current_caller())
+        try:
+            async for message in request_iterator:
+                await asyncio.to_thread(staging.add, message.digest, message.data)
+            chunks, stored = await asyncio.to_thread(staging.finish)
+        except BaseException:
+            staging.abort()
+            raise
+        return artifact_pb2.UploadChunksResponse(stored_chunks=chunks, stored_bytes=stored)
 
     async def CommitArtifact(
         self, request: artifact_pb2.CommitArtifactRequest, context: Context

@@ -22,6 +22,7 @@ COLUMN_FAMILIES: tuple[str, ...] = (
     "checkpoints",
     "uploads",
     "gc",
+    "staged",
 )
 
 PUT, DELETE, DELETE_RANGE = 0, 1, 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import struct
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -35,8 +36,9 @@ class BlobStore(Protocol):
     def dead(self, location: bytes) -> None:
         """Notes that nothing references this blob any more (space may be reclaimed)."""
 
-    def closed_segments(self) -> dict[int, int]:
-        """Segments no longer appended to, with their sizes in bytes (compaction candidates)."""
+    def closed_segments(self, settled_for: float = 0.0) -> dict[int, int]:
+        """Segments no longer appended to and unchanged for settled_for seconds, with their sizes in
+        bytes (compaction candidates)."""
 
     def remove_segment(self, segment: int) -> None:
         """Deletes a segment whose live blobs were all moved elsewhere."""
@@ -83,7 +85,7 @@ class MemoryBlobStore:
         _, index, _ = _LOCATION.unpack(location)
         self._blobs[index] = None  # memory is reclaimed at once: nothing to compact
 
-    def closed_segments(self) -> dict[int, int]:
+    def closed_segments(self, settled_for: float = 0.0) -> dict[int, int]:
         return {}
 
     def remove_segment(self, segment: int) -> None:
@@ -174,14 +176,19 @@ class SegmentBlobStore:
     def dead(self, location: bytes) -> None:
         """Dead space is reclaimed by segment compaction (ContentStore.compact)."""
 
-    def closed_segments(self) -> dict[int, int]:
+    def closed_segments(self, settled_for: float = 0.0) -> dict[int, int]:
         with self._lock:
             active = self._active
         sizes = {}
+        now = time.time()
         for path in self.directory.glob("seg-*.dat"):
             number = int(path.stem[4:])
-            if number != active:
-                sizes[number] = path.stat().st_size
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            if number != active and now - stat.st_mtime >= settled_for:
+                sizes[number] = stat.st_size
         return sizes
 
     def remove_segment(self, segment: int) -> None:

@@ -10,23 +10,32 @@ from ...model import (
     SessionSnapshot,
     SnapshotDiff,
 )
+from .checkpoints import Checkpoints
 from .driver import drive_replay
-from .ops import ReplayOps
+from .fork import ForkAndRewind
+from .log import EventLog
+from .ops import Replays
 from .replayer import Replayer
-from .subscriptions import Delivery, EventSubscription
+from .subscriptions import Delivery, EventSubscription, Subscriptions
+from .timetravel import TimeTravel
 
 __all__ = [
+    "Checkpoints",
     "Delivery",
+    "EventLog",
     "EventSubscription",
+    "ForkAndRewind",
     "Point",
     "ReplayControl",
     "ReplayFrame",
     "ReplayMode",
-    "ReplayOps",
     "ReplayStart",
     "ReplayStatus",
     "Replayer",
+    "Replays",
     "SessionSnapshot",
     "SnapshotDiff",
+    "Subscriptions",
+    "TimeTravel",
     "drive_replay",
 ]

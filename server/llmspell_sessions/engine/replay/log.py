@@ -6,33 +6,38 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ...errors import InvalidArgument, SeqMismatch
-from ...model import Caller, Event, EventSpec, Page, Role
-from .. import keys, validation
-from ..artifacts import ArtifactOps
+from ...model import Caller, Event, EventSpec, Page
+from ...storage import Storage, keys
+from .. import validation
+from ..admission import READ, WRITE
 from ..codec import clone_session, decode_event
+from ..limits import (
+    EVENT_PAGE_BYTES,
+    MAX_EVENT_LINK_CHARS,
+    MAX_EVENT_PAYLOAD_BYTES,
+    MAX_EVENT_TYPE_CHARS,
+    MAX_EVENTS_PER_APPEND,
+)
 from ..paging import decode_token, encode_token, query_fingerprint
+from ..sessions import require_active
+from ..unit_of_work import Units
 
 RESERVED_PREFIXES = ("session.", "state.", "artifact.", "checkpoint.")
-MAX_TYPE_CHARS = 128
-MAX_ID_CHARS = 128
-MAX_PAYLOAD_BYTES = 1024 * 1024
-MAX_EVENTS_PER_APPEND = 1000
 DEFAULT_EVENT_PAGE = 100
 MAX_EVENT_PAGE = 1000
 
 NewEvent = EventSpec | Mapping[str, Any]
 
 
-class LogOps(ArtifactOps):
+class EventLog:
     """AppendEvents and ListEvents, and the log reads every other history operation builds on."""
 
-    def append_events(
-        self,
-        session_id: str,
-        events: Sequence[NewEvent],
-        expected_last_seq: int | None = None,
-        *,
-        caller: Caller | None = None,
+    def __init__(self, units: Units, storage: Storage) -> None:
+        self._units = units
+        self._storage = storage
+
+    def append(
+        self, c: Caller, session_id: str, events: Sequence[NewEvent], expected_last_seq: int | None
     ) -> list[Event]:
         """Appends client events to an ACTIVE session, all in one atomic write; returns them with seqs.
 
@@ -40,63 +45,63 @@ class LogOps(ArtifactOps):
         SeqMismatch. Each event is an EventSpec or a mapping with type, payload, correlation_id and
         causation_id.
         """
-        c = self._caller(caller)
-        self.require(c, Role.WRITER)
         specs = client_events(events)
-        with self.lock:
-            skey, before = self.fetch_current(c, session_id)
+        with self._units.begin(c) as uow:
+            skey, before = uow.session(session_id, WRITE)
             if expected_last_seq is not None and expected_last_seq >= 0 and expected_last_seq != before.last_event_seq:
                 raise SeqMismatch(
                     f"expected_last_seq {expected_last_seq} but the log ends at {before.last_event_seq}",
                     session_id=session_id,
                     last_seq=before.last_event_seq,
                 )
-            self.require_active(before)
-            after = clone_session(before)
-            return self.commit_events(c, skey, before, after, specs, operation="append_events")
+            require_active(before)
+            committed = uow.record(skey, before, clone_session(before), specs, operation="append_events")
+            uow.commit()
+            return committed
 
-    def list_events(
-        self,
-        session_id: str,
-        after_seq: int = 0,
-        types: Iterable[str] = (),
-        page_size: int = 0,
-        page_token: str = "",
-        *,
-        caller: Caller | None = None,
+    def list(
+        self, c: Caller, session_id: str, after_seq: int, types: Iterable[str], page_size: int, page_token: str
     ) -> Page:
-        """One page of events after after_seq, oldest first; types are prefixes, any may match."""
-        c = self._caller(caller)
-        self.require(c, Role.READER)
+        """One page of events after after_seq, oldest first; types are prefixes, any may match. A
+        page also ends before it would pass EVENT_PAGE_BYTES, so it fits any client's message limit."""
         size = validation.page_size(page_size, DEFAULT_EVENT_PAGE, MAX_EVENT_PAGE)
         prefixes = type_prefixes(types)
         if after_seq < 0:
             raise InvalidArgument("after_seq must not be negative", field="after_seq")
-        skey, _ = self.fetch_current(c, session_id)
+        skey, _ = self._units.read_session(c, session_id, READ)
         fingerprint = query_fingerprint(["events", c.tenant, session_id, after_seq, prefixes])
         start = after_seq + 1
         if page_token:
             last_key, _ = decode_token(page_token, fingerprint)
             start = keys.seq_of_event_key(last_key) + 1
         found: list[Event] = []
-        for event in self.read_events(skey, session_id, start):
+        budget = EVENT_PAGE_BYTES
+        for event, encoded_size in self.read_sized(skey, session_id, start):
             if not matches(event.type, prefixes):
                 continue
-            if len(found) == size:
+            if len(found) == size or (found and encoded_size > budget):
                 return Page(found, encode_token(keys.event_key(skey, found[-1].seq), 0, fingerprint))
             found.append(event)
+            budget -= encoded_size
         return Page(found, "")
 
     def read_events(self, skey: bytes, session_id: str, first: int, last: int | None = None) -> Iterator[Event]:
         """Events with first <= seq (<= last), in order, straight from the store."""
+        for event, _ in self.read_sized(skey, session_id, first, last):
+            yield event
+
+    def read_sized(
+        self, skey: bytes, session_id: str, first: int, last: int | None = None
+    ) -> Iterator[tuple[Event, int]]:
+        """(event, its stored size) with first <= seq (<= last), in order."""
         width = len(skey) + keys.SEQ_BYTES
-        for key, value in self.storage.scan("events", skey, start=keys.event_key(skey, max(first, 1))):
+        for key, value in self._storage.scan("events", skey, start=keys.event_key(skey, max(first, 1))):
             if len(key) != width:
                 continue
             event = decode_event(session_id, value)
             if last is not None and event.seq > last:
                 return
-            yield event
+            yield event, len(value)
 
 
 def client_events(events: Sequence[NewEvent]) -> list[EventSpec]:
@@ -127,7 +132,7 @@ def _client_event(event: NewEvent, field: str) -> EventSpec:
     if not isinstance(payload, Mapping):
         raise InvalidArgument(f"{field}.payload must be a JSON object", field=field)
     payload = dict(payload)
-    validation.json_value(payload, f"{field}.payload", MAX_PAYLOAD_BYTES)
+    validation.json_value(payload, f"{field}.payload", MAX_EVENT_PAYLOAD_BYTES)
     return EventSpec(
         kind,
         payload,
@@ -138,14 +143,14 @@ def _client_event(event: NewEvent, field: str) -> EventSpec:
 
 def event_type(value: Any, field: str) -> str:
     """An event type: 1-128 printable characters."""
-    if not isinstance(value, str) or not value or len(value) > MAX_TYPE_CHARS or not value.isprintable():
-        raise InvalidArgument(f"{field} must be 1-{MAX_TYPE_CHARS} printable characters", field=field)
+    if not isinstance(value, str) or not value or len(value) > MAX_EVENT_TYPE_CHARS or not value.isprintable():
+        raise InvalidArgument(f"{field} must be 1-{MAX_EVENT_TYPE_CHARS} printable characters", field=field)
     return value
 
 
 def _link(value: Any, field: str) -> str:
-    if not isinstance(value, str) or len(value) > MAX_ID_CHARS or not value.isprintable():
-        raise InvalidArgument(f"{field} must be at most {MAX_ID_CHARS} printable characters", field=field)
+    if not isinstance(value, str) or len(value) > MAX_EVENT_LINK_CHARS or not value.isprintable():
+        raise InvalidArgument(f"{field} must be at most {MAX_EVENT_LINK_CHARS} printable characters", field=field)
     return value
 
 

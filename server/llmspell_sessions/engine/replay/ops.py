@@ -1,37 +1,106 @@
-"""ReplayOps: the history half of the SessionManager.
+"""ReplaySession: a replay of a session's events under client control.
 
-The mixins stack up one concern each: log.py (AppendEvents, ListEvents) -> subscriptions.py ->
-timetravel.py (GetSnapshot, CompareSnapshots) -> checkpoints.py -> fork.py (ForkSession,
-RewindSession) -> this module (ReplaySession).
+The events are read from the log a window at a time (EVENT_PAGE_BYTES at most), never all at once,
+and the caller's access is checked again before each window and each frame: memory per replay stays
+small whatever the log size, and a revoke ends the replay at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from ...errors import InvalidArgument
-from ...model import Caller, ReplayControl, ReplayFrame, ReplayMode, ReplayStart, Role, Session
+from ...model import Caller, Event, ReplayControl, ReplayFrame, ReplayMode, ReplayStart, Session
+from ..admission import READ
+from ..limits import EVENT_PAGE_BYTES
+from ..unit_of_work import Units
 from .driver import drive_replay
-from .fork import ForkOps
-from .log import matches, type_prefixes
+from .log import EventLog, matches, type_prefixes
 from .replayer import Replayer
+from .timetravel import TimeTravel
+
+_WINDOW_EVENTS = 256
 
 
-class ReplayOps(ForkOps):
-    """Event log, subscriptions, checkpoints, snapshots, controlled replay, fork and rewind."""
+class WindowedEvents:
+    """The events of a replay, read forward from the log a window at a time."""
 
-    async def replay_session(
-        self, start: ReplayStart, controls: AsyncIterator[ReplayControl], *, caller: Caller | None = None
+    def __init__(
+        self,
+        log: EventLog,
+        skey: bytes,
+        session_id: str,
+        first: int,
+        last: int,
+        prefixes: tuple[str, ...],
+        guard: Callable[[], None],
+    ) -> None:
+        self._log, self._skey, self._session_id = log, skey, session_id
+        self._last, self._prefixes, self._guard = last, prefixes, guard
+        self._first = self._next_seq = first
+        self._window: list[Event] = []
+        self._start = 0  # index of the window's first event
+        self._before: Event | None = None  # the event just before the window
+        self._total = sum(1 for e, _ in log.read_sized(skey, session_id, first, last) if matches(e.type, prefixes))
+
+    def __len__(self) -> int:
+        return self._total
+
+    def __iter__(self) -> Iterator[Event]:
+        """Every event of the replay, read afresh (the replay's own window is left alone)."""
+        for event, _ in self._log.read_sized(self._skey, self._session_id, self._first, self._last):
+            if matches(event.type, self._prefixes):
+                yield event
+
+    def __getitem__(self, index: int) -> Event:
+        while index >= self._start + len(self._window):
+            if not self._advance():
+                raise IndexError(index)
+        if index >= self._start:
+            return self._window[index - self._start]
+        if index == self._start - 1 and self._before is not None:
+            return self._before
+        raise IndexError(f"replays read forward; event {index} is behind the window")
+
+    def _advance(self) -> bool:
+        self._guard()
+        if self._window:
+            self._before = self._window[-1]
+        self._start += len(self._window)
+        window: list[Event] = []
+        budget = EVENT_PAGE_BYTES
+        for event, size in self._log.read_sized(self._skey, self._session_id, self._next_seq, self._last):
+            if len(window) == _WINDOW_EVENTS or (window and size > budget):
+                break
+            self._next_seq = event.seq + 1
+            budget -= size
+            if matches(event.type, self._prefixes):
+                window.append(event)
+        else:
+            self._next_seq = self._last + 1
+        self._window = window
+        return bool(window)
+
+
+class Replays:
+    """Opens replays; they never write the session."""
+
+    def __init__(self, units: Units, log: EventLog, timetravel: TimeTravel, idle_timeout: float) -> None:
+        self._units = units
+        self._log = log
+        self._timetravel = timetravel
+        self._idle_timeout = idle_timeout
+
+    async def run(
+        self, c: Caller, start: ReplayStart, controls: AsyncIterator[ReplayControl]
     ) -> AsyncIterator[ReplayFrame]:
-        """ReplaySession: the frames of a replay of start's events, under the controls that follow it."""
-        replayer = self.open_replay(start, caller=caller)
-        async for frame in drive_replay(replayer, controls):
+        """The frames of a replay of start's events, under the controls that follow it."""
+        replayer, guard = self.open(c, start)
+        async for frame in drive_replay(replayer, controls, guard, self._idle_timeout):
             yield frame
 
-    def open_replay(self, start: ReplayStart, *, caller: Caller | None = None) -> Replayer:
-        """A Replayer over the events start names (read once, now); it never writes the session."""
-        c = self._caller(caller)
-        self.require(c, Role.READER)
+    def open(self, c: Caller, start: ReplayStart) -> tuple[Replayer, Callable[[], None]]:
+        """A Replayer over the events start names, and the access check to repeat while it runs."""
         try:
             mode = ReplayMode(start.mode)
         except ValueError:
@@ -40,12 +109,17 @@ class ReplayOps(ForkOps):
         breakpoint_types = type_prefixes(start.breakpoint_types, "breakpoints.event_types")
         if any(seq < 1 for seq in start.breakpoint_seqs):
             raise InvalidArgument("breakpoint seqs must be >= 1", field="breakpoints.seqs")
-        skey, session = self.fetch_current(c, start.session_id)
-        first, last = self._replay_range(skey, session, start)
-        events = [e for e in self.read_events(skey, start.session_id, first, last) if matches(e.type, prefixes)]
-        return Replayer(events, mode, start.speed or 1.0, start.breakpoint_seqs, breakpoint_types)
+        skey, session = self._units.read_session(c, start.session_id, READ)
+        first, last = self._range(skey, session, start)
 
-    def _replay_range(self, skey: bytes, session: Session, start: ReplayStart) -> tuple[int, int]:
+        def guard() -> None:
+            self._units.read_session(c, start.session_id, READ)
+
+        events = WindowedEvents(self._log, skey, start.session_id, first, last, prefixes, guard)
+        replayer = Replayer(events, mode, start.speed or 1.0, start.breakpoint_seqs, breakpoint_types)
+        return replayer, guard
+
+    def _range(self, skey: bytes, session: Session, start: ReplayStart) -> tuple[int, int]:
         last_seq = session.last_event_seq
         if start.to_seq < 0:
             raise InvalidArgument("to_seq must not be negative", field="to_seq")
@@ -53,7 +127,7 @@ class ReplayOps(ForkOps):
         if start.checkpoint_id:
             if start.from_seq is not None:
                 raise InvalidArgument("give from_seq or checkpoint_id, not both", field="from_seq")
-            first = self.find_checkpoint(skey, start.session_id, start.checkpoint_id).seq + 1
+            first = self._timetravel.find_checkpoint(skey, start.session_id, start.checkpoint_id).seq + 1
         else:
             first = start.from_seq or 1
             if first < 0:

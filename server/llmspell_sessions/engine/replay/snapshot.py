@@ -123,16 +123,31 @@ def _created(snapshot: Snapshot, event: Event) -> None:
         active_since=event.time,
         artifact_count=len(snapshot.artifacts),
         artifact_bytes=sum(snapshot.artifacts.values()),
+        state_bytes=sum(entry_bytes(k, v) for k, v in snapshot.state.items()),
     )
 
 
 def _change_state(snapshot: Snapshot, payload: dict[str, Any]) -> list[str]:
+    """Applies a state delta, keeping the record's state_bytes as the store counts them."""
     values = payload.get("set", {})
-    snapshot.state.update(values)
     deleted = payload.get("deleted", [])
+    state, session = snapshot.state, snapshot.session
+    assert session is not None
+    if session.state_bytes < 0:
+        session.state_bytes = sum(entry_bytes(k, v) for k, v in state.items())
+    for key in [*values, *deleted]:
+        if key in state:
+            session.state_bytes -= entry_bytes(key, state[key])
+    state.update(values)
     for key in deleted:
-        snapshot.state.pop(key, None)
+        state.pop(key, None)
+    session.state_bytes += sum(entry_bytes(k, v) for k, v in values.items())
     return [*values, *deleted]
+
+
+def entry_bytes(key: str, value: Any) -> int:
+    """What one state entry counts toward max_state_bytes: its key and its encoded value."""
+    return len(key.encode()) + len(orjson.dumps(value))
 
 
 def _transition(session: Session, event: Event) -> None:

@@ -18,38 +18,32 @@ import orjson
 
 from ...model import Checkpoint
 from ...storage import Storage, WriteBatch
+from ...storage.keys import (
+    CHECKPOINT_ID_BYTES,
+    SEQ_BYTES,
+    checkpoint_body_key,
+    checkpoint_body_prefix,
+    checkpoint_key,
+)
 from ..codec import decode_checkpoint, encode_checkpoint
-from ..keys import SEQ_BYTES
 from .snapshot import Snapshot
-
-CHECKPOINT_ID_BYTES = 36
-
-
-def record_key(skey: bytes, checkpoint_id: str) -> bytes:
-    return skey + checkpoint_id.encode()
-
-
-def body_prefix(skey: bytes) -> bytes:
-    return skey + b"\x00"
-
-
-def body_key(skey: bytes, base_seq: int, checkpoint_id: str) -> bytes:
-    return body_prefix(skey) + base_seq.to_bytes(SEQ_BYTES, "big") + checkpoint_id.encode()
 
 
 def put_checkpoint(batch: WriteBatch, skey: bytes, checkpoint: Checkpoint, base: Snapshot) -> None:
     """Adds a checkpoint and the snapshot it starts from to batch."""
     batch.put(
         "checkpoints",
-        record_key(skey, checkpoint.checkpoint_id),
+        checkpoint_key(skey, checkpoint.checkpoint_id),
         encode_checkpoint(checkpoint, {"base": base.seq}),
     )
-    batch.put("checkpoints", body_key(skey, base.seq, checkpoint.checkpoint_id), orjson.dumps(base.to_json()))
+    batch.put(
+        "checkpoints", checkpoint_body_key(skey, base.seq, checkpoint.checkpoint_id), orjson.dumps(base.to_json())
+    )
 
 
 def get_checkpoint(storage: Storage, skey: bytes, session_id: str, checkpoint_id: str) -> tuple[Checkpoint, int] | None:
     """(checkpoint, base seq) or None."""
-    raw = storage.get("checkpoints", record_key(skey, checkpoint_id))
+    raw = storage.get("checkpoints", checkpoint_key(skey, checkpoint_id))
     if raw is None:
         return None
     checkpoint, extra = decode_checkpoint(session_id, raw)
@@ -58,7 +52,7 @@ def get_checkpoint(storage: Storage, skey: bytes, session_id: str, checkpoint_id
 
 def nearest_snapshot(storage: Storage, skey: bytes, seq: int) -> Snapshot | None:
     """The stored snapshot with the greatest base seq <= seq, or None."""
-    prefix = body_prefix(skey)
+    prefix = checkpoint_body_prefix(skey)
     start = prefix + seq.to_bytes(SEQ_BYTES, "big") + b"\xff"
     for _, value in storage.scan("checkpoints", prefix, start=start, reverse=True):
         return Snapshot.from_json(orjson.loads(value))
@@ -66,7 +60,7 @@ def nearest_snapshot(storage: Storage, skey: bytes, seq: int) -> Snapshot | None
 
 
 def has_snapshot_at(storage: Storage, skey: bytes, seq: int) -> bool:
-    prefix = body_prefix(skey) + seq.to_bytes(SEQ_BYTES, "big")
+    prefix = checkpoint_body_prefix(skey) + seq.to_bytes(SEQ_BYTES, "big")
     return next(iter(storage.scan("checkpoints", prefix)), None) is not None
 
 

@@ -1,27 +1,29 @@
 """Live subscriptions: history after a seq, then live events, in order, without gaps or duplicates.
 
-Each subscription keeps a cursor (the next seq it owes its reader) and a bounded queue that the
-commit path fills through ``EngineCore.listeners``. Writers never wait for readers: when a queue is
-full it is dropped and the subscription marked stale, and the reader catches up from the log, which
-always holds every notified event (commits write before they notify). Seqs make the switch between
-log and queue exact: anything below the cursor is a duplicate, anything above it a gap to read.
+A subscription holds no events: it keeps a cursor (the next seq it owes its reader) and the highest
+seq committed since it last looked, and every poll reads the log from the cursor in pages bounded
+by EVENT_PAGE_BYTES. The log always holds every notified event (commits write before they notify),
+so there is nothing to drop, nothing to reorder, and memory per stream stays small whatever the log
+size or the reader's speed. Before every page the caller's access is checked again: a revoke (or a
+delete) ends the stream at once, and never delivers what was written after it.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
-from ...errors import InvalidArgument
-from ...model import Caller, Event, Role, Session
-from .log import LogOps, matches, type_prefixes
+from ...errors import InvalidArgument, LlmspellError, SessionNotFound
+from ...model import Caller, Event, Session
+from ..admission import READ
+from ..limits import EVENT_PAGE_BYTES
+from ..unit_of_work import Units
+from .log import EventLog, matches, type_prefixes
 
-QUEUE_CAPACITY = 1024
 READ_BATCH = 256
 Waker = Callable[[], None]
+Guard = Callable[[], None]
 
 
 @dataclass(slots=True)
@@ -33,19 +35,16 @@ class Delivery:
 
 
 class EventSubscription:
-    """One reader's position in one session's log plus its queue of live events.
+    """One reader's position in one session's log. ``poll`` never blocks; iterate (blocking) or set
+    a waker (asyncio) to wait for more."""
 
-    ``poll`` never blocks; iterate (blocking) or set a waker (asyncio) to wait for more.
-    """
-
-    def __init__(self, ops: LogOps, skey: bytes, session_id: str, after_seq: int, prefixes: tuple[str, ...]) -> None:
-        self._ops, self._skey, self.session_id = ops, skey, session_id
+    def __init__(
+        self, log: EventLog, skey: bytes, session_id: str, after_seq: int, prefixes: tuple[str, ...], guard: Guard
+    ) -> None:
+        self._log, self._skey, self.session_id = log, skey, session_id
         self._prefixes = prefixes
+        self._guard = guard
         self.cursor = after_seq + 1
-        self._queue: deque[Event] = deque()
-        self._lock = threading.Lock()
-        self._from_log = True  # read history first
-        self._stale = False
         self._ended = False
         self._signal = threading.Event()
         self._waker: Waker = self._signal.set
@@ -53,21 +52,12 @@ class EventSubscription:
 
     # -- the writer side (commit path, any thread) ------------------------------------------------
 
-    def push(self, event: Event) -> None:
-        with self._lock:
-            if len(self._queue) >= QUEUE_CAPACITY:
-                self._queue.clear()  # the reader is too slow: it will read the log instead
-                self._stale = True
-            else:
-                self._queue.append(event)
-            wake = len(self._queue) <= 1
-        if wake:
-            self._wake()
+    def notify(self) -> None:
+        self._wake()
 
     def end(self) -> None:
         """The session is gone: the stream ends after what was already delivered."""
-        with self._lock:
-            self._ended = True
+        self._ended = True
         self._wake()
 
     def _wake(self) -> None:
@@ -85,49 +75,36 @@ class EventSubscription:
     def poll(self, limit: int = READ_BATCH) -> Delivery:
         """Events that follow the cursor (matching the types filter); empty when nothing is ready."""
         while True:
-            ended, queued = self._claim()
-            if self._from_log:
-                events = self._read_log(limit)
-                if events:
-                    return Delivery(events)
-                continue  # more log to read, or just caught up: drain the queue next
-            events = self._take(queued)
-            if events:
-                return Delivery(events)
-            if not self._from_log:
-                return Delivery([], ended)
+            if self._ended:
+                return Delivery([], True)
+            try:
+                self._guard()
+            except SessionNotFound:  # deleted: the listener's end() is on its way
+                return Delivery([], True)
+            batch, full = self._read(limit)
+            if batch:
+                self.cursor = batch[-1].seq + 1
+            wanted = [e for e in batch if matches(e.type, self._prefixes)]
+            if wanted or not full:
+                return Delivery(wanted, False)
 
-    def _claim(self) -> tuple[bool, list[Event]]:
-        """(ended, the queued events) — the queue is handed over only when reading live."""
-        with self._lock:
-            if self._stale:
-                self._stale, self._from_log = False, True
-            if self._from_log:
-                return self._ended, []
-            queued = list(self._queue)
-            self._queue.clear()
-            return self._ended, queued
-
-    def _read_log(self, limit: int) -> list[Event]:
-        batch = list(_take_n(self._ops.read_events(self._skey, self.session_id, self.cursor), limit))
-        if batch:
-            self.cursor = batch[-1].seq + 1
-        if len(batch) < limit:
-            self._from_log = False  # caught up: what comes next is (or will be) in the queue
-        return [e for e in batch if matches(e.type, self._prefixes)]
-
-    def _take(self, queued: list[Event]) -> list[Event]:
+    def _read(self, limit: int) -> tuple[list[Event], bool]:
+        """Up to limit events (or EVENT_PAGE_BYTES) from the cursor; True when the page was cut."""
         events: list[Event] = []
-        for event in queued:
-            if event.seq < self.cursor:
-                continue  # already read from the log
-            if event.seq > self.cursor:
-                self._from_log = True  # a gap: the log has it
-                return events + self._read_log(READ_BATCH)
-            self.cursor += 1
-            if matches(event.type, self._prefixes):
-                events.append(event)
-        return events
+        budget = EVENT_PAGE_BYTES
+        for event, size in self._log.read_sized(self._skey, self.session_id, self.cursor):
+            if len(events) == limit or (events and size > budget):
+                return events, True
+            if event.type in _ACCESS_CHANGES and event.payload.get("subject"):
+                try:
+                    self._guard()  # a revoke committed since the last check: nothing after it
+                except LlmspellError:
+                    if events:
+                        return events, False
+                    raise
+            events.append(event)
+            budget -= size
+        return events, False
 
     def __iter__(self) -> Iterator[Event]:
         """Blocks for each next event until the session is deleted or close() is called."""
@@ -146,60 +123,58 @@ class EventSubscription:
         self.end()
 
 
-def _take_n(events: Iterable[Event], n: int) -> Iterator[Event]:
-    for index, event in enumerate(events):
-        if index == n:
-            return
-        yield event
+_ACCESS_CHANGES = frozenset({"session.access_revoked", "session.access_granted"})
 
 
-class SubscriptionOps(LogOps):
-    """SubscribeEvents: registers one listener on the commit path that feeds every subscription."""
+class Subscriptions:
+    """SubscribeEvents: one commit listener that wakes every subscription of a session."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, units: Units, log: EventLog) -> None:
+        self._units = units
+        self._log = log
         self._subscriptions: dict[tuple[str, str], set[EventSubscription]] = {}
-        self._subscriptions_lock = threading.Lock()
-        self.listeners.append(self._publish)
+        self._lock = threading.Lock()
 
-    def subscribe_events(
-        self, session_id: str, after_seq: int = 0, types: Iterable[str] = (), *, caller: Caller | None = None
-    ) -> EventSubscription:
+    def subscribe(self, c: Caller, session_id: str, after_seq: int, types: Iterable[str]) -> EventSubscription:
         """A subscription to the session's events after after_seq: its history, then live events."""
-        c = self._caller(caller)
-        self.require(c, Role.READER)
         prefixes = type_prefixes(types)
         if after_seq < 0:
             raise InvalidArgument("after_seq must not be negative", field="after_seq")
-        with self.lock:  # no commit or delete between the check and the registration
-            skey, _ = self.fetch_current(c, session_id)
-            subscription = EventSubscription(self, skey, session_id, after_seq, prefixes)
+        units = self._units
+
+        def guard() -> None:
+            units.read_session(c, session_id, READ)
+
+        with units.lock:  # no delete between the check and the registration
+            skey, _ = units.read_session(c, session_id, READ)
+            subscription = EventSubscription(self._log, skey, session_id, after_seq, prefixes, guard)
             key = (c.tenant, session_id)
-            with self._subscriptions_lock:
+            with self._lock:
                 self._subscriptions.setdefault(key, set()).add(subscription)
             subscription.on_close = lambda sub: self._unsubscribe(key, sub)
         return subscription
 
     def _unsubscribe(self, key: tuple[str, str], subscription: EventSubscription) -> None:
-        with self._subscriptions_lock:
+        with self._lock:
             subscribers = self._subscriptions.get(key)
             if subscribers is not None:
                 subscribers.discard(subscription)
                 if not subscribers:
                     del self._subscriptions[key]
 
-    def _publish(self, tenant: str, event: Event) -> None:
+    # -- CommitListener ---------------------------------------------------------------------------
+
+    def committed(self, tenant: str, skey: bytes, session: Session, event: Event) -> None:
         key = (tenant, event.session_id)
         if key not in self._subscriptions:  # the common case costs one dict lookup
             return
-        with self._subscriptions_lock:
+        with self._lock:
             subscribers = tuple(self._subscriptions.get(key, ()))
         for subscription in subscribers:
-            subscription.push(event)
+            subscription.notify()
 
-    def session_deleted(self, tenant: str, session: Session) -> None:
-        super().session_deleted(tenant, session)
-        with self._subscriptions_lock:
-            subscribers = self._subscriptions.pop((tenant, session.session_id), set())
+    def deleted(self, tenant: str, session_id: str) -> None:
+        with self._lock:
+            subscribers = self._subscriptions.pop((tenant, session_id), set())
         for subscription in subscribers:
             subscription.end()

@@ -6,14 +6,18 @@ import fnmatch
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from ..errors import ArtifactNotFound, InvalidArgument
-from ..model import Artifact, ArtifactType, Caller, Page, Role, Session, StorageStats
-from . import artifact_records as rec
-from . import keys, validation
-from .artifact_store import ArtifactStoreOps
-from .codec import decode_session, to_micros
-from .paging import decode_token, encode_token, query_fingerprint
+from ...cas import ContentStore
+from ...errors import ArtifactNotFound, InvalidArgument
+from ...model import Artifact, ArtifactType, Caller, Page, Role, Session, StorageStats
+from ...storage import Storage, keys
+from .. import validation
+from ..admission import READ
+from ..codec import decode_session, to_micros
+from ..paging import decode_token, encode_token, query_fingerprint
+from ..unit_of_work import Units
+from .store import ArtifactStore
 
+_READ_GROUP = 64  # chunks read per lookup; access is checked again between groups
 ARTIFACT_ORDERINGS = {
     "create_time": (lambda a: (to_micros(a.create_time), a.artifact_id), False),
     "create_time asc": (lambda a: (to_micros(a.create_time), a.artifact_id), False),
@@ -24,85 +28,74 @@ ARTIFACT_ORDERINGS = {
 }
 
 
-class ArtifactQueryOps(ArtifactStoreOps):
-    """Artifact reads shared by the embedded API and the servicers."""
+class ArtifactQueries:
+    """Artifact reads: downloads, listings, statistics."""
 
-    def read_artifact(
-        self, artifact_id: str, offset: int = 0, limit: int = 0, *, caller: Caller | None = None
-    ) -> tuple[Artifact, Iterator[bytes]]:
+    def __init__(self, units: Units, storage: Storage, content: ContentStore, store: ArtifactStore) -> None:
+        self._units = units
+        self.storage = storage
+        self.content = content
+        self._store = store
+
+    def read(self, c: Caller, artifact_id: str, offset: int, limit: int) -> tuple[Artifact, Iterator[bytes]]:
         """Metadata and an iterator over the bytes [offset, offset+limit) (limit 0 = to the end),
-        chunk by chunk, each verified against its digest; never the whole artifact in memory."""
-        c = self._caller(caller)
-        self.require(c, Role.READER)
+        chunk by chunk, each verified against its digest; never the whole artifact in memory. The
+        caller's access is checked again before each group of chunks: a revoke ends the download."""
         if offset < 0 or limit < 0:
             raise InvalidArgument("offset and limit must not be negative", field="offset")
-        _, record = self.find_record(c, artifact_id)
+        _, record = self._store.find_record(c, artifact_id)
         size = record.artifact.size
         if offset > size:
             raise InvalidArgument(f"offset {offset} is past the end ({size} bytes)", field="offset")
         end = size if limit == 0 else min(size, offset + limit)
-        return record.artifact, self._pieces(record.chunks, offset, end)
+        return record.artifact, self._pieces(c, record.artifact.session_id, record.chunks, offset, end)
 
-    def _pieces(self, chunks: list[tuple[bytes, int]], start: int, end: int) -> Iterator[bytes]:
+    def _pieces(
+        self, c: Caller, session_id: str, chunks: list[tuple[bytes, int]], start: int, end: int
+    ) -> Iterator[bytes]:
         position = 0
         wanted = []
         for digest, size in chunks:
             if position + size > start and position < end:
                 wanted.append((digest, position, size))
             position += size
-        for first in range(0, len(wanted), 64):
-            group = wanted[first : first + 64]
+        for first in range(0, len(wanted), _READ_GROUP):
+            if first:
+                self._units.read_session(c, session_id, READ)
+            group = wanted[first : first + _READ_GROUP]
             records = self.content.records([d for d, _, _ in group])
             for (digest, at, size), record in zip(group, records, strict=True):
                 data = self.content.read_chunk(digest, record)
                 yield data[max(start - at, 0) : min(end - at, size)]
 
-    def get_artifact(
-        self, session_id: str, artifact_id: str, *, caller: Caller | None = None
-    ) -> tuple[Artifact, bytes]:
+    def get_whole(self, c: Caller, session_id: str, artifact_id: str) -> tuple[Artifact, bytes]:
         """An artifact of a session with all its bytes (for small artifacts; stream big ones)."""
-        artifact, pieces = self.read_artifact(artifact_id, caller=caller)
+        artifact, pieces = self.read(c, artifact_id, 0, 0)
         if artifact.session_id != session_id:
             raise ArtifactNotFound(
                 f"artifact {artifact_id} is not in session {session_id}", artifact_id=artifact_id, session_id=session_id
             )
         return artifact, b"".join(pieces)
 
-    def session_records(self, skey: bytes, *, with_chunks: bool = False) -> Iterator[rec.ArtifactRecord]:
-        """Every artifact record of a session, deleted ones included, in id (= creation) order."""
-        for _, raw in self.storage.scan("artifacts", skey):
-            yield rec.decode_record(raw, with_chunks=with_chunks)
-
-    def latest_artifacts(self, caller: Caller, skey: bytes, session: Session) -> list[Artifact]:
-        latest: dict[str, Artifact] = {}
-        for record in self.session_records(skey):
-            a = record.artifact
-            if record.live and (a.name not in latest or latest[a.name].version < a.version):
-                latest[a.name] = a
-        return sorted(latest.values(), key=lambda a: a.name)
-
-    def list_artifacts(
+    def list(
         self,
+        c: Caller,
         session_id: str,
-        types: Iterable[ArtifactType] = (),
-        tags: Iterable[str] = (),
-        name_pattern: str = "",
-        mime_type: str = "",
-        min_size: int = 0,
-        max_size: int = 0,
-        create_time_after: datetime | None = None,
-        create_time_before: datetime | None = None,
-        all_versions: bool = False,
-        order_by: str = "",
-        page_size: int = 0,
-        page_token: str = "",
-        *,
-        caller: Caller | None = None,
+        types: Iterable[ArtifactType],
+        tags: Iterable[str],
+        name_pattern: str,
+        mime_type: str,
+        min_size: int,
+        max_size: int,
+        create_time_after: datetime | None,
+        create_time_before: datetime | None,
+        all_versions: bool,
+        order_by: str,
+        page_size: int,
+        page_token: str,
     ) -> Page:
         """One page of a session's artifacts (latest version of each name unless all_versions)."""
-        c = self._caller(caller)
-        self.require(c, Role.READER)
-        skey, session = self.fetch(c, session_id)
+        skey, _ = self._units.read_session(c, session_id, READ)
         order = " ".join(order_by.lower().split()) or "create_time"
         if order not in ARTIFACT_ORDERINGS:
             raise InvalidArgument(f"order_by {order_by!r} is not one of {sorted(ARTIFACT_ORDERINGS)}", field="order_by")
@@ -112,7 +105,7 @@ class ArtifactQueryOps(ArtifactStoreOps):
         validation.text(name_pattern, "name_pattern", max_bytes=1024)
         if min_size < 0 or max_size < 0:
             raise InvalidArgument("min_size and max_size must not be negative", field="min_size")
-        after, before = to_micros(create_time_after), to_micros(create_time_before)
+        after, before = validation.time_after(create_time_after), validation.time_before(create_time_before)
         fingerprint = query_fingerprint(
             [
                 c.tenant,
@@ -145,9 +138,9 @@ class ArtifactQueryOps(ArtifactStoreOps):
             )
 
         if all_versions:
-            candidates = [r.artifact for r in self.session_records(skey) if r.live]
+            candidates = [r.artifact for r in self._store.session_records(skey) if r.live]
         else:
-            candidates = self.latest_artifacts(c, skey, session)
+            candidates = self._store.latest_artifacts(skey)
         key, descending = ARTIFACT_ORDERINGS[order]
         matches = sorted((a for a in candidates if keep(a)), key=key, reverse=descending)
         page = matches[start : start + size]
@@ -155,12 +148,10 @@ class ArtifactQueryOps(ArtifactStoreOps):
         token = encode_token((start + size).to_bytes(8, "big"), len(matches), fingerprint) if more else ""
         return Page(page, token, len(matches))
 
-    def get_storage_stats(self, session_id: str = "", *, caller: Caller | None = None) -> StorageStats:
-        """Logical and stored bytes of a session's live artifacts, or of the caller's whole tenant."""
-        c = self._caller(caller)
-        self.require(c, Role.READER)
+    def stats(self, c: Caller, session_id: str) -> StorageStats:
+        """Logical and stored bytes of a session's live artifacts, or of what the caller sees of its tenant."""
         if session_id:
-            prefixes = [self.fetch(c, session_id)[0]]
+            prefixes = [self._units.read_session(c, session_id, READ)[0]]
         else:
             prefixes = [
                 k
@@ -170,7 +161,7 @@ class ArtifactQueryOps(ArtifactStoreOps):
         count = logical = 0
         unique: dict[bytes, int] = {}
         for skey in prefixes:
-            for record in self.session_records(skey, with_chunks=True):
+            for record in self._store.session_records(skey, with_chunks=True):
                 if record.live:
                     count += 1
                     logical += record.artifact.size

@@ -1,30 +1,38 @@
 """ArtifactUpload: one artifact being written, bytes in, chunks out, committed at the end.
 
-Bytes are chunked as they arrive (FastCDC), hashed (BLAKE3), looked up in batches of ~4 MiB
-(one multi_get), compressed (LZ4) when new and when the artifact is above the threshold, and appended
-to the blob store. Nothing is visible until ``finish`` commits the artifact record, its references and
-its event in one WriteBatch, after the chunk bytes were synced. Resumable uploads (with an upload_id)
-also persist their progress after each batch, so a new stream can continue at ``committed_size``.
+Bytes are chunked as they arrive (FastCDC), hashed (BLAKE3), looked up in batches of ~4 MiB (one
+multi_get, after pinning), compressed (LZ4) when new and when it pays, and appended to the blob
+store. Nothing is visible until ``commit`` writes the artifact record, its references and its event
+in one unit of work, after the chunk bytes were synced. A resumable upload (with an upload_id) also
+persists its progress after each batch and, when its stream ends early, every complete chunk it
+received, so a new stream can continue at ``committed_size``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from blake3 import blake3
 
-from .. import hotpath
-from ..cas import ChunkRecord, prepare_chunks
-from ..cas.pipeline import digest_chunks
-from ..errors import IntegrityError, ResourceExhausted
-from ..model import Artifact, Caller, UploadHeader
-
-if TYPE_CHECKING:
-    from .artifact_store import ArtifactStoreOps
+from ... import hotpath
+from ...cas import ChunkRecord, ContentStore, prepare_chunks
+from ...cas.pipeline import digest_chunks
+from ...errors import IntegrityError
+from ...model import Artifact, Caller, UploadHeader
+from ..limits import Limits
 
 BATCH_BYTES = 4 * 1024 * 1024
-INCOMPRESSIBLE_AFTER = 16
+
+
+class UploadOwner(Protocol):
+    """What an upload needs from the artifact store that started it."""
+
+    def commit_upload(self, upload: ArtifactUpload) -> Artifact: ...
+
+    def persist_progress(self, upload: ArtifactUpload) -> None: ...
+
+    def release_upload(self, upload: ArtifactUpload, keep_progress: bool) -> None: ...
 
 
 class ArtifactUpload:
@@ -32,14 +40,18 @@ class ArtifactUpload:
 
     def __init__(
         self,
-        ops: ArtifactStoreOps,
+        owner: UploadOwner,
+        content: ContentStore,
+        limits: Limits,
+        threshold: int,
         caller: Caller,
         skey: bytes,
         header: UploadHeader,
-        session_bytes: int,
+        used: tuple[int, int],
         existing: Artifact | None = None,
     ) -> None:
-        self.ops, self.caller, self.skey, self.header = ops, caller, skey, header
+        self._owner, self._content, self._limits, self._threshold = owner, content, limits, threshold
+        self.caller, self.skey, self.header = caller, skey, header
         self.existing = existing
         self.size = 0
         self.chunks: list[tuple[bytes, int]] = []
@@ -47,28 +59,28 @@ class ArtifactUpload:
         self.stored: dict[bytes, tuple[int, bool]] = {}  # digest -> (stored size, compressed)
         self.new_bytes = 0
         self.persisted = 0  # chunks whose references a resumable upload already holds
-        self._session_bytes = session_bytes
+        self.content_digest = ""
+        self.skip = 0  # bytes a resumed stream resends that the upload already holds
+        self.finished = False
+        # (session bytes, tenant bytes) when the upload began: quotas are checked early as bytes
+        # arrive; the commit's unit of work checks them again and decides.
+        self._session_used, self._tenant_used = used
         self._chunker = hotpath.StreamChunker()
         self._hasher = blake3()
         self._pending: list[memoryview | bytes] = []
         self._pending_bytes = 0
         self._pins: list[bytes] = []
-        self._threshold = ops.config.artifact_compression_threshold
-        self.finished = False
-        self.content_digest = ""
-        self.skip = 0  # bytes a resumed stream resends that the upload already holds
-        self._tried = self._shrunk = 0  # new chunks LZ4 was tried on, and how many it shrank
 
     def resume_from(self, chunks: list[tuple[bytes, int]], new_bytes: int) -> None:
-        """Continues after the chunks an earlier stream of this upload persisted."""
+        """Continues after the chunks an earlier stream of this upload persisted (and holds)."""
         self.chunks = list(chunks)
         self.persisted = len(chunks)
         self.new_bytes = new_bytes
-        records = self.ops.content.records([d for d, _ in chunks])
+        records = self._content.records([d for d, _ in chunks])
         for (digest, _), record in zip(chunks, records, strict=True):
             assert record is not None  # held by this upload's references
             self.stored[digest] = (record.stored_size, record.compressed)
-            self._hasher.update(self.ops.content.read_chunk(digest, record))
+            self._hasher.update(self._content.read_chunk(digest, record))
             self.size += record.size
 
     def write(self, data: bytes | memoryview) -> None:
@@ -79,20 +91,14 @@ class ArtifactUpload:
             dropped = min(self.skip, len(data))
             data, self.skip = memoryview(data)[dropped:], self.skip - dropped
         self.size += len(data)
-        limit = self.ops.config.max_artifact_size
-        if self.size > limit:
-            raise ResourceExhausted(f"artifact exceeds max_artifact_size ({limit} bytes)", limit="max_artifact_size")
-        session_limit = self.ops.config.max_session_bytes
-        if self._session_bytes + self.size > session_limit:
-            raise ResourceExhausted(
-                f"session would exceed max_session_bytes ({session_limit} bytes)", limit="max_session_bytes"
-            )
-        self.ops.check_tenant_bytes(self.caller, self.size)
+        self._limits.artifact_size(self.size)
+        self._limits.session_bytes(self.header.session_id, self._session_used + self.size)
+        self._limits.tenant_bytes(self.caller.tenant, self._tenant_used + self.size)
         self._hasher.update(data)
         for chunk in self._chunker.feed(data):
             self._pending.append(chunk)
             self._pending_bytes += len(chunk)
-        if self._pending_bytes >= BATCH_BYTES and self.size > self._threshold:
+        if self._pending_bytes >= BATCH_BYTES:
             self._process()
 
     def write_many(self, parts: list[bytes]) -> None:
@@ -104,25 +110,22 @@ class ArtifactUpload:
         chunks, self._pending, self._pending_bytes = self._pending, [], 0
         if not chunks:
             return
+        content = self._content
         digests = digest_chunks(chunks)
         unseen = [d for d in dict.fromkeys(digests) if d not in self.stored]
-        self.ops.content.pin(unseen)
+        content.pin(unseen)  # before the lookup: a chunk found stays until the commit
         self._pins.extend(unseen)
-        records = self.ops.content.records(unseen)
-        tenant_counts = self.ops.content.tenant_counts(self.caller.tenant, unseen)
+        records = content.records(unseen)
+        tenant_counts = content.tenant_counts(self.caller.tenant, unseen)
         missing = {d for d, r in zip(unseen, records, strict=True) if r is None}
         for digest, record, count in zip(unseen, records, tenant_counts, strict=True):
             if record is not None:
                 self.stored[digest] = (record.stored_size, record.compressed)
                 if count == 0:
                     self.new_bytes += record.stored_size
-        compress = self.size > self._threshold and self._worth_compressing()
-        prepared = prepare_chunks(chunks, digests, missing, compress=compress)
-        if compress:
-            self._tried += sum(1 for p in prepared if p.stored)
-            self._shrunk += sum(1 for p in prepared if p.compressed)
+        prepared = prepare_chunks(chunks, digests, missing, self._threshold)
         to_write = [p for p in prepared if p.stored]
-        locations = self.ops.content.blobs.append([p.stored for p in to_write])
+        locations = content.blobs.append([p.stored for p in to_write])
         for item, location in zip(to_write, locations, strict=True):
             record = ChunkRecord(location, len(item.stored), item.size, item.compressed)
             self.new_records[item.digest] = record
@@ -130,12 +133,7 @@ class ArtifactUpload:
             self.new_bytes += record.stored_size
         self.chunks.extend((p.digest, p.size) for p in prepared)
         if self.header.upload_id:
-            self.ops.persist_upload_progress(self)
-
-    def _worth_compressing(self) -> bool:
-        """Stops trying LZ4 once 16 new chunks in a row did not shrink (random or already
-        compressed content): trying costs as much as storing."""
-        return self._shrunk > 0 or self._tried < INCOMPRESSIBLE_AFTER
+            self._owner.persist_progress(self)
 
     @property
     def committed_size(self) -> int:
@@ -172,15 +170,16 @@ class ArtifactUpload:
                 expected_digest=expected.expected_digest,
                 content_digest=digest,
             )
-        self.ops.content.blobs.sync()
+        self._content.blobs.sync()
         self.content_digest = digest
 
     def commit(self) -> Artifact:
-        """Makes the sealed artifact visible: the light half of finishing (one WriteBatch)."""
+        """Makes the sealed artifact visible: the light half of finishing (one unit of work)."""
         if self.existing is not None:
+            self._owner.release_upload(self, keep_progress=True)
             return self.existing
         try:
-            artifact = self.ops.commit_upload(self, self.content_digest)
+            artifact = self._owner.commit_upload(self)
         finally:
             self.release_pins()
         self.finished = True
@@ -191,17 +190,21 @@ class ArtifactUpload:
         return Counter(d for d, _ in self.chunks[self.persisted :])
 
     def release_pins(self) -> None:
-        self.ops.content.unpin(self._pins)
+        self._content.unpin(self._pins)
         self._pins = []
 
     def abort(self) -> None:
-        """The stream broke: a resumable upload keeps its progress, any other is forgotten."""
+        """The stream broke: a resumable upload keeps its progress, with every complete chunk
+        received so far; any other upload is forgotten."""
+        if self.header.upload_id and self.existing is None and not self.finished:
+            try:
+                self._process()  # complete chunks only (the chunker keeps the tail); persists them
+            except Exception:  # noqa: BLE001 - keep what was persisted before; the stream is gone anyway
+                pass
         self.release_pins()
-        if self.header.upload_id:
-            self.ops.release_upload(self)
+        self._owner.release_upload(self, keep_progress=True)
 
     def discard(self) -> None:
         """Forgets the upload entirely, progress included."""
         self.release_pins()
-        if self.header.upload_id:
-            self.ops.drop_upload(self.caller, self.header.upload_id)
+        self._owner.release_upload(self, keep_progress=False)

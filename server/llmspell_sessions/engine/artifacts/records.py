@@ -1,10 +1,4 @@
-"""Artifact records and their keys (``artifacts`` and ``artifact_names`` column families).
-
-artifacts:       session key + artifact id          -> record (metadata JSON + chunk table)
-                 tenant NUL "#" + artifact id       -> session id (lookup by id alone)
-                 tenant NUL "!" + request id        -> artifact id (idempotent writes)
-artifact_names:  session key + name NUL + version   -> artifact id (live versions only)
-                 session key 0x01 + name            -> last version given (versions never repeat)
+"""Artifact records as stored in the ``artifacts`` column family (keys: storage/keys.py).
 
 Deleted artifacts keep their record (``deleted_seq`` set) while the session exists, so history
 (snapshots, rewind) can still describe them; they are invisible to Get and List.
@@ -17,9 +11,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from ..model import Artifact, ArtifactType
-from .codec import from_micros, to_micros
-from .keys import tenant_prefix
+from ...model import Artifact, ArtifactType
+from ..codec import from_micros, to_micros
 
 _HEADER = struct.Struct("<I")
 _CHUNK = struct.Struct("<32sI")
@@ -123,27 +116,3 @@ def decode_record(data: bytes, with_chunks: bool = True) -> ArtifactRecord:
     )
     chunks = list(_CHUNK.iter_unpack(data[4 + length :])) if with_chunks else []
     return ArtifactRecord(artifact, chunks, stored_seq, deleted_seq)
-
-
-def record_key(skey: bytes, artifact_id: str) -> bytes:
-    return skey + artifact_id.encode()
-
-
-def id_key(tenant: str, artifact_id: str) -> bytes:
-    return tenant_prefix(tenant) + b"#" + artifact_id.encode()
-
-
-def request_key(tenant: str, request_id: str) -> bytes:
-    return tenant_prefix(tenant) + b"!" + request_id.encode()
-
-
-def name_prefix(skey: bytes, name: str) -> bytes:
-    return skey + name.encode() + b"\x00"
-
-
-def name_key(skey: bytes, name: str, version: int) -> bytes:
-    return name_prefix(skey, name) + version.to_bytes(4, "big")
-
-
-def version_counter_key(skey: bytes, name: str) -> bytes:
-    return skey + b"\x01" + name.encode()
