@@ -126,9 +126,10 @@ def agent_run(rng: random.Random, seed: int) -> list[tuple[str, Any]]:
 
 def request(kind: str, arg: Any, sid: str) -> Any:
     """The protobuf request the client builds for a call (to size its echo)."""
+    from llmspell_sessions import wire as convert
     from llmspell_sessions._pb import artifact_pb2, replay_pb2, session_pb2
-    from llmspell_sessions.client._artifact_api import header_to_pb, make_header
-    from llmspell_sessions.rpc import convert
+    from llmspell_sessions.client._artifact_api import make_header
+    from llmspell_sessions.wire.artifacts import header_to_pb
 
     from .replay import append_request
 

@@ -392,8 +392,8 @@ def channel_options() -> list[tuple[str, Any]]:
 
 def append_request(sid: str, events: list[dict[str, Any]]) -> Any:
     """The AppendEventsRequest the client builds for events (to size the echo)."""
+    from llmspell_sessions import wire as convert
     from llmspell_sessions._pb import replay_pb2
-    from llmspell_sessions.rpc import convert
 
     request = replay_pb2.AppendEventsRequest(session_id=sid)
     for event in events:
@@ -488,7 +488,7 @@ class Subscribers:
 
 
 def measure_fanout(ctx: Context, client: Any, stream_address: str) -> None:
-    from llmspell_sessions.rpc import convert
+    from llmspell_sessions import wire as convert
 
     clock = time.perf_counter_ns
     sid = client.create_session(name="bench-fanout")
@@ -666,8 +666,8 @@ async def _subscribers(real: str, sid: str, after_seq: int, bare: str, count: in
 
 def measure_replay(ctx: Context, client: Any, stream_address: str, real_pid: int, stream_pid: int) -> None:
     from llmspell_sessions._pb import replay_pb2
-    from llmspell_sessions.client._replay_api import start_to_pb
     from llmspell_sessions.model import ReplayMode, ReplayStart
+    from llmspell_sessions.wire.replay import start_to_pb
 
     sid = client.create_session(name="bench-replay")
     ctx.progress.step(f"replay: appending {REPLAY_EVENTS:,} events")

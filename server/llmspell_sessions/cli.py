@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     add_client_commands(commands)
     add_artifact_commands(commands)
     add_replay_commands(commands)
+    _add_check(commands)
     _add_bench(commands)
     return parser
 
@@ -101,6 +102,36 @@ def _serve(args: argparse.Namespace) -> int:
     )
     asyncio.run(serve(engine_config, server_config))
     return 0
+
+
+def _add_check(commands: Any) -> None:
+    check = commands.add_parser(
+        "check", help="read-only consistency check of a store directory (exit 1 on any problem, 2 when none is there)"
+    )
+    check.add_argument("--path", help="store directory (default $LLMSPELL_SESSION_PATH or ./.llmspell-sessions)")
+    check.add_argument(
+        "--no-verify-bytes",
+        dest="verify_bytes",
+        action="store_false",
+        help="skip reading every chunk's bytes back and checking its BLAKE3 digest",
+    )
+    check.add_argument("--json", action="store_true", help="machine output: counts and problems as JSON")
+    check.set_defaults(run=_check)
+
+
+def _check(args: argparse.Namespace) -> int:
+    import os
+
+    from .check import StoreNotFound, check_store, format_report
+
+    path = args.path or os.environ.get("LLMSPELL_SESSION_PATH") or ".llmspell-sessions"
+    try:
+        report = check_store(path, verify_bytes=args.verify_bytes)
+    except StoreNotFound as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(report.to_json(), indent=2) if args.json else format_report(report))
+    return 0 if report.ok else 1
 
 
 def _add_bench(commands: Any) -> None:

@@ -10,7 +10,7 @@ import pytest
 from llmspell_sessions.client import SessionClient
 from llmspell_sessions.errors import LlmspellError
 
-from tests.helpers.consistency import check_store
+from tests.helpers.consistency import check_store_command
 from tests.helpers.server import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -46,7 +46,7 @@ def test_sigkill_during_writes_loses_no_acknowledged_write(
     for w in writers:
         w.join(10)
     assert len(acked) > 50, "the burst should have written something before the kill"
-    counts = check_store(server.path)
+    counts = check_store_command(server.path)
     highest: dict[str, int] = {}
     for sid, n in acked:
         highest[sid] = max(highest.get(sid, 0), n)

@@ -13,7 +13,7 @@ from llmspell_sessions.client import SessionClient
 from llmspell_sessions.errors import LlmspellError
 from llmspell_sessions.model import UploadHeader
 
-from tests.helpers.consistency import check_store
+from tests.helpers.consistency import check_store_command
 from tests.helpers.server import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -54,7 +54,7 @@ def test_sigkill_during_uploads(server_factory: Callable[..., ServerProcess]) ->
     stop.set()
     for t in threads:
         t.join(15)
-    check_store(server.path)
+    check_store_command(server.path)
     server.start()
     with SessionClient(server.address) as c:
         listed = c.list_artifacts(sid, page_size=1000)

@@ -18,7 +18,7 @@ from llmspell_sessions.client import SessionClient
 from llmspell_sessions.errors import LlmspellError
 from llmspell_sessions.model import UploadHeader
 
-from tests.helpers.consistency import check_store
+from tests.helpers.consistency import check_store_command
 from tests.helpers.server import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -127,7 +127,7 @@ def test_sigkill_under_mixed_load(server_factory: Callable[..., ServerProcess], 
     for worker in workers:
         worker.join(15)
     assert acked.artifacts and acked.state, "the load should have written something before the kill"
-    counts = check_store(server.path)
+    counts = check_store_command(server.path)
     server.start()
     with SessionClient(server.address) as c, grpc.insecure_channel(server.address) as channel:
         checked = _verify(c, channel, acked)

@@ -12,11 +12,11 @@ from typing import Any
 from blake3 import blake3
 from google.protobuf import json_format
 from llmspell_sessions import ArtifactType
+from llmspell_sessions import wire as convert
 from llmspell_sessions._pb import replay_pb2
 from llmspell_sessions.client import SessionClient
 from llmspell_sessions.errors import LlmspellError
 from llmspell_sessions.model import UploadHeader
-from llmspell_sessions.rpc import convert
 
 MiB = 1024 * 1024
 

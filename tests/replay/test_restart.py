@@ -8,9 +8,9 @@ from pathlib import Path
 
 import orjson
 from llmspell_sessions import SessionManager
-from llmspell_sessions.storage import keys
 from llmspell_sessions.engine.codec import decode_session
 from llmspell_sessions.errors import LlmspellError
+from llmspell_sessions.storage import keys
 
 from tests.helpers.consistency import check_store
 from tests.replay.conftest import ReplayClient
@@ -38,7 +38,9 @@ def check_history(path: Path, tenant: str = "default") -> int:
             assert orjson.dumps(replayed.state, option=orjson.OPT_SORT_KEYS) == orjson.dumps(
                 state, option=orjson.OPT_SORT_KEYS
             )
-            assert set(replayed.artifacts) == {r.artifact.artifact_id for r in engine._p.artifacts.session_records(skey) if r.live}
+            assert set(replayed.artifacts) == {
+                r.artifact.artifact_id for r in engine._p.artifacts.session_records(skey) if r.live
+            }
             count += 1
         return count
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from llmspell_sessions import Caller, Role, SessionManager, SessionState
-from llmspell_sessions.storage import keys
 from llmspell_sessions.engine.codec import decode_event
 from llmspell_sessions.errors import AccessDenied, ResourceExhausted, SessionNotFound
+from llmspell_sessions.storage import keys
 
 
 def _events(manager: SessionManager, sid: str, tenant: str = "default") -> list[str]:

@@ -9,11 +9,10 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
-from google.protobuf import field_mask_pb2
-
 from .._pb import session_pb2
-from ..model import LoadedSession, Page, Session, SessionState
-from ..rpc import convert
+from ..model import Session, SessionState
+from ..wire import py_to_value_map, session_from_pb, value_map_to_py
+from ..wire import sessions as wire
 
 T = TypeVar("T")
 
@@ -25,7 +24,7 @@ class ClientApi:
         raise NotImplementedError
 
     def _session(self, method: str, request: Any) -> Any:
-        return self._call("session", method, request, convert.session_from_pb)
+        return self._call("session", method, request, session_from_pb)
 
     def new_session(
         self,
@@ -37,7 +36,7 @@ class ClientApi:
         request_id: str = "",
     ) -> Any:
         """Creates a session and returns its record."""
-        request = _create_request(name, description, tags, metadata, parent_session_id, request_id)
+        request = wire.create_to_pb(name, description, tags, metadata, parent_session_id, request_id)
         return self._session("CreateSession", request)
 
     def create_session(
@@ -50,7 +49,7 @@ class ClientApi:
         request_id: str = "",
     ) -> Any:
         """Creates a session and returns its id."""
-        request = _create_request(name, description, tags, metadata, parent_session_id, request_id)
+        request = wire.create_to_pb(name, description, tags, metadata, parent_session_id, request_id)
         return self._call("session", "CreateSession", request, lambda pb: pb.session_id)
 
     def get_session(self, session_id: str) -> Any:
@@ -70,25 +69,19 @@ class ClientApi:
         order_by: str = "",
     ) -> Any:
         """One page of sessions (a Page of Session)."""
-        request = session_pb2.ListSessionsRequest(
+        request = wire.list_to_pb(
+            states,
+            create_time_after,
+            create_time_before,
             page_size=page_size,
             page_token=page_token,
-            states=[int(s) for s in states],  # type: ignore[misc]
             tags=list(tags),
             parent_session_id=parent_session_id,
             created_by=created_by,
             search=search,
             order_by=order_by,
         )
-        if create_time_after is not None:
-            request.create_time_after.FromDatetime(create_time_after)
-        if create_time_before is not None:
-            request.create_time_before.FromDatetime(create_time_before)
-
-        def decode(pb: session_pb2.ListSessionsResponse) -> Page:
-            return Page([convert.session_from_pb(s) for s in pb.sessions], pb.next_page_token, pb.total_size)
-
-        return self._call("session", "ListSessions", request, decode)
+        return self._call("session", "ListSessions", request, wire.page_from_pb)
 
     def update_session(
         self,
@@ -101,21 +94,8 @@ class ClientApi:
         etag: str = "",
     ) -> Any:
         """Changes the fields given (None = unchanged)."""
-        request = session_pb2.UpdateSessionRequest(update_mask=field_mask_pb2.FieldMask())
-        request.session.session_id = session_id
-        request.session.etag = etag
-        if name is not None:
-            request.session.name = name
-            request.update_mask.paths.append("name")
-        if description is not None:
-            request.session.description = description
-            request.update_mask.paths.append("description")
-        if tags is not None:
-            request.session.tags.extend(tags)
-            request.update_mask.paths.append("tags")
-        if metadata is not None:
-            convert.py_to_struct(metadata, request.session.metadata)
-            request.update_mask.paths.append("metadata")
+        changes = {"name": name, "description": description, "tags": tags, "metadata": metadata}
+        request = wire.update_to_pb(session_id, etag, **changes)
         return self._session("UpdateSession", request)
 
     def suspend_session(self, session_id: str, *, etag: str = "") -> Any:
@@ -144,15 +124,8 @@ class ClientApi:
 
     def load_session(self, session_id: str) -> Any:
         """The whole restorable session: record, state and latest artifacts."""
-
-        def decode(pb: session_pb2.LoadSessionResponse) -> LoadedSession:
-            return LoadedSession(
-                convert.session_from_pb(pb.session),
-                convert.value_map_to_py(pb.state),
-                [convert.artifact_from_pb(a) for a in pb.artifacts],
-            )
-
-        return self._call("session", "LoadSession", session_pb2.LoadSessionRequest(session_id=session_id), decode)
+        request = session_pb2.LoadSessionRequest(session_id=session_id)
+        return self._call("session", "LoadSession", request, wire.loaded_from_pb)
 
     def set_session_state(
         self,
@@ -163,12 +136,12 @@ class ClientApi:
         etag: str = "",
     ) -> Any:
         request = session_pb2.SetSessionStateRequest(session_id=session_id, delete_keys=list(delete_keys), etag=etag)
-        convert.py_to_value_map(entries or {}, request.entries)
+        py_to_value_map(entries or {}, request.entries)
         return self._session("SetSessionState", request)
 
     def grant_session_access(self, session_id: str, subject: str, access: str = "read") -> Any:
         """Admins only: lets another subject of the tenant "read" or "write" the session."""
-        return self._session("GrantSessionAccess", _access_request(session_id, subject, access))
+        return self._session("GrantSessionAccess", wire.grant_to_pb(session_id, subject, access))
 
     def revoke_session_access(self, session_id: str, subject: str) -> Any:
         """Admins only: takes a subject's grant back."""
@@ -177,35 +150,7 @@ class ClientApi:
 
     def get_session_state(self, session_id: str, keys: Iterable[str] = ()) -> Any:
         request = session_pb2.GetSessionStateRequest(session_id=session_id, keys=list(keys))
-        return self._call("session", "GetSessionState", request, lambda pb: convert.value_map_to_py(pb.entries))
-
-
-def _access_request(session_id: str, subject: str, access: str) -> session_pb2.GrantSessionAccessRequest:
-    number = convert.ACCESS_TO_PB.get(access, 0)
-    return session_pb2.GrantSessionAccessRequest(
-        session_id=session_id,
-        subject=subject,
-        access=number,  # type: ignore[arg-type]
-    )
-
-
-def _create_request(
-    name: str,
-    description: str,
-    tags: Iterable[str],
-    metadata: Mapping[str, Any] | None,
-    parent_session_id: str,
-    request_id: str,
-) -> session_pb2.CreateSessionRequest:
-    request = session_pb2.CreateSessionRequest(
-        name=name,
-        description=description,
-        tags=list(tags),
-        parent_session_id=parent_session_id,
-        request_id=request_id,
-    )
-    convert.py_to_struct(metadata or {}, request.metadata)
-    return request
+        return self._call("session", "GetSessionState", request, lambda pb: value_map_to_py(pb.entries))
 
 
 __all__ = ["ClientApi", "Session"]

@@ -7,28 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from .._pb import artifact_pb2
-from ..model import Artifact, ArtifactType, Page, StorageStats, UploadHeader, UploadStatus
-from ..rpc import convert
-
-
-def header_to_pb(header: UploadHeader) -> artifact_pb2.UploadHeader:
-    pb = artifact_pb2.UploadHeader(
-        session_id=header.session_id,
-        name=header.name,
-        custom_type=header.custom_type,
-        type=int(header.type),  # type: ignore[arg-type]
-        description=header.description,
-        tags=list(header.tags),
-        mime_type=header.mime_type,
-        parent_artifact_id=header.parent_artifact_id,
-        expected_size=header.expected_size,
-        expected_digest=header.expected_digest,
-        upload_id=header.upload_id,
-        write_offset=header.write_offset,
-        request_id=header.request_id,
-    )
-    convert.py_to_struct(header.metadata, pb.metadata)
-    return pb
+from ..model import Artifact, ArtifactType, UploadHeader
+from ..wire import artifact_from_pb
+from ..wire import artifacts as wire
 
 
 def make_header(
@@ -47,8 +28,8 @@ class ArtifactClientApi:
 
     def put_artifact(self, header: UploadHeader, content: bytes) -> Any:
         """Stores small content in one call; returns the Artifact."""
-        request = artifact_pb2.StoreArtifactRequest(header=header_to_pb(header), content=content)
-        return self._call("artifact", "StoreArtifact", request, convert.artifact_from_pb)
+        request = artifact_pb2.StoreArtifactRequest(header=wire.header_to_pb(header), content=content)
+        return self._call("artifact", "StoreArtifact", request, artifact_from_pb)
 
     def store_artifact(
         self,
@@ -66,7 +47,7 @@ class ArtifactClientApi:
         header = make_header(
             session_id, name, artifact_type, description=description, tags=tags, mime_type=mime_type, metadata=metadata
         )
-        request = artifact_pb2.StoreArtifactRequest(header=header_to_pb(header), content=content)
+        request = artifact_pb2.StoreArtifactRequest(header=wire.header_to_pb(header), content=content)
         return self._call("artifact", "StoreArtifact", request, lambda pb: pb.artifact_id)
 
     def get_artifact_info(
@@ -75,7 +56,7 @@ class ArtifactClientApi:
         request = artifact_pb2.GetArtifactRequest(
             artifact_id=artifact_id, session_id=session_id, name=name, version=version
         )
-        return self._call("artifact", "GetArtifact", request, convert.artifact_from_pb)
+        return self._call("artifact", "GetArtifact", request, artifact_from_pb)
 
     def list_artifacts(
         self,
@@ -93,11 +74,13 @@ class ArtifactClientApi:
         page_size: int = 0,
         page_token: str = "",
     ) -> Any:
-        request = artifact_pb2.ListArtifactsRequest(
-            session_id=session_id,
+        request = wire.list_to_pb(
+            session_id,
+            types,
+            create_time_after,
+            create_time_before,
             tags=list(tags),
             name_pattern=name_pattern,
-            types=[int(t) for t in types],  # type: ignore[misc]
             mime_type=mime_type,
             min_size=min_size,
             max_size=max_size,
@@ -106,60 +89,33 @@ class ArtifactClientApi:
             page_size=page_size,
             page_token=page_token,
         )
-        if create_time_after is not None:
-            request.create_time_after.FromDatetime(create_time_after)
-        if create_time_before is not None:
-            request.create_time_before.FromDatetime(create_time_before)
-
-        def decode(pb: artifact_pb2.ListArtifactsResponse) -> Page:
-            return Page([convert.artifact_from_pb(a) for a in pb.artifacts], pb.next_page_token, pb.total_size)
-
-        return self._call("artifact", "ListArtifacts", request, decode)
+        return self._call("artifact", "ListArtifacts", request, wire.page_from_pb)
 
     def delete_artifact(self, artifact_id: str) -> Any:
         request = artifact_pb2.DeleteArtifactRequest(artifact_id=artifact_id)
         return self._call("artifact", "DeleteArtifact", request, lambda pb: None)
 
     def query_upload_status(self, upload_id: str) -> Any:
-        def decode(pb: artifact_pb2.QueryUploadStatusResponse) -> UploadStatus:
-            return UploadStatus(upload_id, pb.committed_size, pb.complete, pb.artifact_id)
-
         request = artifact_pb2.QueryUploadStatusRequest(upload_id=upload_id)
-        return self._call("artifact", "QueryUploadStatus", request, decode)
+        return self._call(
+            "artifact", "QueryUploadStatus", request, lambda pb: wire.upload_status_from_pb(upload_id, pb)
+        )
 
     def find_missing_chunks(self, digests: Sequence[str]) -> Any:
         request = artifact_pb2.FindMissingChunksRequest(digests=list(digests))
         return self._call("artifact", "FindMissingChunks", request, lambda pb: list(pb.missing_digests))
 
     def commit_artifact(self, header: UploadHeader, chunks: Sequence[tuple[str, int]], content_digest: str) -> Any:
-        request = artifact_pb2.CommitArtifactRequest(
-            header=header_to_pb(header),
-            chunks=[artifact_pb2.ChunkRef(digest=d, size=n) for d, n in chunks],
-            content_digest=content_digest,
-        )
-        return self._call("artifact", "CommitArtifact", request, convert.artifact_from_pb)
+        request = wire.commit_to_pb(header, chunks, content_digest)
+        return self._call("artifact", "CommitArtifact", request, artifact_from_pb)
 
     def capabilities(self) -> Any:
-        def decode(pb: artifact_pb2.GetCapabilitiesResponse) -> dict[str, Any]:
-            from google.protobuf import json_format
-
-            return json_format.MessageToDict(pb, preserving_proto_field_name=True)
-
-        return self._call("artifact", "GetCapabilities", artifact_pb2.GetCapabilitiesRequest(), decode)
+        request = artifact_pb2.GetCapabilitiesRequest()
+        return self._call("artifact", "GetCapabilities", request, wire.capabilities_from_pb)
 
     def get_storage_stats(self, session_id: str = "") -> Any:
-        def decode(pb: artifact_pb2.GetStorageStatsResponse) -> StorageStats:
-            return StorageStats(
-                pb.artifact_count,
-                pb.logical_bytes,
-                pb.stored_bytes,
-                pb.unique_chunks,
-                pb.dedup_ratio,
-                pb.compression_ratio,
-            )
-
         request = artifact_pb2.GetStorageStatsRequest(session_id=session_id)
-        return self._call("artifact", "GetStorageStats", request, decode)
+        return self._call("artifact", "GetStorageStats", request, wire.stats_from_pb)
 
 
-__all__ = ["Artifact", "ArtifactClientApi", "header_to_pb", "make_header"]
+__all__ = ["Artifact", "ArtifactClientApi", "make_header"]

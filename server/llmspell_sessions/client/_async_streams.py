@@ -12,8 +12,9 @@ import grpc
 
 from .._pb import artifact_pb2
 from ..model import Artifact, ArtifactType, UploadHeader
-from ..rpc import convert
-from ._artifact_api import header_to_pb, make_header
+from ..wire import artifact_from_pb
+from ..wire.artifacts import header_to_pb
+from ._artifact_api import make_header
 from .errors import error_from_status
 from .transfer import Progress, VerifiedFile, read_file
 
@@ -38,7 +39,7 @@ class AsyncStreams:
             response = await stub.UploadArtifact(messages(), metadata=self.options.metadata())  # type: ignore[attr-defined]
         except grpc.aio.AioRpcError as exc:
             raise error_from_status(exc.code(), exc.details() or "", exc.trailing_metadata()) from None
-        return convert.artifact_from_pb(response)
+        return artifact_from_pb(response)
 
     async def upload_file(
         self,
@@ -74,7 +75,7 @@ class AsyncStreams:
             except grpc.aio.AioRpcError as exc:
                 raise error_from_status(exc.code(), exc.details() or "", exc.trailing_metadata()) from None
 
-        return convert.artifact_from_pb(first.artifact), data()
+        return artifact_from_pb(first.artifact), data()
 
     async def get_artifact(self, session_id: str, artifact_id: str) -> tuple[Artifact, bytes]:
         artifact, pieces = await self.download_artifact(artifact_id)

@@ -11,7 +11,7 @@ import grpc
 
 from .._pb import artifact_pb2
 from ..model import Artifact, ArtifactType, UploadHeader
-from ..rpc import convert
+from ..wire import artifact_from_pb
 from ._artifact_api import make_header
 from .errors import error_from_rpc
 from .transfer import (
@@ -38,7 +38,7 @@ class SyncStreams:
     def upload_artifact(self, header: UploadHeader, source: Iterable[bytes]) -> Artifact:
         """Streams the source's byte strings (1 MiB each is best) as one artifact."""
         response = self._stream_call("UploadArtifact", upload_messages(header, iter(source)))
-        return convert.artifact_from_pb(response)
+        return artifact_from_pb(response)
 
     def upload_file(
         self,
@@ -84,7 +84,7 @@ class SyncStreams:
             except grpc.RpcError as exc:
                 raise error_from_rpc(exc) from None
 
-        return convert.artifact_from_pb(first.artifact), data()
+        return artifact_from_pb(first.artifact), data()
 
     def get_artifact(self, session_id: str, artifact_id: str) -> tuple[Artifact, bytes]:
         """An artifact with all its bytes."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from .._pb import artifact_pb2
 from ..errors import IntegrityError
 from ..model import Artifact, UploadHeader
-from ._artifact_api import header_to_pb
+from ..wire.artifacts import header_to_pb
 
 MESSAGE_BYTES = 1024 * 1024
 DEDUP_MIN_BYTES = 4 * 1024 * 1024  # below this one plain stream is cheaper than a FindMissingChunks round trip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 
 from ..config import TokenConfig
 from ..errors import InvalidArgument, Unauthenticated
@@ -31,10 +32,18 @@ class Authenticator:
     def open(self) -> bool:
         return not self._tokens
 
-    def caller(self, authorization: str | None) -> Caller:
-        """The caller a header value names; Unauthenticated when it names none."""
+    def caller(self, authorization: Sequence[str]) -> Caller:
+        """The caller the request's ``authorization`` header values name; Unauthenticated when they name
+        none, or when there is more than one (which one counts would be a guess)."""
+        if len(authorization) > 1:
+            raise Unauthenticated(
+                f"{len(authorization)} 'authorization' headers: send exactly one 'authorization: Bearer <token>'"
+            )
         if self.open:
             return OPEN_CALLER
+        return self._resolve(authorization[0] if authorization else "")
+
+    def _resolve(self, authorization: str) -> Caller:
         if not authorization or not authorization.lower().startswith("bearer "):
             raise Unauthenticated("an 'authorization: Bearer <token>' header is required")
         digest = hashlib.sha256(authorization[7:].strip().encode()).digest()

@@ -1,7 +1,10 @@
-"""The one interceptor: authenticates, sets the correlation id, and maps every error to a status.
+"""The one interceptor: authenticates, sets the correlation id, runs the call where the execution
+model says, and maps every error to a status.
 
 Servicers never catch exceptions: an LlmspellError becomes its gRPC code with a google.rpc.Status
-carrying an ErrorInfo (domain, reason, metadata) and, for rate limits, a RetryInfo.
+carrying an ErrorInfo (domain, reason, metadata) and, for rate limits, a RetryInfo. Requests that do
+not parse become INVALID_ARGUMENT (malformed.py). Open-ended streams (OPEN_ENDED) end with
+UNAVAILABLE "server shutting down" when the server stops, instead of holding the drain to its grace.
 
 It wraps each method handler once, when the services are registered (see WrappingRegistrar), rather
 than as a grpc.aio ServerInterceptor, which costs an extra coroutine round trip on every call.
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
+import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -26,9 +30,14 @@ from ..engine.ids import uuid7
 from ..errors import ERROR_DOMAIN, InternalError, LlmspellError, Unimplemented
 from ..model import Caller
 from .auth import Authenticator
+from .execution import Execution
+from .malformed import RateLimitedLog, checked_deserializer, checked_stream, refuse_malformed
 
 log = logging.getLogger(__name__)
 CORRELATION_HEADER = "x-correlation-id"
+# Streams that last as long as the client wants: ended at shutdown rather than drained.
+OPEN_ENDED = frozenset({"SubscribeEvents", "ReplaySession"})
+SHUTDOWN_MESSAGE = "server shutting down"
 _CALLER: contextvars.ContextVar[Caller] = contextvars.ContextVar("llmspell_caller")
 
 
@@ -69,28 +78,50 @@ def status_for(error: LlmspellError) -> grpc.Status:
 
 
 class ServiceInterceptor:
-    """Wraps every handler: caller resolution, correlation ids, error mapping and observers."""
+    """Wraps every handler: caller resolution, correlation ids, execution, error mapping and observers."""
 
-    def __init__(self, authenticator: Authenticator, observers: Sequence[Observer] = ()) -> None:
+    def __init__(
+        self, authenticator: Authenticator, observers: Sequence[Observer] = (), execution: Execution | None = None
+    ) -> None:
         self._authenticator = authenticator
         self._observers = tuple(observers)
+        self.execution = execution or Execution()
+        self._malformed = RateLimitedLog()
+        self._open_streams: set[asyncio.Task[Any]] = set()
+        self._stopping = False
 
     def wrap_handler(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         """The same handler with its behaviour wrapped (one of the four kinds is set)."""
+        handler = handler._replace(
+            request_deserializer=checked_deserializer(handler.request_deserializer, method, self._malformed)
+        )
         if handler.unary_unary:
-            return handler._replace(unary_unary=self._wrap_unary(handler.unary_unary, method))
+            return handler._replace(unary_unary=self._wrap_unary(handler.unary_unary, method, False))
         if handler.stream_unary:
-            return handler._replace(stream_unary=self._wrap_unary(handler.stream_unary, method))
+            return handler._replace(stream_unary=self._wrap_unary(handler.stream_unary, method, True))
         if handler.unary_stream:
-            return handler._replace(unary_stream=self._wrap_stream(handler.unary_stream, method))
-        return handler._replace(stream_stream=self._wrap_stream(handler.stream_stream, method))
+            return handler._replace(unary_stream=self._wrap_stream(handler.unary_stream, method, False))
+        return handler._replace(stream_stream=self._wrap_stream(handler.stream_stream, method, True))
 
-    def _enter(self, context: grpc.aio.ServicerContext, call: CallRecord) -> None:
-        metadata = dict(context.invocation_metadata() or ())
-        caller = self._authenticator.caller(metadata.get("authorization"))
+    def end_streams(self) -> None:
+        """Ends every open-ended stream with UNAVAILABLE and refuses new ones (the server is stopping)."""
+        self._stopping = True
+        for task in list(self._open_streams):
+            task.cancel(SHUTDOWN_MESSAGE)
+
+    def _enter(self, context: grpc.aio.ServicerContext, call: CallRecord, request: Any, streaming: bool) -> Any:
+        """Resolves the caller; returns the request to hand on (checked for parse failures)."""
+        pairs = context.invocation_metadata() or ()
+        tokens = [value for key, value in pairs if key == "authorization"]
+        caller = self._authenticator.caller(tokens)
+        metadata = dict(pairs)
         correlation = str(metadata.get(CORRELATION_HEADER) or "")[:128] or uuid7()
         call.caller = dataclasses.replace(caller, correlation_id=correlation)
         _CALLER.set(call.caller)
+        if streaming:
+            return checked_stream(request)
+        refuse_malformed(request)
+        return request
 
     def _finish(self, call: CallRecord) -> None:
         call.duration = time.perf_counter() - call.started
@@ -100,12 +131,15 @@ class ServiceInterceptor:
             except Exception:  # noqa: BLE001 - observing must never fail a call
                 log.debug("observer failed for %s", call.method, exc_info=True)
 
-    def _wrap_unary(self, behavior: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Awaitable[Any]]:
+    def _wrap_unary(self, behavior: Callable[..., Any], method: str, streaming: bool) -> Callable[..., Awaitable[Any]]:
+        # Plain functions are blocking engine calls: the execution model decides where they run.
+        run = behavior if inspect.iscoroutinefunction(behavior) else self.execution.unary(method, behavior)
+
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
             call = CallRecord(method)
             try:
-                self._enter(context, call)
-                call.response = await behavior(request, context)
+                request = self._enter(context, call, request, streaming)
+                call.response = await run(request, context)
                 return call.response
             except Exception as error:  # noqa: BLE001 - the last line of defence: never a bare crash
                 await _abort(context, error, call)
@@ -117,22 +151,39 @@ class ServiceInterceptor:
 
         return wrapped
 
-    def _wrap_stream(self, behavior: Callable[..., AsyncIterator[Any]], method: str) -> Callable[..., Any]:
+    def _wrap_stream(self, behavior: Callable[..., AsyncIterator[Any]], method: str, streaming: bool) -> Any:
+        open_ended = method.rsplit("/", 1)[-1] in OPEN_ENDED
+
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             call = CallRecord(method)
+            task = asyncio.current_task()
             try:
-                self._enter(context, call)
+                request = self._enter(context, call, request, streaming)
+                if open_ended and task is not None:
+                    if self._stopping:
+                        raise _ShuttingDown
+                    self._open_streams.add(task)
                 async for item in behavior(request, context):
                     yield item
             except Exception as error:  # noqa: BLE001
                 await _abort(context, error, call)
-            except (asyncio.CancelledError, GeneratorExit):
+            except asyncio.CancelledError:
+                if not (open_ended and self._stopping):
+                    call.code = "CANCELLED"
+                    raise
+                await _abort(context, _ShuttingDown(), call)
+            except GeneratorExit:
                 call.code = "CANCELLED"
                 raise
             finally:
+                self._open_streams.discard(task)  # type: ignore[arg-type]
                 self._finish(call)
 
         return wrapped
+
+
+class _ShuttingDown(Exception):
+    """An open-ended stream met the server's shutdown: a plain UNAVAILABLE, which clients retry elsewhere."""
 
 
 class WrappingRegistrar:
@@ -157,6 +208,9 @@ async def _abort(context: grpc.aio.ServicerContext, error: Exception, call: Call
         code = context.code() if hasattr(context, "code") else None
         call.code = getattr(code, "name", None) or "UNKNOWN"
         raise error
+    if isinstance(error, _ShuttingDown):
+        call.code = "UNAVAILABLE"
+        await context.abort(grpc.StatusCode.UNAVAILABLE, SHUTDOWN_MESSAGE)
     if isinstance(error, NotImplementedError):  # a generated base method: not served yet
         error = Unimplemented(f"{call.method} is not implemented by this server")
     if not isinstance(error, LlmspellError):

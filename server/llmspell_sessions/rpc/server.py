@@ -18,6 +18,7 @@ from ..engine import SessionManager
 from ..errors import InvalidArgument
 from .artifact_servicer import ArtifactServicer
 from .auth import Authenticator
+from .execution import Execution
 from .health import add_health, add_reflection, set_status
 from .interceptors import Observer, ServiceInterceptor, WrappingRegistrar
 from .logs import AccessLog
@@ -70,7 +71,9 @@ def _credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
 class Server:
     """One running service: the engine plus the gRPC server in front of it."""
 
-    def __init__(self, engine_config: SessionManagerConfig, config: ServerConfig) -> None:
+    def __init__(
+        self, engine_config: SessionManagerConfig, config: ServerConfig, execution: Execution | None = None
+    ) -> None:
         self.config = config
         self.authenticator = Authenticator(config.tokens)
         if self.authenticator.open and not config.insecure and not is_loopback(config.address):
@@ -87,12 +90,13 @@ class Server:
         self.metrics = ServerMetrics(self.manager.active_sessions, _tenants(config)) if metrics_on else None
         observers: list[Observer] = [self.metrics.observe] if self.metrics else []
         observers += [AccessLog()] if config.access_log else []
-        interceptor = ServiceInterceptor(self.authenticator, observers)
+        self.execution = execution or Execution()
+        self.interceptor = ServiceInterceptor(self.authenticator, observers, self.execution)
         self.grpc = grpc.aio.server(options=options)
-        services = WrappingRegistrar(self.grpc, interceptor)  # health and reflection stay unwrapped
+        services = WrappingRegistrar(self.grpc, self.interceptor)  # health and reflection stay unwrapped
         session_pb2_grpc.add_SessionServiceServicer_to_server(SessionServicer(self.manager), services)
         artifact_pb2_grpc.add_ArtifactServiceServicer_to_server(
-            ArtifactServicer(self.manager, config.max_message_size), services
+            ArtifactServicer(self.manager, config.max_message_size, self.execution), services
         )
         add_replay_service(services, self.manager)
         self.health = add_health(self.grpc)
@@ -112,9 +116,13 @@ class Server:
         log.info("serving on %s", self.address)
 
     async def stop(self) -> None:
-        """NOT_SERVING, drain in-flight calls for the grace period, then close the store."""
+        """NOT_SERVING; end open-ended streams (subscriptions, replays) with UNAVAILABLE, drain the
+        other in-flight calls for the grace period, then close the store."""
         await set_status(self.health, SERVICES, serving=False)
-        await self.grpc.stop(self.config.grace_period)
+        stopping = asyncio.ensure_future(self.grpc.stop(self.config.grace_period))  # no new calls from here on
+        self.interceptor.end_streams()
+        await stopping
+        self.execution.close()
         if self.metrics is not None:
             self.metrics.close()
         self.manager.close()

@@ -1,93 +1,19 @@
-"""Protobuf <-> domain conversion, shared by the servicers and the clients.
-
-JSON numbers travel as doubles in google.protobuf.Value; integral ones within ±2^53 come back as
-Python ints so a value round-trips the same through the embedded API and over gRPC.
-"""
+"""The records on the wire: Session, Artifact, Event and Checkpoint, both directions."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
-from typing import Any
-
-from google.protobuf import struct_pb2, timestamp_pb2
 
 from .._pb import common_pb2
 from ..model import Artifact, ArtifactType, Checkpoint, Event, Session, SessionState
+from .values import from_timestamp, py_to_struct, struct_to_py, to_timestamp
 
-_EXACT_INT = 2**53
 ACCESS_TO_PB = {"read": common_pb2.SESSION_ACCESS_READ, "write": common_pb2.SESSION_ACCESS_WRITE}
 ACCESS_FROM_PB = {number: name for name, number in ACCESS_TO_PB.items()}
 
 
-def value_to_py(value: struct_pb2.Value) -> Any:
-    kind = value.WhichOneof("kind")
-    if kind == "number_value":
-        number = value.number_value
-        return int(number) if number.is_integer() and -_EXACT_INT <= number <= _EXACT_INT else number
-    if kind == "string_value":
-        return value.string_value
-    if kind == "bool_value":
-        return value.bool_value
-    if kind == "struct_value":
-        return struct_to_py(value.struct_value)
-    if kind == "list_value":
-        return [value_to_py(item) for item in value.list_value.values]
-    return None
-
-
-def struct_to_py(struct: struct_pb2.Struct) -> dict[str, Any]:
-    return {key: value_to_py(item) for key, item in struct.fields.items()}
-
-
-def py_to_value(obj: Any, target: struct_pb2.Value) -> struct_pb2.Value:
-    if obj is None:
-        target.null_value = struct_pb2.NULL_VALUE
-    elif isinstance(obj, bool):
-        target.bool_value = obj
-    elif isinstance(obj, int | float):
-        target.number_value = obj
-    elif isinstance(obj, str):
-        target.string_value = obj
-    elif isinstance(obj, Mapping):
-        target.struct_value.SetInParent()
-        py_to_struct(obj, target.struct_value)
-    elif isinstance(obj, list | tuple):
-        target.list_value.SetInParent()
-        for item in obj:
-            py_to_value(item, target.list_value.values.add())
-    else:
-        raise TypeError(f"not a JSON value: {type(obj).__name__}")
-    return target
-
-
-def py_to_struct(obj: Mapping[str, Any], target: struct_pb2.Struct) -> struct_pb2.Struct:
-    for key, item in obj.items():
-        py_to_value(item, target.fields[key])
-    return target
-
-
-def value_map_to_py(values: Mapping[str, struct_pb2.Value]) -> dict[str, Any]:
-    return {key: value_to_py(item) for key, item in values.items()}
-
-
-def py_to_value_map(obj: Mapping[str, Any], target: MutableMapping[str, struct_pb2.Value]) -> None:
-    for key, item in obj.items():
-        py_to_value(item, target[key])  # type: ignore[arg-type]
-
-
-def to_timestamp(value: datetime | None, target: timestamp_pb2.Timestamp) -> None:
-    if value is not None:
-        target.FromDatetime(value)
-
-
-def from_timestamp(value: timestamp_pb2.Timestamp, present: bool = True) -> datetime | None:
-    if not present or (value.seconds == 0 and value.nanos == 0):
-        return None
-    return value.ToDatetime(tzinfo=UTC)
-
-
 def session_to_pb(s: Session, target: common_pb2.Session | None = None) -> common_pb2.Session:
+    """A Session message for the record (filled into target when given)."""
     pb = target if target is not None else common_pb2.Session()
     pb.session_id = s.session_id
     pb.name = s.name
@@ -112,6 +38,7 @@ def session_to_pb(s: Session, target: common_pb2.Session | None = None) -> commo
 
 
 def session_from_pb(pb: common_pb2.Session) -> Session:
+    """The Session record a message carries (etag is derived from last_event_seq)."""
     return Session(
         session_id=pb.session_id,
         name=pb.name,
@@ -134,6 +61,7 @@ def session_from_pb(pb: common_pb2.Session) -> Session:
 
 
 def artifact_to_pb(a: Artifact, target: common_pb2.Artifact | None = None) -> common_pb2.Artifact:
+    """An Artifact message for the record (filled into target when given)."""
     pb = target if target is not None else common_pb2.Artifact()
     pb.artifact_id = a.artifact_id
     pb.session_id = a.session_id
@@ -159,6 +87,7 @@ def artifact_to_pb(a: Artifact, target: common_pb2.Artifact | None = None) -> co
 
 
 def artifact_from_pb(pb: common_pb2.Artifact) -> Artifact:
+    """The Artifact record a message carries."""
     return Artifact(
         artifact_id=pb.artifact_id,
         session_id=pb.session_id,
@@ -184,6 +113,7 @@ def artifact_from_pb(pb: common_pb2.Artifact) -> Artifact:
 
 
 def event_to_pb(e: Event, target: common_pb2.Event | None = None) -> common_pb2.Event:
+    """An Event message for the log entry (filled into target when given)."""
     pb = target if target is not None else common_pb2.Event()
     pb.session_id = e.session_id
     pb.seq = e.seq
@@ -197,6 +127,7 @@ def event_to_pb(e: Event, target: common_pb2.Event | None = None) -> common_pb2.
 
 
 def event_from_pb(pb: common_pb2.Event) -> Event:
+    """The log entry an Event message carries (an unset time reads as the epoch)."""
     return Event(
         session_id=pb.session_id,
         seq=pb.seq,
@@ -210,6 +141,7 @@ def event_from_pb(pb: common_pb2.Event) -> Event:
 
 
 def checkpoint_to_pb(c: Checkpoint, target: common_pb2.Checkpoint | None = None) -> common_pb2.Checkpoint:
+    """A Checkpoint message (filled into target when given)."""
     pb = target if target is not None else common_pb2.Checkpoint()
     pb.checkpoint_id = c.checkpoint_id
     pb.session_id = c.session_id
@@ -220,14 +152,5 @@ def checkpoint_to_pb(c: Checkpoint, target: common_pb2.Checkpoint | None = None)
 
 
 def checkpoint_from_pb(pb: common_pb2.Checkpoint) -> Checkpoint:
+    """The Checkpoint a message carries."""
     return Checkpoint(pb.checkpoint_id, pb.session_id, pb.seq, pb.label, from_timestamp(pb.create_time))
-
-
-def enum_from_pb(cls: type[SessionState] | type[ArtifactType], value: int, field: str) -> Any:
-    """A domain enum member for a wire value; unknown numbers are the caller's INVALID_ARGUMENT."""
-    try:
-        return cls(value)
-    except ValueError:
-        from ..errors import InvalidArgument
-
-        raise InvalidArgument(f"{field}: {value} is not a known {cls.__name__}", field=field) from None
