@@ -21,11 +21,6 @@ DENIED_OR_GONE = {"PERMISSION_DENIED", "NOT_FOUND"}
 STREAM_END_TIMEOUT = 3.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open streams keep access: after RevokeSessionAccess an open SubscribeEvents goes on "
-    "delivering new events, including state written after the revoke",
-)
 def test_revoking_read_ends_an_open_subscription(secured: ServerProcess) -> None:
     with (
         SessionClient(secured.address, token="alice-w") as alice,
@@ -49,11 +44,6 @@ def test_revoking_read_ends_an_open_subscription(secured: ServerProcess) -> None
         assert leaked == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open streams keep access: a paused replay goes on stepping through the log after the "
-    "subject's READ grant is revoked",
-)
 def test_revoking_read_ends_an_open_replay(secured: ServerProcess) -> None:
     with (
         SessionClient(secured.address, token="alice-w") as alice,
@@ -79,11 +69,6 @@ def test_revoking_read_ends_an_open_replay(secured: ServerProcess) -> None:
             pytest.fail(f"the replay went on after the revoke: {frame}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open streams keep access: a download in progress goes on to the last byte after the "
-    "subject's READ grant is revoked",
-)
 def test_revoking_read_ends_a_download_in_progress(secured: ServerProcess) -> None:
     content = os.urandom(64 * MiB)
     with (
@@ -105,11 +90,6 @@ def test_revoking_read_ends_a_download_in_progress(secured: ServerProcess) -> No
         assert received < len(content)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LoadSession needs write: its first-load event is committed with the caller's rights, so a "
-    "READ-granted subject gets PERMISSION_DENIED",
-)
 def test_read_grant_is_enough_to_load_a_session(secured: ServerProcess) -> None:
     with (
         SessionClient(secured.address, token="alice-w") as alice,
@@ -126,11 +106,6 @@ def test_read_grant_is_enough_to_load_a_session(secured: ServerProcess) -> None:
         assert [a.name for a in loaded.artifacts] == ["notes.txt"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="denial writes the victim: each refusal's audit event goes through the normal commit path, "
-    "changing the etag (owner's next write is ABORTED) and resetting the idle timer",
-)
 def test_refused_access_does_not_change_the_session(secured: ServerProcess) -> None:
     with (
         SessionClient(secured.address, token="alice-w") as alice,

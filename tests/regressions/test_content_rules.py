@@ -52,11 +52,6 @@ def _commit_racing_gc(
     return str(outcome.get("id", "")), error if isinstance(error, LlmspellError) else None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="commit/GC race: CommitArtifact verifies the chunks and pins them only afterwards; "
-    "a GC pass in between collects them and the acknowledged artifact is DATA_LOSS",
-)
 def test_acknowledged_commit_stays_readable_when_gc_runs_during_the_commit(engine_factory: EngineFactory) -> None:
     m = engine_factory()
     sid = m.create_session()
@@ -89,11 +84,6 @@ def test_acknowledged_commit_stays_readable_when_gc_runs_during_the_commit(engin
     assert acknowledged > 0  # the race was exercised: some commits won it
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="staged marker: UploadChunks writes an 8-byte marker into the uploads CF and expire_uploads "
-    "decodes every entry there as JSON, so expiry, GC and compaction stop for good",
-)
 def test_maintenance_pass_still_runs_after_client_side_chunk_upload(engine: SessionManager) -> None:
     m = engine
     sid = m.create_session()
@@ -111,11 +101,6 @@ def test_maintenance_pass_still_runs_after_client_side_chunk_upload(engine: Sess
     assert m.get_artifact(sid, artifact.artifact_id)[1] == staged
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fork of collected content: ForkSession at a past seq copies artifacts whose chunks were "
-    "already collected (no check) and creates a session whose artifacts are unreadable",
-)
 def test_fork_at_a_point_whose_content_was_collected_fails_and_creates_nothing(engine: SessionManager) -> None:
     m = engine
     sid = m.create_session(name="origin")
@@ -141,15 +126,10 @@ def test_rewind_over_collected_content_is_refused(engine: SessionManager) -> Non
     at_seq = m.get_session(sid).last_event_seq
     m.delete_artifact(doomed)
     assert m.collect_garbage() >= 1
-    with pytest.raises(DataLoss):
+    with pytest.raises(MissingChunks):  # as for a fork: FAILED_PRECONDITION, nothing written
         m.rewind_session(sid, to_seq=at_seq)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rewind refcount leak: removing an artifact and restoring one sharing its chunks in the same "
-    "batch reads counts from the store twice, so each chunk keeps one reference too many forever",
-)
 def test_rewind_swapping_artifacts_with_shared_chunks_keeps_reference_counts_exact(engine: SessionManager) -> None:
     m = engine
     sid = m.create_session()

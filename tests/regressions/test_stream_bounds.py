@@ -35,11 +35,6 @@ def _hostile_commit(session_id: str, chunk: bytes, repeats: int) -> artifact_pb2
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="commit reads before checking: CommitArtifact reads and hashes every listed chunk before any "
-    "size check, and answers the bogus digest (INVALID_ARGUMENT) instead of the size limit",
-)
 def test_commit_over_max_artifact_size_is_refused_before_reading(server_factory: ServerFactory) -> None:
     server = server_factory()
     chunk = os.urandom(BIG_CHUNK)
@@ -52,11 +47,6 @@ def test_commit_over_max_artifact_size_is_refused_before_reading(server_factory:
         assert (caught.value.code, caught.value.reason) == ("RESOURCE_EXHAUSTED", "RESOURCE_LIMIT_EXCEEDED")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="one tenant starves another: eight hostile CommitArtifact requests occupy every worker "
-    "thread hashing chunks, and another tenant's 5-byte StoreArtifact waits for them",
-)
 def test_hostile_commits_of_one_tenant_do_not_starve_another(secured_factory: SecuredFactory) -> None:
     server = secured_factory()
     chunk = os.urandom(LARGEST_CHUNK)
@@ -90,11 +80,6 @@ PAYLOAD_BYTES = 4 * KiB
 PAUSED_REPLAYS = 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="replay holds the log: ReplaySession loads every event of its range into memory and keeps "
-    "them while a STEP replay stays paused",
-)
 def test_paused_replays_hold_a_bounded_window_of_a_long_log(server_factory: ServerFactory) -> None:
     server = server_factory()
     with SessionClient(server.address, timeout=60) as client:
@@ -125,10 +110,6 @@ def test_paused_replays_hold_a_bounded_window_of_a_long_log(server_factory: Serv
         assert growth < log_bytes // 2, f"RSS grew {growth / MiB:.1f} MiB for a {log_bytes / MiB:.0f} MiB log"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="paused replays live forever: there is no replay idle timeout (config replay_idle_timeout is unknown)",
-)
 def test_idle_paused_replay_ends_after_replay_idle_timeout(server_factory: ServerFactory) -> None:
     server = server_factory(env={"LLMSPELL_SESSION_REPLAY_IDLE_TIMEOUT": "1"})
     with SessionClient(server.address) as client:

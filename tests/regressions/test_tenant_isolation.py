@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
 from llmspell_sessions import Caller, Role, SessionManager
 from llmspell_sessions.client import SessionClient
 from llmspell_sessions.model import UploadHeader
@@ -23,10 +22,6 @@ ALICE = Caller(tenant="team-a", subject="alice", role=Role.WRITER)
 BOB = Caller(tenant="team-b", subject="bob", role=Role.WRITER)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dedup oracle: UploadChunks answers stored_bytes = 0 when any tenant already holds the chunk",
-)
 def test_upload_chunks_answer_does_not_depend_on_other_tenants(secured: ServerProcess) -> None:
     held, fresh = os.urandom(12 * KiB), os.urandom(12 * KiB)  # one chunk each (below min_size)
     with SessionClient(secured.address, token="alice-w") as alice, SessionClient(secured.address, token="bob-w") as bob:
@@ -34,11 +29,6 @@ def test_upload_chunks_answer_does_not_depend_on_other_tenants(secured: ServerPr
         assert upload_chunks(bob, [(digest(held), held)]) == upload_chunks(bob, [(digest(fresh), fresh)])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dedup oracle: a chunk staged by tenant B while tenant A held it gets no expiry of its own; "
-    "when A lets go it is collected and B sees it missing (alone it stays for 24 h)",
-)
 def test_find_missing_chunks_answer_does_not_depend_on_other_tenants(engine: SessionManager) -> None:
     m = engine
     held, fresh = os.urandom(12 * KiB), os.urandom(12 * KiB)
@@ -66,11 +56,6 @@ def _artifact_view(artifact: object, prefix: int) -> tuple[int, int, bool]:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dedup oracle: a chunk is stored the way its first writer stored it (raw from a small "
-    "artifact), so another tenant's new_bytes, stored_size, compressed and storage stats show it",
-)
 def test_upload_artifact_and_storage_stats_do_not_depend_on_other_tenants(secured: ServerProcess) -> None:
     # The tail is the last chunk of bob's content; alone, bob's large artifact stores it compressed.
     held_content, held_tail = content_with_tail(100 * KiB, 8 * KiB)
@@ -90,11 +75,6 @@ def test_upload_artifact_and_storage_stats_do_not_depend_on_other_tenants(secure
         assert stats[0] == stats[1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dedup oracle: CommitArtifact reports new_bytes, stored_size and compressed from the "
-    "representation another tenant's upload chose for the chunk",
-)
 def test_commit_artifact_answer_does_not_depend_on_other_tenants(secured: ServerProcess) -> None:
     # alice's upload gives up on compression after 16 incompressible chunks in its first 4 MiB batch,
     # so the tail (compressible, above the threshold) is stored raw; alone, bob's UploadChunks would

@@ -37,10 +37,6 @@ def _start_persisted_upload(alice: SessionClient, sid: str, upload_id: str, cont
     return upload
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="upload_id is tenant-wide: a writer without access to the session reads the upload's progress",
-)
 def test_upload_progress_is_hidden_from_subjects_without_access_to_the_session(secured: ServerProcess) -> None:
     content = os.urandom(12 * MiB)
     upload_id = f"up-{uuid.uuid4()}"
@@ -59,11 +55,6 @@ def test_upload_progress_is_hidden_from_subjects_without_access_to_the_session(s
             upload.finish()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="upload_id is tenant-wide: another writer's stream with the same upload_id on their own "
-    "session takes ownership of it and the owner's in-flight upload fails",
-)
 def test_same_upload_id_on_another_session_does_not_break_the_owners_upload(secured: ServerProcess) -> None:
     content = os.urandom(12 * MiB)
     upload_id = f"up-{uuid.uuid4()}"
@@ -84,11 +75,6 @@ def test_same_upload_id_on_another_session_does_not_break_the_owners_upload(secu
         assert alice.get_artifact(sid, artifact.artifact_id)[1] == content
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="request_id is tenant-wide: reused in another session it returns the first session's artifact "
-    "and stores nothing",
-)
 def test_artifact_request_id_is_scoped_to_the_session(server_factory: ServerFactory) -> None:
     server = server_factory()
     with SessionClient(server.address) as client:
@@ -101,10 +87,6 @@ def test_artifact_request_id_is_scoped_to_the_session(server_factory: ServerFact
         assert client.get_artifact(second, other.artifact_id)[1] == b"second session"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="request_id is tenant-wide: another subject reusing it in their own session gets PERMISSION_DENIED",
-)
 def test_artifact_request_id_of_another_subject_does_not_interfere(secured: ServerProcess) -> None:
     with (
         SessionClient(secured.address, token="alice-w") as alice,
@@ -120,10 +102,6 @@ def test_artifact_request_id_of_another_subject_does_not_interfere(secured: Serv
 FAILED_STARTS = 4000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="upload owner leak: each failed resumable start leaves its upload in the in-memory owner table",
-)
 def test_failed_resumable_starts_do_not_accumulate_memory(engine: SessionManager) -> None:
     m = engine
     sid = m.create_session()
@@ -150,11 +128,6 @@ def test_failed_resumable_starts_do_not_accumulate_memory(engine: SessionManager
     assert grown < FAILED_STARTS * 64, f"{grown / KiB:.0f} KiB kept after {FAILED_STARTS} failed starts"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="progress lost on early end: a resumable upload persists progress per ~4 MiB batch only, so "
-    "a stream cancelled after 3 MiB reports nothing committed",
-)
 def test_cancelled_resumable_upload_keeps_every_complete_chunk(server_factory: ServerFactory) -> None:
     server = server_factory()
     content = os.urandom(5 * MiB)

@@ -7,6 +7,7 @@ streams stay on the event loop and hand each blocking step to the same Execution
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, TypeAlias
 
@@ -15,7 +16,7 @@ from google.protobuf import empty_pb2
 
 from .._pb import artifact_pb2, artifact_pb2_grpc, common_pb2
 from ..engine import SessionManager
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, LlmspellError
 from ..wire import artifact_to_pb
 from ..wire import artifacts as wire
 from .execution import Execution
@@ -78,6 +79,11 @@ class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
         except BaseException:
             if pending is not None and not pending.done():
                 await asyncio.wait([pending])
+            if parts and upload.header.upload_id:
+                # A resumable stream that broke keeps every complete chunk it received (abort
+                # persists them); a write the limits refuse keeps what came before it.
+                with contextlib.suppress(LlmspellError):
+                    upload.write_many(parts)
             upload.abort()
             raise
         return artifact_to_pb(artifact)

@@ -4,8 +4,9 @@ Every answer is the caller's tenant's own view: a chunk another tenant stores is
 its full stored size, exactly as if nobody held it, so deduplication reveals nothing across tenants
 (the stored form of a chunk depends on its bytes alone: see cas/pipeline.py).
 
-Staged chunks hold a reference of their tenant and count against its byte quota until a commit
-uses them (the artifact's references replace the staging) or they expire after 24 hours.
+Every chunk uploaded is staged: it holds a reference of its tenant (so a commit within 24 hours finds
+it, whatever was deleted meanwhile) and counts against the tenant's byte quota until a commit uses it
+(the artifact's references replace the staging) or it expires.
 """
 
 from __future__ import annotations
@@ -137,11 +138,11 @@ class ChunkUploads:
             staged = self.content.staged(caller.tenant, digests)
             for digest, count_held, staged_size in zip(digests, held, staged, strict=True):
                 size, _, stored_size = received[digest]
-                if staged_size is not None or count_held == 0:
-                    self.content.stage(uow.batch, caller.tenant, digest, size, expires)  # (re)new the reservation
-                if staged_size is None and count_held == 0:
+                self.content.stage(uow.batch, caller.tenant, digest, size, expires)  # (re)new the reservation
+                if staged_size is None:  # a new reservation holds a reference until a commit uses it
                     uow.take(caller.tenant, Counter([digest]))
                     uow.count(caller.tenant, TENANT_STAGED, size)
+                if count_held == 0:
                     stored += stored_size
             uow.commit()
         return count, stored
