@@ -28,11 +28,11 @@ $(STAMP): $(SOURCES)
 serve: install
 	$(VENV)/bin/llmspell-sessions serve --address $(ADDRESS)
 
-# Every test (interop and the external tools included), native build first, then the hot-path
-# tests again on the pure-Python twin.
+# Every test (interop and the external tools included) on the native build, then the whole suite
+# again on the pure-Python twin of the hot path (servers started by the tests inherit the choice).
 test: install clients tools
 	$(PYTEST) -q tests
-	LLMSPELL_SESSIONS_PURE=1 LLMSPELL_SESSIONS_REQUIRE_NATIVE=0 $(PYTEST) -q tests/native tests/unit/test_content.py
+	LLMSPELL_SESSIONS_PURE=1 LLMSPELL_SESSIONS_REQUIRE_NATIVE=0 $(PYTEST) -q tests
 
 # The Go, TypeScript and Rust clients: generate, build and run their own unit tests.
 clients: install

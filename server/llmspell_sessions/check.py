@@ -40,7 +40,8 @@ from blake3 import blake3
 from .cas import ChunkRecord
 from .cas.pipeline import decompress_chunk
 from .engine.artifacts.records import decode_record
-from .engine.codec import decode_checkpoint, decode_event, decode_session, to_micros
+from .engine.codec import decode_checkpoint, decode_event, decode_session
+from .engine.records import index_keys
 from .storage import keys
 
 SID = 36  # session, artifact and checkpoint ids are fixed-width UUID text
@@ -546,16 +547,8 @@ class _Checker:
 
 
 def _index_entries(s: _Session) -> Iterator[bytes]:
-    """The session_index keys a session record implies (DESIGN.md: create, update, name, parent, expiry)."""
-    r, tenant, sid = s.record, s.tenant, s.session_id
-    created = to_micros(r.create_time)
-    yield keys.create_index_key(tenant, created, sid)
-    yield keys.update_index_key(tenant, to_micros(r.update_time), sid)
-    yield keys.name_index_key(tenant, r.name, sid)
-    if r.parent_session_id:
-        yield keys.parent_index_key(tenant, r.parent_session_id, created, sid)
-    if r.expire_time is not None:
-        yield keys.expiry_key(to_micros(r.expire_time), keys.session_key(tenant, sid))
+    """The session_index keys a session record implies (the engine's own rule)."""
+    yield from index_keys(s.tenant, keys.session_key(s.tenant, s.session_id), s.record)
 
 
 def _index_where(key: bytes) -> tuple[str, str]:

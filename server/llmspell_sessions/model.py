@@ -51,6 +51,10 @@ class Caller:
     correlation_id: str = ""
 
 
+UPDATABLE_SESSION_FIELDS = ("name", "description", "tags", "metadata")
+"""The session fields UpdateSession may change (its update_mask paths)."""
+
+
 @dataclass(slots=True)
 class Session:
     """A session record: what GetSession returns."""

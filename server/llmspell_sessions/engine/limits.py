@@ -9,6 +9,7 @@ deltas before it writes, so no path into the engine can pass one by forgetting t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..config import SessionManagerConfig
 from ..errors import ResourceExhausted
@@ -52,8 +53,8 @@ STREAM_QUEUE_EVENTS = 64
 STREAM_QUEUE_BYTES = 4 * MiB
 
 
-def _exhausted(message: str, limit: str, **context: object) -> ResourceExhausted:
-    return ResourceExhausted(message, limit=limit, **{k: str(v) for k, v in context.items()})
+def _exhausted(message: str, limit: str, **context: Any) -> ResourceExhausted:
+    return ResourceExhausted(message, limit=limit, **context)
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,7 +74,7 @@ class SessionListing:
         self._records = records
         self.storage = storage
 
-    def list(
+    def page(
         self,
         c: Caller,
         page_size: int,

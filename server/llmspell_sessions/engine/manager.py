@@ -207,7 +207,7 @@ class SessionManager:
     ) -> Page:
         """One page of the caller's sessions; ARCHIVED ones only when asked for by state."""
         c = self._admit(caller, READER)
-        return self._p.listing.list(
+        return self._p.listing.page(
             c,
             page_size,
             page_token,

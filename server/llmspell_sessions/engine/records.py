@@ -123,7 +123,7 @@ class SessionRecords:
     def delete(self, batch: WriteBatch, tenant: str, skey: bytes, session: Session) -> dict[str, int]:
         """Adds the removal of a record, its index entries, state, events and checkpoints."""
         batch.delete("sessions", skey)
-        for key in _index_keys(tenant, skey, session):
+        for key in index_keys(tenant, skey, session):
             batch.delete("session_index", key)
         batch.delete_prefix("state", keys.state_prefix(skey))
         batch.delete_prefix("events", skey)
@@ -134,7 +134,8 @@ class SessionRecords:
         return deltas
 
 
-def _index_keys(tenant: str, skey: bytes, s: Session) -> Iterable[bytes]:
+def index_keys(tenant: str, skey: bytes, s: Session) -> Iterable[bytes]:
+    """The session_index keys a session record implies: create, update, name, parent, expiry."""
     sid, created = s.session_id, to_micros(s.create_time)
     yield keys.create_index_key(tenant, created, sid)
     yield keys.update_index_key(tenant, to_micros(s.update_time), sid)
@@ -146,8 +147,8 @@ def _index_keys(tenant: str, skey: bytes, s: Session) -> Iterable[bytes]:
 
 
 def _index_changes(batch: WriteBatch, tenant: str, skey: bytes, before: Session | None, after: Session) -> None:
-    old = set(_index_keys(tenant, skey, before)) if before is not None else set()
-    new = set(_index_keys(tenant, skey, after))
+    old = set(index_keys(tenant, skey, before)) if before is not None else set()
+    new = set(index_keys(tenant, skey, after))
     for key in old - new:
         batch.delete("session_index", key)
     for key in new - old:

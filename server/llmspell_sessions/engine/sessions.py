@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from ..errors import EtagMismatch, InvalidArgument, SessionNotActive, SessionNotFound
-from ..model import Artifact, Caller, EventSpec, LoadedSession, Session, SessionState
+from ..model import UPDATABLE_SESSION_FIELDS, Artifact, Caller, EventSpec, LoadedSession, Session, SessionState
 from ..storage import Storage, keys
 from . import validation
 from .admission import READ, WRITE, system_caller
@@ -135,7 +135,8 @@ class Sessions:
             elif field == "metadata":
                 checked[field] = validation.metadata(value)
             else:
-                raise InvalidArgument(f"{field} cannot be updated; updatable: {UPDATABLE_FIELDS}", field="update_mask")
+                allowed = UPDATABLE_SESSION_FIELDS
+                raise InvalidArgument(f"{field} cannot be updated; updatable: {allowed}", field="update_mask")
         with self._units.begin(caller) as uow:
             skey, before = uow.session(session_id, WRITE)
             check_etag(before, etag)
@@ -254,6 +255,3 @@ class Sessions:
             if self._units.apply_timeout(tenant, skey, system_caller(tenant).correlation_id) is not None:
                 changed += 1
         return changed
-
-
-UPDATABLE_FIELDS = ("name", "description", "tags", "metadata")

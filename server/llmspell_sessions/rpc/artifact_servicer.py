@@ -64,8 +64,11 @@ class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
             if pending is not None:
                 await pending
             if parts:
-                await self._run(upload.write_many, parts)
-            await self._run(upload.seal)
+                pending = asyncio.ensure_future(self._run(upload.write_many, parts))
+                parts = []
+                await pending
+            pending = asyncio.ensure_future(self._run(upload.seal))
+            await pending
             # A cancelled stream, or one gRPC failed (a message over the size limit), can end like a
             # finished one, its cancellation landing a few loop turns later: let it land, and never
             # commit such a stream.
@@ -78,7 +81,7 @@ class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
             artifact = upload.commit()  # on the loop thread: no cancellation can slip in after the check
         except BaseException:
             if pending is not None and not pending.done():
-                await asyncio.wait([pending])
+                await asyncio.wait([pending])  # a worker still writing or sealing: never two at once
             if parts and upload.header.upload_id:
                 # A resumable stream that broke keeps every complete chunk it received (abort
                 # persists them); a write the limits refuse keeps what came before it.

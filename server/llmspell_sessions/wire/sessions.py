@@ -13,7 +13,7 @@ from google.protobuf import field_mask_pb2
 
 from .._pb import session_pb2
 from ..errors import InvalidArgument
-from ..model import LoadedSession, Page, SessionState
+from ..model import UPDATABLE_SESSION_FIELDS, LoadedSession, Page, SessionState
 from .records import ACCESS_FROM_PB, ACCESS_TO_PB, artifact_from_pb, artifact_to_pb, session_from_pb, session_to_pb
 from .values import (
     enum_from_pb,
@@ -25,7 +25,7 @@ from .values import (
     value_map_to_py,
 )
 
-UPDATABLE = ("name", "description", "tags", "metadata")
+UPDATABLE = UPDATABLE_SESSION_FIELDS
 
 
 def create_to_pb(

@@ -7,7 +7,7 @@ Python ints so a value round-trips the same through the embedded API and over gR
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from google.protobuf import struct_pb2, timestamp_pb2
@@ -22,7 +22,6 @@ MAX_NANOS = 999_999_999
 EPOCH = datetime.fromtimestamp(0, UTC)
 # The earliest time filter handed to the engine: its time index takes no negative times and reads
 # the epoch itself (0) as "no filter". No record is that old, so every earlier bound selects the same.
-EARLIEST_FILTER = EPOCH + timedelta(microseconds=1)
 E = TypeVar("E")
 
 
@@ -102,10 +101,8 @@ def from_timestamp(value: timestamp_pb2.Timestamp) -> datetime | None:
 
 
 def filter_time_from_pb(message: Message, field: str) -> datetime | None:
-    """A time filter of a request: None when unset, InvalidArgument outside the Timestamp range.
-
-    Times up to the epoch are valid and become EARLIEST_FILTER, which selects the same records.
-    """
+    """A time filter of a request: None when unset, InvalidArgument outside the Timestamp range
+    (any valid time, before 1970 too, is the engine's to apply)."""
     if not message.HasField(field):
         return None
     value: timestamp_pb2.Timestamp = getattr(message, field)
@@ -115,7 +112,7 @@ def filter_time_from_pb(message: Message, field: str) -> datetime | None:
             f" (got seconds={value.seconds}, nanos={value.nanos})",
             field=field,
         )
-    return max(value.ToDatetime(tzinfo=UTC), EARLIEST_FILTER)
+    return value.ToDatetime(tzinfo=UTC)
 
 
 def filter_time_to_pb(value: datetime | None, message: Message, field: str) -> None:

@@ -192,13 +192,14 @@ class ChunkUploads:
             assert record is not None
             if record.size != n:
                 raise IntegrityError("a chunk's size does not match the stored chunk", digest=chunk_digest.hex())
-        staged = self.content.staged(caller.tenant, unique)
-        new_bytes = sum(
-            r.stored_size  # type: ignore[union-attr]
-            for r, n, s in zip(records, counts, staged, strict=True)
-            if n - (1 if s is not None else 0) == 0
-        )
-        stored = {d: (r.stored_size, r.compressed) for d, r in by_digest.items() if r is not None}
+        new_bytes = 0  # what the tenant held only through staging: new to it with this artifact
+        stored: dict[bytes, tuple[int, bool]] = {}
+        for digest, count, staged in zip(unique, counts, self.content.staged(caller.tenant, unique), strict=True):
+            record = by_digest[digest]
+            assert record is not None
+            stored[digest] = (record.stored_size, record.compressed)
+            if count - (1 if staged is not None else 0) == 0:
+                new_bytes += record.stored_size
         return NewContent(parsed, size, content_digest, new_bytes, stored, {}, Counter(d for d, _ in parsed))
 
     def _consume_staging(self, caller: Caller, digests: list[bytes]) -> Finisher:

@@ -7,7 +7,7 @@ small whatever the log size, and a revoke ends the replay at once.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
 from ...errors import InvalidArgument
 from ...model import Caller, Event, ReplayControl, ReplayFrame, ReplayMode, ReplayStart, Session
@@ -22,7 +22,7 @@ from .timetravel import TimeTravel
 _WINDOW_EVENTS = 256
 
 
-class WindowedEvents:
+class WindowedEvents(Sequence[Event]):
     """The events of a replay, read forward from the log a window at a time."""
 
     def __init__(
@@ -52,7 +52,7 @@ class WindowedEvents:
             if matches(event.type, self._prefixes):
                 yield event
 
-    def __getitem__(self, index: int) -> Event:
+    def __getitem__(self, index: int) -> Event:  # type: ignore[override]
         while index >= self._start + len(self._window):
             if not self._advance():
                 raise IndexError(index)
