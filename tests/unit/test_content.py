@@ -137,3 +137,28 @@ def test_tenant_byte_quota_counts_every_session_and_frees_on_delete(tmp_path: Pa
     with _manager(tmp_path / "db", max_tenant_bytes=3 * MiB) as m:  # the count survives a restart
         with pytest.raises(ResourceExhausted):
             m.put_artifact(UploadHeader(first, "d"), b"x", caller=alice)
+
+
+def test_expiry_clears_stale_uploads_and_markers_of_older_releases(tmp_path: Path) -> None:
+    """Upload expiry drops day-old progress (finished or not) and the 8-byte staged markers older
+    releases kept in the uploads family, and GC keeps running after it."""
+    from llmspell_sessions.storage import WriteBatch, keys
+
+    with _manager(tmp_path / "db", chunk_gc_grace=0) as m:
+        sid = m.create_session()
+        data = os.urandom(MiB)
+        artifact = m.put_artifact(UploadHeader(sid, "a", upload_id="done-upload"), data)
+        day_ago_us = int((time.time() - 25 * 3600) * 1_000_000)
+        batch = WriteBatch()
+        batch.put("uploads", b"default\x00\x01" + b"\x07" * 32, day_ago_us.to_bytes(8, "big"))  # legacy marker
+        batch.put(
+            "uploads",
+            keys.upload_key("default", "stale"),
+            b'{"session_id": "%s", "name": "x", "created_us": %d}' % (sid.encode(), day_ago_us),
+        )
+        m._storage.write(batch)
+        assert m.query_upload_status("done-upload").complete
+        assert m.expire_uploads() == 2  # the marker and the stale upload; the finished one is fresh
+        assert [k for k, _ in m._storage.scan("uploads", b"")] == [keys.upload_key("default", "done-upload")]
+        m.delete_artifact(artifact.artifact_id)
+        assert m.collect_garbage() > 0

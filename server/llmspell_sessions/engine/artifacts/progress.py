@@ -174,13 +174,13 @@ class UploadProgress:
             list(upload.chunks),
         )
 
-    def drop(self, caller: Caller, upload_id: str) -> None:
-        """Forgets an unfinished upload and releases the chunks it held."""
+    def drop(self, caller: Caller, upload_id: str, *, finished_too: bool = False) -> None:
+        """Forgets an unfinished upload (a finished one too, if asked) and releases what it held."""
         key = keys.upload_key(caller.tenant, upload_id)
         with self._units.begin(caller) as uow:
             raw = self._storage.get("uploads", key)
             progress = Progress.decode(raw) if raw else None
-            if progress is not None and progress.artifact_id:
+            if progress is not None and progress.artifact_id and not finished_too:
                 return
             if progress is not None:
                 uow.drop(caller.tenant, Counter(d for d, _ in progress.chunks))
@@ -209,7 +209,7 @@ class UploadProgress:
                 expired.append(key)
         for key in expired:
             tenant, _, upload_id = key.partition(b"\x00")
-            self.drop(system_caller(tenant.decode()), upload_id.decode())
+            self.drop(system_caller(tenant.decode()), upload_id.decode(), finished_too=True)
         return len(expired)
 
 
