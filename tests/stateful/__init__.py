@@ -1,0 +1,1 @@
+"""Stateful property tests: the engine against a model."""
