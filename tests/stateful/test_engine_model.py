@@ -32,26 +32,13 @@ from llmspell_sessions.check import check_store, format_report
 from llmspell_sessions.errors import (
     AccessDenied,
     ArtifactNotFound,
-    DataLoss,
     InvalidStateTransition,
     LlmspellError,
+    MissingChunks,
     SessionNotActive,
     SessionNotFound,
 )
 from llmspell_sessions.model import Caller, Role, UploadHeader
-
-# Known defects, each switched off where it would stop every run (tests/stateful/test_engine_defects.py
-# reproduces each in a few calls). LLMSPELL_STATEFUL_DEFECTS=NAME,NAME (or "all") switches them back on,
-# to see whether a fix holds under the model.
-_ON = set(os.environ.get("LLMSPELL_STATEFUL_DEFECTS", "").split(","))
-FORK_OF_RECLAIMED_CONTENT = bool({"all", "FORK_OF_RECLAIMED_CONTENT"} & _ON)
-"""Fork copies artifact records whose chunks GC already collected (the copies cannot be read)."""
-EXPIRE_UPLOADS_AFTER_STAGING = bool({"all", "EXPIRE_UPLOADS_AFTER_STAGING"} & _ON)
-"""expire_uploads() fails on UploadChunks' 8-byte staged markers in the uploads CF."""
-REWIND_SWAPPING_SHARED_CONTENT = bool({"all", "REWIND_SWAPPING_SHARED_CONTENT"} & _ON)
-"""A rewind that removes and restores artifacts sharing a chunk leaves the refcount one too high."""
-DENIAL_KEEPS_ETAG = bool({"all", "DENIAL_KEEPS_ETAG"} & _ON)
-"""An audited denial (session.access_denied) changes the session's etag."""
 
 EXAMPLES = int(os.environ.get("LLMSPELL_STATEFUL_EXAMPLES", "20"))
 STEPS = int(os.environ.get("LLMSPELL_STATEFUL_STEPS", "30"))
@@ -148,12 +135,6 @@ class MSession:
 FAILED = object()
 
 
-def _shared(these: Any, those: Any) -> bool:
-    """True when two groups of artifacts have a chunk in common."""
-    digests = {d for a in these for d, _ in CHUNKS[a.content]}
-    return any(d in digests for a in those for d, _ in CHUNKS[a.content])
-
-
 class EngineModel(RuleBasedStateMachine):
     """SessionManager vs. the model above."""
 
@@ -176,8 +157,7 @@ class EngineModel(RuleBasedStateMachine):
         self.sessions: dict[str, MSession] = {}
         self.gone: list[str] = []  # deleted session ids
         self.present: set[bytes] = set()  # chunk digests the store still holds
-        self.protected: set[bytes] = set()  # staged by UploadChunks while unreferenced: GC waits 24 h
-        self.staged = False
+        self.reserved: set[tuple[str, bytes]] = set()  # (tenant, digest) staged by UploadChunks, not yet committed
         self.verified: set[str] = set()  # artifact ids whose bytes were downloaded and compared
         self.last = ""
 
@@ -227,7 +207,6 @@ class EngineModel(RuleBasedStateMachine):
     def referenced(self, content: bytes) -> None:
         digests = {d for d, _ in CHUNKS[content]}
         self.present |= digests
-        self.protected -= digests  # a new reference takes a digest out of the GC queue
 
     def pick(self, data: st.DataObject) -> str:
         """Mostly the session touched last (so histories grow long enough to fork and rewind), else any."""
@@ -325,7 +304,7 @@ class EngineModel(RuleBasedStateMachine):
         got = self.run(expected, self.m.get_session, sid, caller=c)
         if got is not FAILED:
             assert got.state == self.sessions[sid].state and got.etag == etag
-        elif s is not None and DENIAL_KEEPS_ETAG:
+        elif s is not None:
             assert self.m.get_session(sid, caller=ADMIN[s.tenant]).etag == etag, "a denied read changed the etag"
         self.record(sid)
 
@@ -377,19 +356,18 @@ class EngineModel(RuleBasedStateMachine):
         """FindMissingChunks, UploadChunks of what is missing, CommitArtifact."""
         sid, content = self.pick(data), CONTENTS[index]
         chunks = CHUNKS[content]
-        refs = self.refs()
 
         def upload() -> Any:
             missing = set(self.m.find_missing_chunks([d.hex() for d, _ in chunks], caller=c))
             sent = [(d.hex(), b) for d, b in chunks if d.hex() in missing]
             self.m.upload_chunks(sent, caller=c)
-            self.staged = self.staged or bool(sent)
-            for d, _ in sent:
+            for d, _ in sent:  # each staged chunk is held for the tenant until a commit uses it
                 self.present.add(bytes.fromhex(d))
-                if not refs[bytes.fromhex(d)]:
-                    self.protected.add(bytes.fromhex(d))
+                self.reserved.add((c.tenant, bytes.fromhex(d)))
             listed = [(d.hex(), len(b)) for d, b in chunks]
-            return self.m.commit_artifact(UploadHeader(sid, name), listed, blake3(content).hexdigest(), caller=c)
+            committed = self.m.commit_artifact(UploadHeader(sid, name), listed, blake3(content).hexdigest(), caller=c)
+            self.reserved -= {(c.tenant, d) for d, _ in chunks}  # the artifact's references replace them
+            return committed
 
         expected = AccessDenied if c.role < Role.WRITER else self._artifact_expected(c, sid)
         artifact = self.run(expected, upload)
@@ -429,9 +407,9 @@ class EngineModel(RuleBasedStateMachine):
         sid = self.pick(data)
         seq = self._point(data, sid)
         s = self.sessions.get(sid)
-        if s is not None and not FORK_OF_RECLAIMED_CONTENT and self._reclaimed(s.at(seq).artifacts):
-            return
         expected = self.expect(c, sid, Role.WRITER, "read", True, SessionNotActive)
+        if expected is None and s is not None and self._reclaimed(s.at(seq).artifacts):
+            expected = MissingChunks  # a fork is whole or refused
         child = self.run(expected, self.m.fork_session, sid, at_seq=seq, caller=c)
         self.record(sid)
         if child is FAILED:
@@ -462,11 +440,8 @@ class EngineModel(RuleBasedStateMachine):
         if expected is None and s is not None:
             target = s.at(seq)
             restored = {aid: a for aid, a in target.artifacts.items() if aid not in s.artifacts}
-            removed = [a for aid, a in s.artifacts.items() if aid not in target.artifacts]
             if self._reclaimed(restored):
-                expected = DataLoss
-            elif not REWIND_SWAPPING_SHARED_CONTENT and _shared(restored.values(), removed):
-                return
+                expected = MissingChunks
         if self.run(expected, self.m.rewind_session, sid, to_seq=seq, caller=c) is not FAILED:
             assert s is not None
             point = s.at(seq)
@@ -482,8 +457,9 @@ class EngineModel(RuleBasedStateMachine):
         if which == "gc":
             self.m.collect_garbage()
             held = self.refs()
-            self.present = {d for d in self.present if held[d] or d in self.protected}
-        elif which == "uploads" and (EXPIRE_UPLOADS_AFTER_STAGING or not self.staged):
+            protected = {d for _, d in self.reserved}
+            self.present = {d for d in self.present if held[d] or d in protected}
+        elif which == "uploads":
             assert self.m.expire_uploads() == 0  # nothing is 24 hours old
         elif which == "compact":
             self.m.compact_segments(settle=0)

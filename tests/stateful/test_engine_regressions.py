@@ -1,13 +1,6 @@
-"""Known engine defects, each reproduced in a few calls.
-
-The stateful model (test_engine_model.py) hits the expire_uploads and etag ones within a few dozen
-examples when their switches are on; the rewind and fork ones need a longer sequence than it reached in
-a few hundred examples, so they are pinned here directly.
-
-Each test states the behaviour the engine should have and is marked ``xfail(strict=True)``: when the
-engine is fixed it passes, the strict mark turns that into a failure, and the mark (and the matching
-switch in test_engine_model.py) should go.
-"""
+"""Defects the stateful model found (or that were pinned beside it), each reproduced in a few calls
+and kept fixed: expiry after UploadChunks, a denial that changed the etag, a rewind that leaked a
+chunk reference, a fork of reclaimed content."""
 
 from __future__ import annotations
 
@@ -18,7 +11,7 @@ import pytest
 from blake3 import blake3
 from llmspell_sessions import SessionManager
 from llmspell_sessions.check import check_store, format_report
-from llmspell_sessions.errors import AccessDenied, DataLoss
+from llmspell_sessions.errors import AccessDenied, MissingChunks
 from llmspell_sessions.model import Caller, Role
 
 ALICE = Caller("t1", "alice", Role.WRITER)
@@ -43,7 +36,6 @@ def _consistent(m: SessionManager, path: Path) -> None:
     assert report.ok, format_report(report)
 
 
-@pytest.mark.xfail(strict=True, reason="rewind drops and re-adds the same digest in one batch from stale counts")
 def test_rewind_swapping_artifacts_of_one_content_keeps_refcounts(engine: SessionManager, tmp_path: Path) -> None:
     sid = engine.create_session()
     first = engine.store_artifact(sid, "x", b"same")  # seq 2
@@ -53,7 +45,6 @@ def test_rewind_swapping_artifacts_of_one_content_keeps_refcounts(engine: Sessio
     _consistent(engine, tmp_path / "store")  # today: refcount 2, references held 1
 
 
-@pytest.mark.xfail(strict=True, reason="fork copies artifact records whose chunks GC already collected")
 def test_fork_at_a_point_whose_content_was_collected_is_refused_or_whole(
     engine: SessionManager, tmp_path: Path
 ) -> None:
@@ -63,20 +54,19 @@ def test_fork_at_a_point_whose_content_was_collected_is_refused_or_whole(
     engine.collect_garbage()
     try:
         child = engine.fork_session(sid, at_seq=2).session_id
-    except DataLoss:
-        return  # refusing, as rewind does, is fine
+    except MissingChunks:
+        assert engine.list_sessions().total_size == 1  # refused, as rewind is: nothing was created
+        return
     for copy in engine.list_artifacts(child).items:
         engine.get_artifact(child, copy.artifact_id)  # today: DataLoss, the chunk is gone
     _consistent(engine, tmp_path / "store")
 
 
-@pytest.mark.xfail(strict=True, reason="expire_uploads() parses UploadChunks' 8-byte staged markers as JSON")
 def test_expire_uploads_after_upload_chunks(engine: SessionManager) -> None:
     engine.upload_chunks([(blake3(b"chunk").hexdigest(), b"chunk")])
     assert engine.expire_uploads() == 0
 
 
-@pytest.mark.xfail(strict=True, reason="an audited denial commits session.access_denied, which changes the etag")
 def test_a_denied_read_leaves_the_etag_alone(engine: SessionManager) -> None:
     sid = engine.create_session(caller=ALICE)
     etag = engine.get_session(sid, caller=ALICE).etag
