@@ -158,3 +158,11 @@ def test_sessions_belong_to_their_owner_until_an_admin_grants_access(
     assert "session.access_denied" not in events
     denials = [r for r in caplog.records if r.name == "llmspell_sessions.audit"]
     assert denials and all(getattr(r, "subject", "") == "other" for r in denials)
+
+
+def test_create_request_ids_belong_to_their_subject(manager: SessionManager) -> None:
+    alice, bob = Caller(subject="alice", role=Role.WRITER), Caller(subject="bob", role=Role.WRITER)
+    first = manager.create_session(name="a", request_id="same", caller=alice)
+    assert manager.create_session(name="a again", request_id="same", caller=alice) == first  # a retry
+    other = manager.create_session(name="b", request_id="same", caller=bob)  # never alice's session
+    assert other != first and manager.get_session(other, caller=bob).created_by == "bob"

@@ -98,7 +98,7 @@ class Sessions:
             skey = keys.session_key(caller.tenant, session.session_id)
             if request_id:
                 stamp = to_micros(time).to_bytes(8, "big")
-                uow.batch.put("session_index", keys.request_key(caller.tenant, request_id), stamp + skey[-36:])
+                uow.batch.put("session_index", keys.request_key(caller.tenant, caller.subject, request_id), stamp + skey[-36:])
             payload = {
                 "name": name,
                 "description": description,
@@ -111,7 +111,7 @@ class Sessions:
             return clone_session(session)
 
     def _for_request(self, caller: Caller, request_id: str) -> Session | None:
-        raw = self._storage.get("session_index", keys.request_key(caller.tenant, request_id))
+        raw = self._storage.get("session_index", keys.request_key(caller.tenant, caller.subject, request_id))
         if raw is None or to_micros(now()) - int.from_bytes(raw[:8], "big") > REQUEST_ID_TTL_SECONDS * 1_000_000:
             return None
         try:

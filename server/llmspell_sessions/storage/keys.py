@@ -72,8 +72,9 @@ def parent_index_key(tenant: str, parent_id: str, create_us: int, session_id: st
     return tenant_prefix(tenant) + INDEX_PARENT + parent_id.encode() + micros(create_us) + session_id.encode()
 
 
-def request_key(tenant: str, request_id: str) -> bytes:
-    return tenant_prefix(tenant) + INDEX_REQUEST + request_id.encode()
+def request_key(tenant: str, subject: str, request_id: str) -> bytes:
+    """A CreateSession request id, scoped to its caller: another subject's id never matches."""
+    return tenant_prefix(tenant) + INDEX_REQUEST + subject.encode() + b"\x00" + request_id.encode()
 
 
 @functools.lru_cache(maxsize=4096)
