@@ -2,7 +2,7 @@
 
 It holds the operations and nothing else: each one asks admission for the caller (role and tenant
 rate), then makes one call into the part that owns the rule. The parts are wired once, in
-``_Parts``, with their dependencies passed in explicitly:
+``parts.py``, with their dependencies passed in explicitly:
 
     Admission ── Units (unit of work: lock, records, content, hooks, listeners)
       ├─ Sessions ── SessionContents (StateStore + ArtifactStore)
@@ -22,7 +22,6 @@ from types import TracebackType
 from typing import Any
 
 from .. import hotpath
-from ..cas import ContentStore
 from ..cas.compaction import SETTLE_SECONDS, compact_segments
 from ..config import SessionManagerConfig, load_config
 from ..model import (
@@ -48,77 +47,21 @@ from ..model import (
 )
 from ..storage import BlobStore, Storage, build_blob_store, build_storage
 from . import validation
-from .admission import Admission
 from .artifacts import (
-    ArtifactQueries,
-    ArtifactStore,
     ArtifactUpload,
     ChunkStaging,
-    ChunkUploads,
-    SessionReader,
-    UploadProgress,
 )
 from .codec import now, to_micros
 from .hooks import HookRunner, load_hooks
-from .limits import Limits
-from .listing import SessionListing
-from .records import ACTIVE_COUNTER, SessionRecords
+from .parts import Parts
+from .records import ACTIVE_COUNTER
 from .replay import (
-    Checkpoints,
-    EventLog,
     EventSubscription,
-    ForkAndRewind,
     Replayer,
-    Replays,
-    Subscriptions,
-    TimeTravel,
 )
-from .sessions import Sessions
-from .state import StateStore
 from .timeouts import Sweeper
-from .unit_of_work import Units
 
 READER, WRITER, ADMIN = Role.READER, Role.WRITER, Role.ADMIN
-
-
-class _Contents:
-    """What a session holds besides its record (SessionContents), from the parts that own it."""
-
-    def __init__(self, state: StateStore, artifacts: ArtifactStore) -> None:
-        self.read_state = state.read_state
-        self.latest_artifacts = artifacts.latest_artifacts
-        self.release_session = artifacts.release_session
-
-
-class _Parts:
-    """Every part of the engine, built once with explicit dependencies."""
-
-    def __init__(self, config: SessionManagerConfig, storage: Storage, blobs: BlobStore, hooks: HookRunner) -> None:
-        self.limits = Limits.from_config(config)
-        self.admission = Admission(config, self.limits)
-        self.records = SessionRecords(config, storage)
-        self.content = ContentStore(storage, blobs, config.chunk_gc_grace)
-        self.units = Units(config, storage, self.records, self.content, self.admission, hooks)
-        threshold = config.artifact_compression_threshold
-        self.state = StateStore(self.units, storage)
-        self.listing = SessionListing(self.records, storage)
-        self.progress = UploadProgress(self.units, storage, self.content, self.admission)
-        self.artifacts = ArtifactStore(
-            self.units, self.records, storage, self.content, self.limits, self.progress, threshold
-        )
-        self.chunks = ChunkUploads(
-            self.units, self.records, self.content, self.artifacts, self.admission, self.limits, threshold
-        )
-        self.queries = ArtifactQueries(self.units, storage, self.content, self.artifacts)
-        self.sessions = Sessions(self.units, storage, _Contents(self.state, self.artifacts))
-        self.log = EventLog(self.units, storage)
-        self.subscriptions = Subscriptions(self.units, self.log)
-        self.timetravel = TimeTravel(self.units, storage, self.records, self.log, self.artifacts)
-        self.checkpoints = Checkpoints(self.units, storage, self.timetravel, config.auto_checkpoint_every)
-        self.forks = ForkAndRewind(self.units, self.timetravel, self.state, self.artifacts)
-        self.replays = Replays(self.units, self.log, self.timetravel, config.replay_idle_timeout)
-        self.session_reader = SessionReader(self.units)
-        self.units.listeners.extend([self.subscriptions, self.checkpoints])
 
 
 class SessionManager:
@@ -145,7 +88,7 @@ class SessionManager:
         self.config = config.validate()
         self._storage = storage if storage is not None else build_storage(config)
         runner = HookRunner([*load_hooks(config.hooks), *(hooks or [])])
-        self._p = _Parts(config, self._storage, blobs if blobs is not None else build_blob_store(config), runner)
+        self._p = Parts(config, self._storage, blobs if blobs is not None else build_blob_store(config), runner)
         self._admit = self._p.admission.enter
         self._last_collection = time.monotonic()
         self._sweeper: Sweeper | None = None

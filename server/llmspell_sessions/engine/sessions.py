@@ -98,7 +98,9 @@ class Sessions:
             skey = keys.session_key(caller.tenant, session.session_id)
             if request_id:
                 stamp = to_micros(time).to_bytes(8, "big")
-                uow.batch.put("session_index", keys.request_key(caller.tenant, caller.subject, request_id), stamp + skey[-36:])
+                uow.batch.put(
+                    "session_index", keys.request_key(caller.tenant, caller.subject, request_id), stamp + skey[-36:]
+                )
             payload = {
                 "name": name,
                 "description": description,
