@@ -41,7 +41,10 @@ class WindowedEvents(Sequence[Event]):
         self._window: list[Event] = []
         self._start = 0  # index of the window's first event
         self._before: Event | None = None  # the event just before the window
-        self._total = sum(1 for e, _ in log.read_sized(skey, session_id, first, last) if matches(e.type, prefixes))
+        if prefixes:  # a filtered replay counts its events once, holding none of them
+            self._total = sum(1 for e, _ in log.read_sized(skey, session_id, first, last) if matches(e.type, prefixes))
+        else:  # the log is gapless
+            self._total = max(0, last - max(first, 1) + 1)
 
     def __len__(self) -> int:
         return self._total
