@@ -7,7 +7,6 @@ streams stay on the event loop and hand each blocking step to the same Execution
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, TypeAlias
 
@@ -16,19 +15,17 @@ from google.protobuf import empty_pb2
 
 from .._pb import artifact_pb2, artifact_pb2_grpc, common_pb2
 from ..engine import SessionManager
-from ..errors import InvalidArgument, LlmspellError
+from ..errors import InvalidArgument
 from ..wire import artifact_to_pb
 from ..wire import artifacts as wire
+from . import upload_stream
 from .execution import Execution
 from .interceptors import current_caller
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 # 2 MiB: fewer sends than 1 MiB, and under the 4 MiB receive limit most gRPC clients default to.
 DOWNLOAD_MESSAGE_BYTES = 2 * 1024 * 1024
-HANDOFF_BYTES = 4 * 1024 * 1024  # bytes received before a batch goes to a worker thread
 MESSAGES_PER_HOP = 4
-CANCEL_SETTLE_TURNS = 4
-EMPTY_UPLOAD_SETTLE_SECONDS = 0.005
 
 
 class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
@@ -45,51 +42,11 @@ class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
         first = await anext(request_iterator, None)
         if first is None or first.WhichOneof("kind") != "header":
             raise InvalidArgument("the first message must be the header", field="header")
-        upload = await self._run(self._m.begin_upload, wire.header_from_pb(first.header), caller=current_caller())
-        pending: asyncio.Future[None] | None = None
-        parts: list[bytes] = []
-        size = 0
-        try:
-            async for message in request_iterator:
-                if message.WhichOneof("kind") != "data":
-                    raise InvalidArgument("only the first message may be a header", field="header")
-                parts.append(message.data)
-                size += len(message.data)
-                if size < HANDOFF_BYTES:
-                    continue
-                if pending is not None:
-                    await pending  # chunk/hash/compress batch N while batch N+1 arrives
-                pending = asyncio.ensure_future(self._run(upload.write_many, parts))
-                parts, size = [], 0
-            if pending is not None:
-                await pending
-            if parts:
-                pending = asyncio.ensure_future(self._run(upload.write_many, parts))
-                parts = []
-                await pending
-            pending = asyncio.ensure_future(self._run(upload.seal))
-            await pending
-            # A cancelled stream, or one gRPC failed (a message over the size limit), can end like a
-            # finished one, its cancellation landing a few loop turns later: let it land, and never
-            # commit such a stream.
-            for _ in range(CANCEL_SETTLE_TURNS):
-                await asyncio.sleep(0)
-            if upload.size == 0:  # no data at all: most likely a message gRPC refused; be sure
-                await asyncio.sleep(EMPTY_UPLOAD_SETTLE_SECONDS)
-            if context.cancelled() or context.done():
-                raise asyncio.CancelledError
-            artifact = upload.commit()  # on the loop thread: no cancellation can slip in after the check
-        except BaseException:
-            if pending is not None and not pending.done():
-                await asyncio.wait([pending])  # a worker still writing or sealing: never two at once
-            if parts and upload.header.upload_id:
-                # A resumable stream that broke keeps every complete chunk it received (abort
-                # persists them); a write the limits refuse keeps what came before it.
-                with contextlib.suppress(LlmspellError):
-                    upload.write_many(parts)
-            upload.abort()
-            raise
-        return artifact_to_pb(artifact)
+        header = wire.header_from_pb(first.header)
+        upload = await upload_stream.begun(
+            asyncio.ensure_future(self._run(self._m.begin_upload, header, caller=current_caller()))
+        )
+        return artifact_to_pb(await upload_stream.receive(upload, request_iterator, context, self._run))
 
     def StoreArtifact(self, request: artifact_pb2.StoreArtifactRequest, context: Context) -> common_pb2.Artifact:
         header = wire.header_from_pb(request.header)

@@ -106,7 +106,7 @@ class ArtifactUpload:
         for data in parts:
             self.write(data)
 
-    def _process(self) -> None:
+    def _process(self, persist: bool = True) -> None:
         chunks, self._pending, self._pending_bytes = self._pending, [], 0
         if not chunks:
             return
@@ -132,7 +132,7 @@ class ArtifactUpload:
             self.stored[item.digest] = (record.stored_size, record.compressed)
             self.new_bytes += record.stored_size
         self.chunks.extend((p.digest, p.size) for p in prepared)
-        if self.header.upload_id:
+        if self.header.upload_id and persist:
             self._owner.persist_progress(self)
 
     @property
@@ -150,10 +150,11 @@ class ArtifactUpload:
         The heavy half of finishing, safe to run on a worker thread; nothing is visible yet."""
         if self.existing is not None:
             return
+        self._process()  # complete chunks first: progress only ever ends on a content-defined cut
         for chunk in self._chunker.finish():
             self._pending.append(chunk)
             self._pending_bytes += len(chunk)
-        self._process()
+        self._process(persist=False)  # the tail is held by the commit, or by nobody if it never comes
         digest = self._hasher.hexdigest()
         expected = self.header
         if expected.expected_size and expected.expected_size != self.size:
