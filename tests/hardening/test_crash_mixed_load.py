@@ -122,7 +122,10 @@ def test_sigkill_under_mixed_load(server_factory: Callable[..., ServerProcess], 
     for worker in workers:
         worker.start()
     time.sleep(kill_after)
-    server.kill()
+    deadline = time.monotonic() + 30  # on the pure-Python twin the first uploads take longer
+    while not (acked.artifacts and acked.state) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    server.kill()  # the load is still running: writes are in flight
     stop.set()
     for worker in workers:
         worker.join(15)
