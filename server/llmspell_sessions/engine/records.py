@@ -147,9 +147,21 @@ def index_keys(tenant: str, skey: bytes, s: Session) -> Iterable[bytes]:
 
 
 def _index_changes(batch: WriteBatch, tenant: str, skey: bytes, before: Session | None, after: Session) -> None:
-    old = set(index_keys(tenant, skey, before)) if before is not None else set()
-    new = set(index_keys(tenant, skey, after))
-    for key in old - new:
-        batch.delete("session_index", key)
-    for key in new - old:
-        batch.put("session_index", key, b"")
+    """The index writes for before -> after, touching only the entries that changed (the hot path:
+    most writes change the update time and nothing else)."""
+    if before is None:
+        for key in index_keys(tenant, skey, after):
+            batch.put("session_index", key, b"")
+        return
+    sid = after.session_id
+    if before.update_time != after.update_time:
+        batch.delete("session_index", keys.update_index_key(tenant, to_micros(before.update_time), sid))
+        batch.put("session_index", keys.update_index_key(tenant, to_micros(after.update_time), sid), b"")
+    if before.name != after.name:
+        batch.delete("session_index", keys.name_index_key(tenant, before.name, sid))
+        batch.put("session_index", keys.name_index_key(tenant, after.name, sid), b"")
+    if before.expire_time != after.expire_time:
+        if before.expire_time is not None:
+            batch.delete("session_index", keys.expiry_key(to_micros(before.expire_time), skey))
+        if after.expire_time is not None:
+            batch.put("session_index", keys.expiry_key(to_micros(after.expire_time), skey), b"")
