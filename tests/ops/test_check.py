@@ -23,9 +23,9 @@ import rocksdict
 from blake3 import blake3
 from llmspell_sessions import SessionManager
 from llmspell_sessions.cli import main
-from llmspell_sessions.storage import keys
 from llmspell_sessions.engine.codec import decode_session, encode_session
 from llmspell_sessions.model import Caller, Role, UploadHeader
+from llmspell_sessions.storage import keys
 
 ACME = Caller(tenant="acme", subject="alice", role=Role.WRITER)
 BETA = Caller(tenant="beta", subject="bob", role=Role.ADMIN)
