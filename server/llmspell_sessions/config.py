@@ -41,7 +41,8 @@ class SessionManagerConfig:
     idle_timeout: float = 900.0
     """Seconds an ACTIVE session may go without a mutation before it is SUSPENDED; 0 = never."""
     artifact_compression_threshold: int = 10240
-    """Artifacts larger than this many bytes are stored LZ4-compressed, chunk by chunk."""
+    """Chunks larger than this many bytes are stored LZ4-compressed when that makes them smaller (the
+    decision depends on the chunk alone, so a stored size never reveals who stored a chunk first)."""
     storage_backend: str = "rocksdb"
     """"rocksdb" (durable, default) or "memory" (tests and throwaway use)."""
     storage_path: str = ".llmspell-sessions"
