@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -64,7 +63,7 @@ class UnitOfWork:
         self.batch = WriteBatch()
         self.time = now()
         self._references: dict[str, Counter[bytes]] = {}
-        self._counters: Counter[CounterKey] = Counter()
+        self._counters: dict[CounterKey, int] = {}
         self._written: list[_Written] = []
         self._pending: dict[bytes, Session] = {}  # records written by this unit, by key
         self._sync = False
@@ -92,7 +91,8 @@ class UnitOfWork:
 
     def count(self, tenant: str, name: str, delta: int) -> None:
         """Changes a tenant counter (checked against quotas when it grows)."""
-        self._counters[(tenant, name)] += delta
+        key = (tenant, name)
+        self._counters[key] = self._counters.get(key, 0) + delta
 
     def sync_on_commit(self) -> None:
         self._sync = True
@@ -148,7 +148,7 @@ class UnitOfWork:
         after.expire_time = units.records.expiry(after, time)
         units.admission.check_session(before, after)
         for name, delta in units.records.put(self.batch, tenant, skey, previous, after).items():
-            self._counters[(tenant, name)] += delta
+            self.count(tenant, name, delta)
         self._pending[skey] = after
         self._written.append(_Written(tenant, skey, after, after.session_id, events, contexts))
         return events
@@ -158,7 +158,7 @@ class UnitOfWork:
         context = HookContext(operation, self.caller, session.session_id, "", {})
         self._units.hooks.before(context)
         for name, delta in self._units.records.delete(self.batch, self.caller.tenant, skey, session).items():
-            self._counters[(self.caller.tenant, name)] += delta
+            self.count(self.caller.tenant, name, delta)
         self._written.append(_Written(self.caller.tenant, skey, None, session.session_id, [], [context]))
 
     # -- commit -------------------------------------------------------------------------------------
@@ -169,8 +169,9 @@ class UnitOfWork:
         for tenant, delta in self._references.items():
             units.content.reference_writes(self.batch, tenant, delta, to_micros(self.time))
         values = {ckey: units.records.counter(*ckey) + delta for ckey, delta in self._counters.items() if delta}
-        self._check_growth(values)
-        units.records.put_counters(self.batch, values)
+        if values:
+            self._check_growth(values)
+            units.records.put_counters(self.batch, values)
         units.storage.write(self.batch, sync=self._sync)
         self.committed = True
         units.records.counters_written(values)
@@ -183,17 +184,33 @@ class UnitOfWork:
             units.publish(written)
 
     def _check_growth(self, values: dict[CounterKey, int]) -> None:
-        tenants = {tenant for tenant, _ in values}
-        for tenant in tenants:
+        grew = self._counters.get
+        for tenant in {tenant for tenant, _ in values}:
             growth = Growth(tenant)
-            if self._counters[(tenant, ACTIVE_COUNTER)] > 0:
+            if grew((tenant, ACTIVE_COUNTER), 0) > 0:
                 growth.active_sessions = values[(tenant, ACTIVE_COUNTER)]
-            if self._counters[(tenant, TENANT_BYTES)] > 0 or self._counters[(tenant, TENANT_STAGED)] > 0:
+            if grew((tenant, TENANT_BYTES), 0) > 0 or grew((tenant, TENANT_STAGED), 0) > 0:
                 records = self._units.records
                 growth.tenant_bytes = values.get((tenant, TENANT_BYTES), records.counter(tenant, TENANT_BYTES)) + (
                     values.get((tenant, TENANT_STAGED), records.counter(tenant, TENANT_STAGED))
                 )
             self._units.admission.check_growth(growth)
+
+
+class _Begun:
+    """The context of one unit of work: the engine lock held from enter to exit."""
+
+    __slots__ = ("_units", "_caller")
+
+    def __init__(self, units: Units, caller: Caller) -> None:
+        self._units, self._caller = units, caller
+
+    def __enter__(self) -> UnitOfWork:
+        self._units.lock.acquire()
+        return UnitOfWork(self._units, self._caller)
+
+    def __exit__(self, *exc: object) -> None:
+        self._units.lock.release()
 
 
 class Units:
@@ -217,11 +234,10 @@ class Units:
         self.lock = threading.RLock()
         self.listeners: list[CommitListener] = []
 
-    @contextmanager
-    def begin(self, caller: Caller) -> Iterator[UnitOfWork]:
-        """A unit of work under the lock; commit() inside the block or nothing is written."""
-        with self.lock:
-            yield UnitOfWork(self, caller)
+    def begin(self, caller: Caller) -> _Begun:
+        """A unit of work under the lock (``with units.begin(caller) as uow``); commit() inside the
+        block or nothing is written."""
+        return _Begun(self, caller)
 
     def read_session(
         self, caller: Caller, session_id: str, access: str, field: str = "session_id"
