@@ -27,7 +27,7 @@ from ..errors import SessionNotFound
 from ..model import Caller, Event, EventSpec, Session, SessionState
 from ..storage import Storage, WriteBatch, keys
 from . import validation
-from .admission import SYSTEM_ACTOR, WRITE, Admission, Growth, system_caller
+from .admission import SYSTEM_ACTOR, Admission, Growth, system_caller
 from .codec import clone_session, encode_event, now, to_micros
 from .hooks import HookContext, HookRunner
 from .ids import local_id
@@ -293,4 +293,4 @@ class Units:
                 listener.committed(written.tenant, written.skey, written.session, event)
 
 
-__all__ = ["WRITE", "CommitListener", "UnitOfWork", "Units"]
+__all__ = ["CommitListener", "UnitOfWork", "Units"]
