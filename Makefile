@@ -15,7 +15,7 @@ GRPCURL_VERSION ?= v1.9.4
 HEALTH_PROBE_VERSION ?= v0.4.40
 GHZ_VERSION ?= v0.120.0
 
-.PHONY: install serve test test-fast test-pure lint bench-quick bench bench-peers soak clean clients tools interop examples
+.PHONY: cluster-deps install serve test test-fast test-pure lint bench-quick bench bench-peers soak clean clients tools interop examples
 
 install: $(STAMP)
 
@@ -30,9 +30,21 @@ serve: install
 
 # Every test (interop and the external tools included) on the native build, then the whole suite
 # again on the pure-Python twin of the hot path (servers started by the tests inherit the choice).
-test: install clients tools
+test: install clients tools cluster-deps
 	$(PYTEST) -q tests
 	LLMSPELL_SESSIONS_PURE=1 LLMSPELL_SESSIONS_REQUIRE_NATIVE=0 $(PYTEST) -q tests
+
+# PostgreSQL's server programs (initdb, pg_ctl, from Debian's postgresql package) for the postgres
+# backend's tests, which start a throwaway cluster of their own. A no-op when they are already there.
+PG_BIN_GLOB ?= /usr/lib/postgresql/*/bin
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+cluster-deps:
+	@if { command -v initdb && command -v pg_ctl; } >/dev/null 2>&1 \
+		|| { compgen -G '$(PG_BIN_GLOB)/initdb' && compgen -G '$(PG_BIN_GLOB)/pg_ctl'; } >/dev/null; then \
+		echo "cluster-deps: PostgreSQL server programs present"; \
+	else \
+		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; \
+	fi
 
 # The Go, TypeScript and Rust clients: generate, build and run their own unit tests.
 clients: install

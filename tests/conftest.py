@@ -10,6 +10,7 @@ import pytest
 from llmspell_sessions import SessionManager
 from llmspell_sessions.client import SessionClient
 
+from tests.helpers.postgres import PostgresCluster
 from tests.helpers.server import ServerProcess
 
 # Rate limits are off unless a test turns them on: suites create thousands of sessions a minute.
@@ -58,3 +59,17 @@ def manager(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SessionM
     """The embedded engine over each backend."""
     with SessionManager(storage_backend=request.param, storage_path=str(tmp_path / "db"), max_sessions=100000) as m:
         yield m
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL cluster (unix socket in a temp dir), started on first use, deleted at the end."""
+    cluster = PostgresCluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_dsn(postgres_cluster: PostgresCluster) -> str:
+    """The DSN of a new, empty database of the test cluster: tests never see each other's rows."""
+    return postgres_cluster.new_database()

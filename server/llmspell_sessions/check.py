@@ -30,7 +30,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import orjson
 from blake3 import blake3
@@ -43,6 +43,9 @@ from .engine.artifacts.records import decode_record
 from .engine.codec import decode_checkpoint, decode_event, decode_session
 from .engine.records import index_keys
 from .storage import keys
+
+if TYPE_CHECKING:
+    from .storage import Storage
 
 SID = 36  # session, artifact and checkpoint ids are fixed-width UUID text
 DIGEST = 32
@@ -111,6 +114,31 @@ def check_store(path: str | os.PathLike[str], *, verify_bytes: bool = True) -> C
     with _ReadOnlyStore(root) as store:
         _Checker(store, root / "segments", report, verify_bytes).run()
     return report
+
+
+def check_storage(
+    storage: Storage, segments: str | os.PathLike[str], *, verify_bytes: bool = True, name: str = ""
+) -> CheckReport:
+    """The same checks over a store opened through the Storage protocol (e.g. the postgres backend),
+    with its chunk segment files in the directory segments. Reads only; name is what the report calls it.
+    """
+    report = CheckReport(name or type(storage).__name__, verify_bytes)
+    _Checker(_ProtocolStore(storage), Path(segments), report, verify_bytes).run()
+    return report
+
+
+class _Scannable(Protocol):
+    def scan(self, cf: str) -> Iterator[tuple[bytes, bytes]]: ...
+
+
+class _ProtocolStore:
+    """Any Storage, scanned CF by CF (the whole family: the empty prefix)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    def scan(self, cf: str) -> Iterator[tuple[bytes, bytes]]:
+        return self._storage.scan(cf, b"")
 
 
 class _ReadOnlyStore:
@@ -184,7 +212,7 @@ def _skey(tenant: str, session_id: str) -> bytes:
 class _Checker:
     """One pass over each column family, cross-checked at the end."""
 
-    def __init__(self, store: _ReadOnlyStore, segments: Path, report: CheckReport, verify: bool) -> None:
+    def __init__(self, store: _Scannable, segments: Path, report: CheckReport, verify: bool) -> None:
         self.store, self.report, self.verify = store, report, verify
         self.segments = _Segments(segments)
         self.count = report.counts

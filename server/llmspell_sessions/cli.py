@@ -59,7 +59,8 @@ def _add_serve(commands: Any) -> None:
     serve = commands.add_parser("serve", help="serve the gRPC API over an embedded store")
     serve.add_argument("--address", help="HOST:PORT (default 127.0.0.1:50051; port 0 picks one)")
     serve.add_argument("--path", help="store directory (default $LLMSPELL_SESSION_PATH or ./.llmspell-sessions)")
-    serve.add_argument("--backend", choices=["rocksdb", "memory"], help="storage backend (default rocksdb)")
+    serve.add_argument("--backend", choices=["rocksdb", "memory", "postgres"], help="storage backend (default rocksdb)")
+    serve.add_argument("--postgres-dsn", help="database of --backend postgres (default $LLMSPELL_SESSION_POSTGRES_DSN)")
     serve.add_argument("--config", help="TOML config file (default $LLMSPELL_SESSION_CONFIG)")
     serve.add_argument(
         "--insecure", action="store_true", default=None, help="allow a non-loopback address without tokens"
@@ -89,7 +90,7 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(args.log_level, args.log_format)
     engine_config, server_config = load_config(
         args.config,
-        overrides={"storage_path": args.path, "storage_backend": args.backend},
+        overrides={"storage_path": args.path, "storage_backend": args.backend, "postgres_dsn": args.postgres_dsn},
         server_overrides={
             "address": args.address,
             "insecure": args.insecure,

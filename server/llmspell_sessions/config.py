@@ -44,9 +44,14 @@ class SessionManagerConfig:
     """Chunks larger than this many bytes are stored LZ4-compressed when that makes them smaller (the
     decision depends on the chunk alone, so a stored size never reveals who stored a chunk first)."""
     storage_backend: str = "rocksdb"
-    """"rocksdb" (durable, default) or "memory" (tests and throwaway use)."""
+    """"rocksdb" (durable, default), "memory" (tests and throwaway use) or "postgres" (records in the
+    PostgreSQL database named by postgres_dsn; chunk bytes still in segment files under storage_path)."""
     storage_path: str = ".llmspell-sessions"
-    """Directory of the RocksDB store (env LLMSPELL_SESSION_PATH)."""
+    """Directory of the RocksDB store (env LLMSPELL_SESSION_PATH); with postgres, of the chunk segment files."""
+    postgres_dsn: str = ""
+    """libpq connection string or URI of the database for storage_backend "postgres", e.g.
+    "host=db.internal dbname=sessions user=llmspell" (env LLMSPELL_SESSION_POSTGRES_DSN). The tables are
+    created on first use, in schema llmspell_sessions."""
     rate_limit_per_session: float = 100.0
     """Mutations per minute per session (token bucket, burst 1.5x); 0 = off."""
     rate_limit_global: float = 1000.0
@@ -85,8 +90,10 @@ class SessionManagerConfig:
                 raise InvalidArgument(f"{name} must be >= 0", field=name)
         if self.artifact_compression_threshold < 0 or self.auto_checkpoint_every < 0:
             raise InvalidArgument("artifact_compression_threshold and auto_checkpoint_every must be >= 0")
-        if self.storage_backend not in ("rocksdb", "memory"):
-            raise InvalidArgument("storage_backend must be 'rocksdb' or 'memory'", field="storage_backend")
+        if self.storage_backend not in ("rocksdb", "memory", "postgres"):
+            raise InvalidArgument("storage_backend must be 'rocksdb', 'memory' or 'postgres'", field="storage_backend")
+        if self.storage_backend == "postgres" and not self.postgres_dsn:
+            raise InvalidArgument("storage_backend 'postgres' needs postgres_dsn", field="postgres_dsn")
         if self.segment_bytes < 1024 or not 0 < self.segment_compaction_ratio <= 1:
             raise InvalidArgument("segment_bytes must be >= 1024 and segment_compaction_ratio in (0, 1]")
         if self.max_state_bytes < 1 or self.replay_idle_timeout <= 0 or self.maintenance_interval <= 0:

@@ -1,4 +1,5 @@
-"""The Storage protocol's contract: every backend passes the same tests."""
+"""The Storage protocol's contract: every backend passes the same tests (PostgreSQL on a real, throwaway
+cluster started by the postgres_cluster fixture; each store gets a new database)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from hypothesis import strategies as st
 from llmspell_sessions.errors import Unavailable
 from llmspell_sessions.storage import Storage, WriteBatch
 from llmspell_sessions.storage.memory import MemoryStorage
+from llmspell_sessions.storage.postgres import PostgresStorage
 from llmspell_sessions.storage.rocksdb import RocksDBStorage
+
+from tests.helpers.postgres import PostgresCluster
 
 BACKENDS: dict[str, Callable[[Path], Storage]] = {
     "memory": lambda path: MemoryStorage(),
@@ -19,9 +23,17 @@ BACKENDS: dict[str, Callable[[Path], Storage]] = {
 }
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+def _all_backends(cluster: PostgresCluster) -> dict[str, Callable[[Path], Storage]]:
+    """BACKENDS plus PostgreSQL, whose stores each get a new database of the test cluster."""
+    return {**BACKENDS, "postgres": lambda path: PostgresStorage(cluster.new_database())}
+
+
+@pytest.fixture(params=[*sorted(BACKENDS), "postgres"])
 def any_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    storage = BACKENDS[request.param](tmp_path / "db")
+    if request.param == "postgres":
+        storage: Storage = _all_backends(request.getfixturevalue("postgres_cluster"))["postgres"](tmp_path)
+    else:
+        storage = BACKENDS[request.param](tmp_path / "db")
     yield storage
     storage.close()
 
@@ -136,11 +148,15 @@ _keys = st.lists(st.sampled_from([0, 1, 97, 98, 254, 255]), min_size=1, max_size
     deleted=st.lists(_keys, max_size=5),
 )
 def test_backends_agree_with_a_dict_model(
-    tmp_path_factory: pytest.TempPathFactory, items: dict[bytes, bytes], prefix: bytes, deleted: list[bytes]
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_cluster: PostgresCluster,
+    items: dict[bytes, bytes],
+    prefix: bytes,
+    deleted: list[bytes],
 ) -> None:
     model = {k: v for k, v in items.items() if k not in deleted}
     expected = sorted((k, v) for k, v in model.items() if k.startswith(prefix))
-    for make in BACKENDS.values():
+    for make in _all_backends(postgres_cluster).values():
         storage = make(tmp_path_factory.mktemp("prop") / "db")
         try:
             batch = WriteBatch()

@@ -15,13 +15,18 @@ def build_storage(config: SessionManagerConfig) -> Storage:
         from .memory import MemoryStorage
 
         return MemoryStorage()
+    if config.storage_backend == "postgres":
+        from .postgres import PostgresStorage  # imported late: only this backend needs psycopg
+
+        return PostgresStorage(config.postgres_dsn)
     from .rocksdb import RocksDBStorage  # imported late: clients never need rocksdict
 
     return RocksDBStorage(config.storage_path)
 
 
 def build_blob_store(config: SessionManagerConfig) -> BlobStore:
-    """Where chunk bytes go: segment files beside the RocksDB store, or memory."""
+    """Where chunk bytes go: segment files under storage_path (beside the RocksDB store, and for now with
+    PostgreSQL too: an object store for chunks is a later step of scale-out), or memory."""
     if config.storage_backend == "memory":
         return MemoryBlobStore()
     return SegmentBlobStore(Path(config.storage_path) / "segments", config.segment_bytes)
