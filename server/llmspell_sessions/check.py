@@ -223,6 +223,7 @@ class _Checker:
         self.records: dict[tuple[bytes, str], tuple[bool, str, int]] = {}  # (skey, aid) -> (live, name, version)
         self.global_counts: dict[bytes, int] = {}
         self.gc_queue: set[bytes] = set()
+        self._staged: list[tuple[str, bytes, int]] | None = None
 
     def problem(self, kind: str, tenant: str, where: str, detail: str) -> None:
         self.report.add(kind, tenant, where, detail)
@@ -501,11 +502,14 @@ class _Checker:
             self.count["staged_chunks"] += 1
             self.hold(tenant, digest, size, "a staged chunk")
 
-    def staged(self) -> Iterator[tuple[str, bytes, int]]:
-        """(tenant, digest, logical size) of every chunk staged by UploadChunks."""
-        for key, raw in self.store.scan("staged"):
-            tenant, digest = _split(key)
-            yield tenant, digest, _STAGED_VALUE.unpack(raw)[1]
+    def staged(self) -> list[tuple[str, bytes, int]]:
+        """(tenant, digest, logical size) of every chunk staged by UploadChunks (read once)."""
+        if self._staged is None:
+            self._staged = []
+            for key, raw in self.store.scan("staged"):
+                tenant, digest = _split(key)
+                self._staged.append((tenant, digest, _STAGED_VALUE.unpack(raw)[1]))
+        return self._staged
 
     def refcounts_cf(self) -> None:
         tenant_counts: dict[tuple[str, bytes], int] = {}

@@ -48,10 +48,6 @@ UPLOAD_TTL_SECONDS = 24 * 3600
 STAGED_TTL_SECONDS = 24 * 3600
 REQUEST_ID_TTL_SECONDS = 600
 
-# Streams: what one open stream may hold in memory, whatever the log size.
-STREAM_QUEUE_EVENTS = 64
-STREAM_QUEUE_BYTES = 4 * MiB
-
 
 def _exhausted(message: str, limit: str, **context: Any) -> ResourceExhausted:
     return ResourceExhausted(message, limit=limit, **context)

@@ -7,7 +7,7 @@ Only the unit of work writes through this (it decides what changes); readers use
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from ..config import SessionManagerConfig
@@ -83,6 +83,12 @@ class SessionRecords:
             value = int(raw) if raw else 0
             self._counters[ckey] = value
         return value
+
+    def tenant_usage(self, tenant: str, pending: Mapping[CounterKey, int] | None = None) -> int:
+        """The tenant's bytes as max_tenant_bytes counts them: live artifacts plus staged chunks
+        (``pending``: counter values a unit of work is about to write, in place of the stored ones)."""
+        pending = pending or {}
+        return sum(pending.get((tenant, name), self.counter(tenant, name)) for name in (TENANT_BYTES, TENANT_STAGED))
 
     def put_counters(self, batch: WriteBatch, values: dict[CounterKey, int]) -> None:
         for (tenant, name), value in values.items():

@@ -9,7 +9,7 @@ from ..errors import EtagMismatch, InvalidArgument, SessionNotActive, SessionNot
 from ..model import UPDATABLE_SESSION_FIELDS, Artifact, Caller, EventSpec, LoadedSession, Session, SessionState
 from ..storage import Storage, keys
 from . import validation
-from .admission import READ, WRITE, system_caller
+from .admission import READ, WRITE
 from .codec import clone_session, now, to_micros
 from .ids import uuid7
 from .limits import REQUEST_ID_TTL_SECONDS
@@ -254,6 +254,6 @@ class Sessions:
         changed = 0
         for skey in due:
             tenant, _ = keys.split_session_key(skey)
-            if self._units.apply_timeout(tenant, skey, system_caller(tenant).correlation_id) is not None:
+            if self._units.apply_timeout(tenant, skey) is not None:
                 changed += 1
         return changed

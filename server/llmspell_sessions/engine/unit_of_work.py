@@ -190,10 +190,7 @@ class UnitOfWork:
             if grew((tenant, ACTIVE_COUNTER), 0) > 0:
                 growth.active_sessions = values[(tenant, ACTIVE_COUNTER)]
             if grew((tenant, TENANT_BYTES), 0) > 0 or grew((tenant, TENANT_STAGED), 0) > 0:
-                records = self._units.records
-                growth.tenant_bytes = values.get((tenant, TENANT_BYTES), records.counter(tenant, TENANT_BYTES)) + (
-                    values.get((tenant, TENANT_STAGED), records.counter(tenant, TENANT_STAGED))
-                )
+                growth.tenant_bytes = self._units.records.tenant_usage(tenant, values)
             self._units.admission.check_growth(growth)
 
 

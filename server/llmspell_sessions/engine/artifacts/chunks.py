@@ -24,7 +24,7 @@ from .. import validation
 from ..admission import WRITE, Admission, system_caller
 from ..codec import now, to_micros
 from ..limits import MAX_CHUNK_BYTES, MAX_COMMIT_CHUNKS, STAGED_TTL_SECONDS, Limits
-from ..records import TENANT_BYTES, TENANT_STAGED, SessionRecords
+from ..records import TENANT_STAGED, SessionRecords
 from ..sessions import require_active
 from ..unit_of_work import UnitOfWork, Units
 from .store import ArtifactStore, Finisher, NewContent, validated_header
@@ -38,7 +38,7 @@ class ChunkStaging:
         self.caller = caller
         self._received: dict[bytes, tuple[int, ChunkRecord | None, int]] = {}  # digest -> size, new record, stored
         self._pins: list[bytes] = []
-        self._used = chunks.tenant_used(caller)
+        self._used = chunks.records.tenant_usage(caller.tenant)
         self.chunks = 0
 
     def add(self, digest_text: str, data: bytes) -> None:
@@ -92,7 +92,7 @@ class ChunkUploads:
         threshold: int,
     ) -> None:
         self._units = units
-        self._records = records
+        self.records = records
         self.content = content
         self._store = store
         self._admission = admission
@@ -104,10 +104,6 @@ class ChunkUploads:
         raw = [validation.digest(d, "digests") for d in digests]
         counts = self.content.tenant_counts(caller.tenant, raw)
         return [d.hex() for d, n in zip(raw, counts, strict=True) if n == 0]
-
-    def tenant_used(self, caller: Caller) -> int:
-        """The tenant's bytes as max_tenant_bytes counts them: live artifacts plus staged chunks."""
-        return self._records.counter(caller.tenant, TENANT_BYTES) + self._records.counter(caller.tenant, TENANT_STAGED)
 
     def begin(self, caller: Caller) -> ChunkStaging:
         return ChunkStaging(self, caller)

@@ -18,7 +18,7 @@ from ..admission import READ, WRITE
 from ..codec import clone_session
 from ..ids import uuid7
 from ..limits import Limits
-from ..records import TENANT_BYTES, TENANT_STAGED, SessionRecords
+from ..records import SessionRecords
 from ..sessions import require_active, require_writable
 from ..unit_of_work import UnitOfWork, Units
 from .progress import UploadProgress
@@ -70,10 +70,7 @@ class ArtifactStore:
         header = validated_header(header)
         skey, session = self._units.read_session(caller, header.session_id, WRITE)
         require_active(session)
-        tenant_used = self._records.counter(caller.tenant, TENANT_BYTES) + self._records.counter(
-            caller.tenant, TENANT_STAGED
-        )
-        used = (session.artifact_bytes, tenant_used)
+        used = (session.artifact_bytes, self._records.tenant_usage(caller.tenant))
 
         def writer(existing: Artifact | None = None) -> ArtifactUpload:
             return ArtifactUpload(

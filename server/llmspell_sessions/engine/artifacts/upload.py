@@ -10,6 +10,7 @@ received, so a new stream can continue at ``committed_size``.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from typing import Protocol
 
@@ -23,6 +24,7 @@ from ...model import Artifact, Caller, UploadHeader
 from ..limits import Limits
 
 BATCH_BYTES = 4 * 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 class UploadOwner(Protocol):
@@ -201,7 +203,7 @@ class ArtifactUpload:
             try:
                 self._process()  # complete chunks only (the chunker keeps the tail); persists them
             except Exception:  # noqa: BLE001 - keep what was persisted before; the stream is gone anyway
-                pass
+                log.warning("upload %s: could not keep its last chunks", self.header.upload_id, exc_info=True)
         self.release_pins()
         self._owner.release_upload(self, keep_progress=True)
 

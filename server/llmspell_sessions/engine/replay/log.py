@@ -24,7 +24,6 @@ from ..unit_of_work import Units
 
 RESERVED_PREFIXES = ("session.", "state.", "artifact.", "checkpoint.")
 DEFAULT_EVENT_PAGE = 100
-MAX_EVENT_PAGE = 1000
 
 NewEvent = EventSpec | Mapping[str, Any]
 
@@ -64,7 +63,7 @@ class EventLog:
     ) -> Page:
         """One page of events after after_seq, oldest first; types are prefixes, any may match. A
         page also ends before it would pass EVENT_PAGE_BYTES, so it fits any client's message limit."""
-        size = validation.page_size(page_size, DEFAULT_EVENT_PAGE, MAX_EVENT_PAGE)
+        size = validation.page_size(page_size, DEFAULT_EVENT_PAGE)
         prefixes = type_prefixes(types)
         if after_seq < 0:
             raise InvalidArgument("after_seq must not be negative", field="after_seq")
