@@ -5,13 +5,14 @@ lives here; limits and quotas are the unit of work's.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ...cas import ChunkRecord, ContentStore
 from ...errors import ArtifactNotFound, InvalidArgument, MissingChunks
-from ...model import Artifact, ArtifactType, Caller, EventSpec, Session, UploadHeader
+from ...model import Artifact, ArtifactType, Caller, EventSpec, UploadHeader
 from ...storage import Storage, keys
 from .. import validation
 from ..admission import READ, WRITE
@@ -277,17 +278,17 @@ class ArtifactStore:
             _, before = uow.session(record.artifact.session_id, WRITE)
             require_writable(before)
             after = clone_session(before)
-            self.unlink(uow, skey, [record], before.last_event_seq + 1, after)
+            self.unlink(uow, skey, [record], before.last_event_seq + 1)
             a = record.artifact
+            after.artifact_count -= 1
+            after.artifact_bytes -= a.size
             payload = {"artifact_id": a.artifact_id, "name": a.name, "version": a.version}
             uow.record(skey, before, after, [EventSpec("artifact.deleted", payload)], operation="delete_artifact")
             uow.commit()
 
-    def unlink(
-        self, uow: UnitOfWork, skey: bytes, records: Iterable[ArtifactRecord], seq: int, session: Session
-    ) -> None:
-        """Adds to the unit: records become history (deleted at seq), references are dropped, and the
-        session's counters (in ``session``, the record about to be committed) go down."""
+    def unlink(self, uow: UnitOfWork, skey: bytes, records: Iterable[ArtifactRecord], seq: int) -> None:
+        """Adds to the unit: records become history (deleted at seq) and their references are dropped;
+        the caller sets the session's counters."""
         dropped: Counter[bytes] = Counter()
         for record in records:
             a = record.artifact
@@ -295,8 +296,6 @@ class ArtifactStore:
             uow.batch.put("artifacts", keys.artifact_key(skey, a.artifact_id), encode_record(record))
             uow.batch.delete("artifact_names", keys.artifact_name_key(skey, a.name, a.version))
             dropped.update(d for d, _ in record.chunks)
-            session.artifact_count -= 1
-            session.artifact_bytes -= a.size
         uow.drop(uow.caller.tenant, dropped)
 
     def release_session(self, uow: UnitOfWork, skey: bytes) -> None:
@@ -331,9 +330,13 @@ class ArtifactStore:
         target_session = keys.split_session_key(target)[1]
         for record in records:
             a = record.artifact
-            copy = Artifact(**{f: getattr(a, f) for f in a.__slots__})  # type: ignore[attr-defined]
-            copy.artifact_id, copy.session_id, copy.new_bytes = uuid7(), target_session, 0
-            copy.parent_artifact_id = copy.parent_artifact_id or a.artifact_id
+            copy = dataclasses.replace(
+                a,
+                artifact_id=uuid7(),
+                session_id=target_session,
+                new_bytes=0,
+                parent_artifact_id=a.parent_artifact_id or a.artifact_id,
+            )
             self._put(uow, uow.caller, target, ArtifactRecord(copy, record.chunks, stored_seq=1))
             taken.update(d for d, _ in record.chunks)
             copies.append(copy)
@@ -356,7 +359,7 @@ class ArtifactStore:
     def remove(self, uow: UnitOfWork, skey: bytes, artifact_ids: Iterable[str], seq: int) -> None:
         """Adds the deletion of live artifacts (rewind); the caller sets the session's counters."""
         records = [r for r in self.records_of(skey, artifact_ids) if r.live]
-        self.unlink(uow, skey, records, seq, Session(""))
+        self.unlink(uow, skey, records, seq)
 
 
 def stored_payload(a: Artifact) -> dict:
