@@ -54,8 +54,9 @@ class ChunkStaging:
         content = self._owner.content
         content.pin([digest])  # before the lookup (see ContentStore)
         self._pins.append(digest)
-        if content.tenant_counts(self.caller.tenant, [digest])[0] == 0:
-            self._used += len(data)  # early check as bytes arrive; the commit decides
+        if content.staged(self.caller.tenant, [digest])[0] is None:
+            # What staging will add (a new reservation, see stage), checked early as bytes arrive.
+            self._used += len(data)
             self._owner.limits.tenant_bytes(self.caller.tenant, self._used)
         record = content.records([digest])[0]
         if record is None:
