@@ -14,8 +14,9 @@ TOOLS := $(CURDIR)/.tools
 GRPCURL_VERSION ?= v1.9.4
 HEALTH_PROBE_VERSION ?= v0.4.40
 GHZ_VERSION ?= v0.120.0
+SEAWEEDFS_VERSION ?= v0.0.0-20261109003541-7506e5f91cd6
 
-.PHONY: cluster-deps install serve test test-fast test-pure lint bench-quick bench bench-peers soak clean clients tools interop examples
+.PHONY: cluster cluster-deps install serve test test-fast test-pure lint bench-quick bench bench-peers soak clean clients tools interop examples
 
 install: $(STAMP)
 
@@ -29,13 +30,18 @@ serve: install
 	$(VENV)/bin/llmspell-sessions serve --address $(ADDRESS)
 
 # Every test (interop and the external tools included) on the native build, then the whole suite
-# again on the pure-Python twin of the hot path (servers started by the tests inherit the choice).
+# again on the pure-Python twin of the hot path (servers started by the tests inherit the choice),
+# then the engine and gRPC suites again over the shared backend: PostgreSQL + the object store, every
+# server as two workers on one port (the fixtures' engines and servers; see tests/conftest.py).
+SHARED_BACKEND_SUITES := tests/unit tests/regressions tests/stateful tests/replay tests/rpc tests/hardening
 test: install clients tools cluster-deps
 	$(PYTEST) -q tests
 	LLMSPELL_SESSIONS_PURE=1 LLMSPELL_SESSIONS_REQUIRE_NATIVE=0 $(PYTEST) -q tests
+	LLMSPELL_TEST_BACKEND=postgres $(PYTEST) -q $(SHARED_BACKEND_SUITES)
 
 # PostgreSQL's server programs (initdb, pg_ctl, from Debian's postgresql package) for the postgres
-# backend's tests, which start a throwaway cluster of their own. A no-op when they are already there.
+# backend's tests, which start a throwaway cluster of their own, and SeaweedFS's weed for the S3 blob
+# store's. A no-op when they are already there.
 PG_BIN_GLOB ?= /usr/lib/postgresql/*/bin
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 cluster-deps:
@@ -45,6 +51,21 @@ cluster-deps:
 	else \
 		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; \
 	fi
+	@$(MAKE) --no-print-directory $(TOOLS)/bin/weed
+
+# SeaweedFS (Apache-2.0), the S3-compatible store of the --blob-store s3 tests and bench/s3_blobs.py, built
+# from the Go module proxy with upstream's own go.mod/go.sum (~10-15 min once; .tools/ is a cache outside git).
+$(TOOLS)/bin/weed:
+	set -e; dir=$$(go mod download -json github.com/seaweedfs/seaweedfs@$(SEAWEEDFS_VERSION) \
+		| $(PYTHON) -c 'import json,sys; print(json.load(sys.stdin)["Dir"])'); \
+	rm -rf $(TOOLS)/src/seaweedfs; mkdir -p $(TOOLS)/src $(TOOLS)/bin; \
+	cp -r "$$dir" $(TOOLS)/src/seaweedfs; chmod -R u+w $(TOOLS)/src/seaweedfs; \
+	cd $(TOOLS)/src/seaweedfs && go build -o $(TOOLS)/bin/weed ./weed
+
+# A scale-out deployment on this machine: PostgreSQL on 127.0.0.1 (data kept in .cluster/), the object
+# store when .tools/bin/weed exists, two frontends on 127.0.0.1:50051 and :50052. Ctrl-C stops it all.
+cluster: install cluster-deps
+	$(PY) -m llmspell_sessions.devcluster --dir .cluster
 
 # The Go, TypeScript and Rust clients: generate, build and run their own unit tests.
 clients: install

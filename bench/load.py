@@ -11,10 +11,11 @@ servers is busy at a time because the phases alternate. ``LLMSPELL_BENCH_PIN=0``
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +75,7 @@ class Phase:
     samples: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     server_cpu: float = 0.0  # CPU seconds of the server that was driven
     client_cpu: float = 0.0  # CPU seconds of this process (the load generator, all its threads)
+    other_cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds of other processes (PostgreSQL, ...)
 
     @property
     def ops_per_s(self) -> float:
@@ -88,21 +90,30 @@ class Phase:
 
 
 Worker = Callable[[dict[str, list[float]]], Awaitable[int]]
+CpuMeter = Callable[[], float]  # CPU seconds spent so far by a process (or a process tree)
 
 
-async def timed_phase(workers: Sequence[Worker], server_pid: int) -> Phase:
+async def timed_phase(
+    workers: Sequence[Worker], server: int | CpuMeter, others: Mapping[str, CpuMeter] | None = None
+) -> Phase:
     """Runs the workers concurrently; each appends its samples and returns how many operations it made.
 
-    The wall time runs from the start of all of them to the end of the last, so a straggler counts.
+    ``server`` is the driven server's pid, or a meter of its CPU (a process tree, for ``serve --workers``);
+    ``others`` meter processes whose CPU the phase also reports (``Phase.other_cpu``). The wall time runs
+    from the start of all the workers to the end of the last, so a straggler counts.
     """
+    meter: CpuMeter = server if callable(server) else functools.partial(cpu_seconds, server)
+    meters = dict(others or {})
     phase = Phase()
     gc.collect()
-    cpu, process_cpu = cpu_seconds(server_pid), time.process_time()
+    cpu, process_cpu = meter(), time.process_time()
+    before = {name: read() for name, read in meters.items()}
     started = time.perf_counter()
     counts = await asyncio.gather(*(worker(phase.samples) for worker in workers))
     phase.seconds = time.perf_counter() - started
-    phase.server_cpu = cpu_seconds(server_pid) - cpu
+    phase.server_cpu = meter() - cpu
     phase.client_cpu = time.process_time() - process_cpu
+    phase.other_cpu = {name: read() - before[name] for name, read in meters.items()}
     phase.ops = sum(counts)
     return phase
 
@@ -118,14 +129,14 @@ def merge(phases: Sequence[Phase]) -> dict[str, list[float]]:
 
 def busy(phases: Sequence[Phase], unit: str = "op") -> dict[str, float]:
     """CPU use over all the phases, in cores (1.0 = one core all the time), and per unit of work
-    (what a worker's count counts: an operation, an agent run)."""
+    (what a worker's count counts: an operation, an agent run); also for each metered other process."""
     wall, done = sum(p.seconds for p in phases), sum(p.ops for p in phases)
-    server, client = sum(p.server_cpu for p in phases), sum(p.client_cpu for p in phases)
+    used = {"server": sum(p.server_cpu for p in phases), "load_generator": sum(p.client_cpu for p in phases)}
+    for name in phases[0].other_cpu if phases else ():
+        used[name] = sum(p.other_cpu[name] for p in phases)
     return {
-        "server_cores_busy": round(server / wall, 3),
-        "load_generator_cores_busy": round(client / wall, 3),
-        f"server_cpu_us_per_{unit}": round(server / done * 1e6, 1),
-        f"load_generator_cpu_us_per_{unit}": round(client / done * 1e6, 1),
+        **{f"{name}_cores_busy": round(cpu / wall, 3) for name, cpu in used.items()},
+        **{f"{name}_cpu_us_per_{unit}": round(cpu / done * 1e6, 1) for name, cpu in used.items()},
     }
 
 

@@ -36,10 +36,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def select(scenarios: list[ModuleType], only: list[str] | None) -> list[ModuleType]:
-    """The scenarios named by --only (all when not given); SystemExit on an unknown name."""
+def select(scenarios: list[ModuleType], only: list[str] | None, quick: bool = False) -> list[ModuleType]:
+    """The scenarios named by --only (when not given: all, but in a quick run only those without
+    ``QUICK = False``); SystemExit on an unknown name."""
     if not only:
-        return scenarios
+        return [s for s in scenarios if getattr(s, "QUICK", True)] if quick else scenarios
     known = {s.NAME: s for s in scenarios}
     unknown = [name for name in only if name not in known]
     if unknown:
@@ -71,9 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     scenarios = discover()
     if args.list:
         for s in scenarios:
-            print(f"{s.NAME:12} {(s.__doc__ or '').splitlines()[0]}")
+            quick = "" if getattr(s, "QUICK", True) else " (not in --quick unless named)"
+            print(f"{s.NAME:12} {(s.__doc__ or '').splitlines()[0]}{quick}")
         return 0
-    chosen = select(scenarios, args.only)
+    chosen = select(scenarios, args.only, args.quick)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     tmp_root = Path(tempfile.mkdtemp(prefix="llmspell-bench-"))
     progress = Progress(len(chosen))

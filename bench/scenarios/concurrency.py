@@ -69,6 +69,23 @@ def worker(ops: dict[str, Op], deadline: list[float], offset: int) -> Worker:
     return loop
 
 
+def session_ops(client: Any, sessions: list[str]) -> dict[str, Op]:
+    """The mix's RPCs for one ``AsyncSessionClient``, reading and writing its own sessions in turn."""
+    ids, steps = itertools.cycle(sessions), itertools.count()
+    return {
+        "CreateSession": lambda: client.create_session(name="bench"),
+        "GetSession": lambda: client.get_session(next(ids)),
+        "SetSessionState": lambda: client.set_session_state(next(ids), {"step": next(steps)}),
+    }
+
+
+async def own_sessions(clients: list[Any]) -> list[list[str]]:
+    """``OWN_SESSIONS`` new sessions per client (made before the measurement)."""
+    return await asyncio.gather(
+        *(asyncio.gather(*(c.create_session(name="bench") for _ in range(OWN_SESSIONS))) for c in clients)
+    )
+
+
 async def probe_sizes(client: Any, sid: str) -> dict[str, int]:
     """The larger of request and response bytes of each RPC of the mix (the echo's message size)."""
     from llmspell_sessions._pb import session_pb2
@@ -96,30 +113,15 @@ async def measure_level(ctx: Context, up: LoadServers, count: int) -> None:
     clients = [AsyncSessionClient(up.session.address, timeout=60) for _ in range(count)]
     channels = [grpc.aio.insecure_channel(up.echo.address, options=channel_options()) for _ in range(count)]
     try:
-        owned = await asyncio.gather(
-            *(asyncio.gather(*(c.create_session(name="bench") for _ in range(OWN_SESSIONS))) for c in clients)
-        )
+        owned = await own_sessions(clients)
         sizes = await probe_sizes(clients[0], owned[0][0])
         payloads = {name: b"\x00" * size for name, size in sizes.items()}
         deadline = [0.0]
         service: list[Worker] = []
         echo: list[Worker] = []
         for index, (client, sessions, channel) in enumerate(zip(clients, owned, channels, strict=True)):
-            ids, steps = itertools.cycle(sessions), itertools.count()
             call = channel.unary_unary(METHOD)
-            service.append(
-                worker(
-                    {
-                        "CreateSession": lambda c=client: c.create_session(name="bench"),
-                        "GetSession": lambda c=client, i=ids: c.get_session(next(i)),
-                        "SetSessionState": lambda c=client, i=ids, s=steps: c.set_session_state(
-                            next(i), {"step": next(s)}
-                        ),
-                    },
-                    deadline,
-                    index,
-                )
-            )
+            service.append(worker(session_ops(client, sessions), deadline, index))
             echo_ops = {name: (lambda p=payloads[name], f=call: f(p, timeout=60)) for name in CALLS}
             echo.append(worker(echo_ops, deadline, index))
         kinds = {"service": (service, up.session.proc.pid), "echo": (echo, up.echo.proc.pid)}

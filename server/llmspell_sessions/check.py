@@ -45,7 +45,7 @@ from .engine.records import index_keys
 from .storage import keys
 
 if TYPE_CHECKING:
-    from .storage import Storage
+    from .storage import BlobStore, Storage
 
 SID = 36  # session, artifact and checkpoint ids are fixed-width UUID text
 DIGEST = 32
@@ -112,18 +112,20 @@ def check_store(path: str | os.PathLike[str], *, verify_bytes: bool = True) -> C
         raise StoreNotFound(f"no store at {root} (no RocksDB CURRENT file there)")
     report = CheckReport(str(root), verify_bytes)
     with _ReadOnlyStore(root) as store:
-        _Checker(store, root / "segments", report, verify_bytes).run()
+        _Checker(store, _Segments(root / "segments"), report, verify_bytes).run()
     return report
 
 
 def check_storage(
-    storage: Storage, segments: str | os.PathLike[str], *, verify_bytes: bool = True, name: str = ""
+    storage: Storage, blobs: str | os.PathLike[str] | BlobStore, *, verify_bytes: bool = True, name: str = ""
 ) -> CheckReport:
     """The same checks over a store opened through the Storage protocol (e.g. the postgres backend),
-    with its chunk segment files in the directory segments. Reads only; name is what the report calls it.
+    with its chunk bytes in a directory of segment files or in a BlobStore (e.g. an object store).
+    Reads only; name is what the report calls it.
     """
     report = CheckReport(name or type(storage).__name__, verify_bytes)
-    _Checker(_ProtocolStore(storage), Path(segments), report, verify_bytes).run()
+    reader = _Segments(Path(blobs)) if isinstance(blobs, (str, os.PathLike)) else _Blobs(blobs)
+    _Checker(_ProtocolStore(storage), reader, report, verify_bytes).run()
     return report
 
 
@@ -184,7 +186,7 @@ class _Segments:
         self.directory = directory
         self._fds: dict[int, int] = {}
 
-    def read(self, location: bytes) -> bytes:
+    def read(self, digest: bytes, location: bytes) -> bytes:
         segment, offset, length = _LOCATION.unpack(location)
         fd = self._fds.get(segment)
         if fd is None:
@@ -197,6 +199,25 @@ class _Segments:
     def close(self) -> None:
         for fd in self._fds.values():
             os.close(fd)
+
+
+class _ChunkReader(Protocol):
+    def read(self, digest: bytes, location: bytes) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class _Blobs:
+    """Chunk bytes read through a BlobStore the caller opened (and closes)."""
+
+    def __init__(self, blobs: BlobStore) -> None:
+        self._blobs = blobs
+
+    def read(self, digest: bytes, location: bytes) -> bytes:
+        return self._blobs.read(digest, location)
+
+    def close(self) -> None:
+        """The caller's store: left open."""
 
 
 def _split(key: bytes) -> tuple[str, bytes]:
@@ -212,9 +233,9 @@ def _skey(tenant: str, session_id: str) -> bytes:
 class _Checker:
     """One pass over each column family, cross-checked at the end."""
 
-    def __init__(self, store: _Scannable, segments: Path, report: CheckReport, verify: bool) -> None:
+    def __init__(self, store: _Scannable, segments: _ChunkReader, report: CheckReport, verify: bool) -> None:
         self.store, self.report, self.verify = store, report, verify
-        self.segments = _Segments(segments)
+        self.segments = segments
         self.count = report.counts
         self.sessions: dict[bytes, _Session] = {}
         self.refs: Counter[bytes] = Counter()  # digest -> references held (all tenants)
@@ -323,7 +344,7 @@ class _Checker:
         self.check_counters(counters)
 
     def request_entry(self, tenant: str, key: bytes, raw: bytes) -> None:
-        if len(raw) != 8 + SID:
+        if len(raw) not in (8 + SID, 8 + SID + 16):  # ApplyChanges entries add first and last seq
             self.problem("bad_record", tenant, f"request entry {key.hex()}", f"value {raw!r} is not stamp + session id")
         elif _skey(tenant, raw[8:].decode(errors="replace")) not in self.sessions:
             self.count["stale_request_entries"] += 1
@@ -566,7 +587,7 @@ class _Checker:
     def verify_chunk(self, digest: bytes, record: ChunkRecord) -> None:
         where = f"chunk {digest.hex()}"
         try:
-            body = self.segments.read(record.location)
+            body = self.segments.read(digest, record.location)
             data = decompress_chunk(body, record.size) if record.compressed else body
         except Exception as exc:  # noqa: BLE001 - a missing segment, a short read, corrupt LZ4
             self.problem("chunk_unreadable", "", where, str(exc))

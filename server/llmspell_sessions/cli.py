@@ -61,7 +61,14 @@ def _add_serve(commands: Any) -> None:
     serve.add_argument("--path", help="store directory (default $LLMSPELL_SESSION_PATH or ./.llmspell-sessions)")
     serve.add_argument("--backend", choices=["rocksdb", "memory", "postgres"], help="storage backend (default rocksdb)")
     serve.add_argument("--postgres-dsn", help="database of --backend postgres (default $LLMSPELL_SESSION_POSTGRES_DSN)")
+    serve.add_argument("--blob-store", choices=["segments", "memory", "s3"], help="where chunk bytes go")
+    serve.add_argument("--s3-endpoint", help="endpoint URL of --blob-store s3 (default $LLMSPELL_SESSION_S3_ENDPOINT)")
+    serve.add_argument("--s3-bucket", help="bucket of --blob-store s3 (default $LLMSPELL_SESSION_S3_BUCKET)")
+    serve.add_argument("--s3-prefix", help="object key prefix of --blob-store s3 (default none)")
     serve.add_argument("--config", help="TOML config file (default $LLMSPELL_SESSION_CONFIG)")
+    serve.add_argument(
+        "--workers", type=int, help="server processes sharing --address (default 1; > 1 needs --backend postgres)"
+    )
     serve.add_argument(
         "--insecure", action="store_true", default=None, help="allow a non-loopback address without tokens"
     )
@@ -90,7 +97,15 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(args.log_level, args.log_format)
     engine_config, server_config = load_config(
         args.config,
-        overrides={"storage_path": args.path, "storage_backend": args.backend, "postgres_dsn": args.postgres_dsn},
+        overrides={
+            "storage_path": args.path,
+            "storage_backend": args.backend,
+            "postgres_dsn": args.postgres_dsn,
+            "blob_store": args.blob_store,
+            "s3_endpoint": args.s3_endpoint,
+            "s3_bucket": args.s3_bucket,
+            "s3_prefix": args.s3_prefix,
+        },
         server_overrides={
             "address": args.address,
             "insecure": args.insecure,
@@ -99,8 +114,13 @@ def _serve(args: argparse.Namespace) -> int:
             "tls_client_ca": args.tls_client_ca,
             "metrics_address": args.metrics_address,
             "access_log": args.access_log,
+            "workers": args.workers,
         },
     )
+    if server_config.workers > 1:
+        from .rpc.workers import Supervisor
+
+        return Supervisor(engine_config, server_config, args.log_level, args.log_format).run()
     asyncio.run(serve(engine_config, server_config))
     return 0
 

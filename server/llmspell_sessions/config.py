@@ -45,13 +45,24 @@ class SessionManagerConfig:
     decision depends on the chunk alone, so a stored size never reveals who stored a chunk first)."""
     storage_backend: str = "rocksdb"
     """"rocksdb" (durable, default), "memory" (tests and throwaway use) or "postgres" (records in the
-    PostgreSQL database named by postgres_dsn; chunk bytes still in segment files under storage_path)."""
+    PostgreSQL database named by postgres_dsn; chunk bytes where blob_store says)."""
     storage_path: str = ".llmspell-sessions"
     """Directory of the RocksDB store (env LLMSPELL_SESSION_PATH); with postgres, of the chunk segment files."""
     postgres_dsn: str = ""
     """libpq connection string or URI of the database for storage_backend "postgres", e.g.
     "host=db.internal dbname=sessions user=llmspell" (env LLMSPELL_SESSION_POSTGRES_DSN). The tables are
     created on first use, in schema llmspell_sessions."""
+    blob_store: str = ""
+    """Where chunk bytes go: "segments" (files under storage_path; the default for rocksdb and postgres),
+    "memory" (the default for the memory backend) or "s3" (an S3-compatible object store: s3_endpoint,
+    s3_bucket, credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_REGION); "" = the default."""
+    s3_endpoint: str = ""
+    """URL of the S3-compatible endpoint for blob_store "s3", e.g. "http://127.0.0.1:8333"
+    (env LLMSPELL_SESSION_S3_ENDPOINT); requests use path-style addressing."""
+    s3_bucket: str = ""
+    """Bucket of the chunk objects (env LLMSPELL_SESSION_S3_BUCKET); created at start when missing."""
+    s3_prefix: str = ""
+    """Prefix of every object key (objects are "<prefix>chunks/<hex digest>"), to share a bucket."""
     rate_limit_per_session: float = 100.0
     """Mutations per minute per session (token bucket, burst 1.5x); 0 = off."""
     rate_limit_global: float = 1000.0
@@ -94,6 +105,11 @@ class SessionManagerConfig:
             raise InvalidArgument("storage_backend must be 'rocksdb', 'memory' or 'postgres'", field="storage_backend")
         if self.storage_backend == "postgres" and not self.postgres_dsn:
             raise InvalidArgument("storage_backend 'postgres' needs postgres_dsn", field="postgres_dsn")
+        if self.blob_store not in ("", "segments", "memory", "s3"):
+            raise InvalidArgument("blob_store must be 'segments', 'memory' or 's3'", field="blob_store")
+        for name in ("s3_endpoint", "s3_bucket"):
+            if self.blob_store == "s3" and not getattr(self, name):
+                raise InvalidArgument(f"blob_store 's3' needs {name}", field=name)
         if self.segment_bytes < 1024 or not 0 < self.segment_compaction_ratio <= 1:
             raise InvalidArgument("segment_bytes must be >= 1024 and segment_compaction_ratio in (0, 1]")
         if self.max_state_bytes < 1 or self.replay_idle_timeout <= 0 or self.maintenance_interval <= 0:
@@ -134,9 +150,32 @@ class ServerConfig:
     access_log: bool = True
     """Log one INFO line per RPC (method, code, duration, correlation id, tenant, subject)."""
     tokens: tuple[TokenConfig, ...] = field(default_factory=tuple)
+    workers: int = 1
+    """Server processes sharing the address (SO_REUSEPORT) under one supervising parent; > 1 needs
+    the shared backend (postgres) and a shared blob store (s3). Each worker has its own rate-limit
+    buckets."""
+
+    def validate(self, engine: SessionManagerConfig) -> ServerConfig:
+        """Checks the fields (and that workers > 1 has a backend they can share); returns self."""
+        if self.workers < 1:
+            raise InvalidArgument("workers must be >= 1", field="workers")
+        if self.workers > 1 and engine.storage_backend != "postgres":
+            why = {"rocksdb": "RocksDB is opened by one process", "memory": "the memory backend lives in one process"}
+            raise InvalidArgument(
+                f"--workers > 1 needs a shared backend (--backend postgres): {why[engine.storage_backend]}",
+                field="workers",
+            )
+        if self.workers > 1 and engine.blob_store in ("", "segments"):
+            # Each process would append to the segment files tracking its own end of file: chunk
+            # locations would collide and artifacts read back wrong bytes (caught as DataLoss).
+            raise InvalidArgument(
+                "--workers > 1 needs a shared blob store (--blob-store s3): segment files are written by one process",
+                field="workers",
+            )
+        return self
 
 
-_ENV_ALIASES = {"PATH": "storage_path", "BACKEND": "storage_backend"}
+_ENV_ALIASES = {"PATH": "storage_path", "BACKEND": "storage_backend"}  # the rest: LLMSPELL_SESSION_<FIELD>
 
 
 def _coerce(cls: type, name: str, raw: Any) -> Any:
@@ -201,7 +240,8 @@ def load_config(
     engine = _apply(SessionManagerConfig, engine, _present(overrides), "overrides")
     server = _apply(ServerConfig, ServerConfig(tokens=tokens), server_table, f"{config_file} [server]")
     server = _apply(ServerConfig, server, _present(server_overrides), "flags")
-    return engine.validate(), server
+    engine = engine.validate()
+    return engine, server.validate(engine)
 
 
 def _present(values: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -156,10 +156,17 @@ class AccessDenied(LlmspellError):
 
 
 class Unavailable(LlmspellError):
-    """The store cannot serve the request now (closed, read-only or failing disk)."""
+    """The store cannot serve the request now (closed, read-only, failing disk, database unreachable).
+
+    Retryable: unless the raiser says otherwise, clients are told to retry after RETRY_DELAY seconds
+    (the health probe's period, so a retry meets the backend's next known state)."""
 
     code = "UNAVAILABLE"
     reason = "STORAGE_UNAVAILABLE"
+    RETRY_DELAY: ClassVar[float] = 1.0
+
+    def __init__(self, message: str, *, retry_delay: float | None = RETRY_DELAY, **metadata: Any) -> None:
+        super().__init__(message, retry_delay=retry_delay, **metadata)
 
 
 class Unimplemented(LlmspellError):

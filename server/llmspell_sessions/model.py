@@ -159,6 +159,30 @@ class LoadedSession:
 
 
 @dataclass(slots=True)
+class ChangesApplied:
+    """What one ApplyChanges wrote: the session after it and the events it appended, in seq order."""
+
+    session: Session
+    events: list[Event]
+
+
+@dataclass(slots=True)
+class SessionRead:
+    """One ReadSession: the record and what was asked of its state, log and artifacts.
+
+    ``state`` holds the exact keys asked for that exist; ``entries`` the keys under the prefix, in
+    key order (reverse when asked), up to the page; ``events`` the last events, oldest first.
+    """
+
+    session: Session
+    state: dict[str, JsonValue] = field(default_factory=dict)
+    entries: list[tuple[str, JsonValue]] = field(default_factory=list)
+    next_state_page_token: str = ""
+    events: list[Event] = field(default_factory=list)
+    artifacts: list[Artifact] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class Page:
     """One page of a listing."""
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from llmspell_sessions.errors import Unavailable
 from llmspell_sessions.storage import WriteBatch
+from llmspell_sessions.storage.base import EVERYTHING
 from llmspell_sessions.storage.memory import MemoryStorage
 from llmspell_sessions.storage.postgres import SCHEMA, SCHEMA_VERSION, PostgresStorage
 
@@ -242,3 +244,50 @@ def test_paged_scans_agree_with_the_memory_backend(
         assert postgres.multi_get("state", wanted) == memory.multi_get("state", wanted)
     finally:
         postgres.close()
+
+
+def test_notices_reach_other_stores_only_for_committed_writes(storage: PostgresStorage, postgres_dsn: str) -> None:
+    heard: list[str] = []
+    listener = PostgresStorage(postgres_dsn)
+    try:
+        listener.watch(heard.append)
+        _wait(lambda: listener._watch_thread is not None and listener._watch_thread.is_alive())
+        time.sleep(0.5)  # LISTEN is issued by the watching thread
+        committed = WriteBatch()
+        committed.put("sessions", b"a", b"1")
+        committed.notice("acme one")
+        with storage.transaction():  # a unit of work's transaction: announced once it commits
+            storage.write(committed)
+            assert "acme one" not in heard
+        failed = WriteBatch()
+        failed.put("sessions", b"b", b"2")
+        failed.ops.append((0, "sessions", b"bad", None))  # type: ignore[arg-type]  # NOT NULL fails
+        failed.notice("acme two")
+        with pytest.raises(psycopg.errors.NotNullViolation), storage.transaction():
+            storage.write(failed)
+        plain = WriteBatch()
+        plain.notice("acme three")
+        plain.put("sessions", b"c", b"3")
+        storage.write(plain)  # outside a transaction: its own, announced after it
+        _wait(lambda: "acme three" in heard)
+        assert [n for n in heard if n.startswith("acme")] == ["acme one", "acme three"]  # never a rolled-back one
+        assert storage.get("sessions", b"b") is None
+    finally:
+        listener.close()
+
+
+def test_watchers_are_told_to_look_at_everything_every_few_seconds(postgres_dsn: str) -> None:
+    heard: list[str] = []
+    listener = PostgresStorage(postgres_dsn)
+    try:
+        listener.watch(heard.append)
+        _wait(lambda: EVERYTHING in heard, timeout=15)  # the bound on a notice lost between commit and notify
+    finally:
+        listener.close()
+
+
+def _wait(condition: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.05)

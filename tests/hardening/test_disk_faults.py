@@ -21,6 +21,8 @@ from llmspell_sessions.errors import LlmspellError
 from tests.helpers.consistency import check_store
 from tests.helpers.server import ServerProcess
 
+pytestmark = pytest.mark.embedded_only  # a full or read-only disk under RocksDB itself
+
 MiB = 1024 * 1024
 CLEAN_FAILURES = {("UNAVAILABLE", "STORAGE_UNAVAILABLE"), ("RESOURCE_EXHAUSTED", "RESOURCE_LIMIT_EXCEEDED")}
 
@@ -168,12 +170,12 @@ def test_segment_short_write_does_not_misplace_later_blobs(small_fs: Path) -> No
         with open(filler, "r+b") as out:  # leave room for half a blob: the write is cut short
             out.truncate(filler.stat().st_size - 512 * 1024)
         with pytest.raises(Unavailable):
-            store.append([os.urandom(MiB)])
+            store.append([(b"\0" * 32, os.urandom(MiB))])
         filler.unlink()
         blob = os.urandom(1000)
-        [location] = store.append([blob])
+        [location] = store.append([(b"\1" * 32, blob)])
         store.sync()
-        assert store.read(location) == blob
+        assert store.read(b"\1" * 32, location) == blob
     finally:
         store.close()
 

@@ -39,7 +39,8 @@ def metrics_address(server: ServerProcess) -> str:
 
 
 def test_counters_move_with_calls(server_factory: Callable[..., ServerProcess]) -> None:
-    server = server_factory(args=["--metrics-address", "127.0.0.1:0"])
+    # One worker: each worker process counts its own calls on its own /metrics.
+    server = server_factory(args=["--metrics-address", "127.0.0.1:0", "--workers", "1"])
     address = metrics_address(server)
     before = scrape(address)
     assert before['llmspell_active_sessions{tenant="default"}'] == 0

@@ -12,13 +12,13 @@ from llmspell_sessions.engine.codec import decode_session
 from llmspell_sessions.errors import LlmspellError
 from llmspell_sessions.storage import keys
 
-from tests.helpers.consistency import check_store
+from tests.helpers.consistency import check_store, store_settings
 from tests.replay.conftest import ReplayClient
 
 
 def check_history(path: Path, tenant: str = "default") -> int:
     """Asserts that every session's log replays to its current record, state and artifacts."""
-    with SessionManager(storage_path=str(path), start_sweeper=False) as engine:
+    with SessionManager(**store_settings(path), start_sweeper=False) as engine:
         count = 0
         for skey, raw in engine._storage.scan("sessions", keys.tenant_prefix(tenant)):
             record = decode_session(raw)

@@ -12,6 +12,7 @@ import grpc
 import pytest
 from llmspell_sessions._pb import replay_pb2, replay_pb2_grpc, session_pb2, session_pb2_grpc
 from llmspell_sessions.client import SessionClient
+from llmspell_sessions.errors import LlmspellError
 
 from tests.helpers.server import ServerProcess
 
@@ -46,6 +47,55 @@ def test_sigterm_ends_an_open_subscription_with_unavailable(server_factory: Call
     assert took < 5, f"shutdown took {took:.1f}s with a subscription open (grace is 10 s)"
     assert codes == [grpc.StatusCode.UNAVAILABLE], (codes, details)
     assert details == ["server shutting down"]
+
+
+def test_sigterm_ends_a_busy_subscription_promptly(server_factory: Callable[..., ServerProcess]) -> None:
+    """SIGTERM while the server is waiting to send (a writer keeps appending large events to a slow
+    reader, so flow control holds the send): a cancel landing inside grpc's send used to be lost and
+    left the call open for the whole grace period."""
+    server = server_factory()
+    with SessionClient(server.address) as client:
+        sid = client.create_session()
+    received = threading.Event()
+    stop_writing = threading.Event()
+    codes: list[grpc.StatusCode] = []
+
+    def write() -> None:
+        with SessionClient(server.address) as writer:
+            for index in range(100_000):
+                if stop_writing.is_set():
+                    return
+                try:
+                    writer.set_session_state(sid, {"counter": index, "padding": "x" * 16_384})
+                except LlmspellError:
+                    return  # the server is stopping
+
+    def tail() -> None:
+        with grpc.insecure_channel(server.address) as channel:
+            stream = replay_pb2_grpc.ReplayServiceStub(channel).SubscribeEvents(
+                replay_pb2.SubscribeEventsRequest(session_id=sid)
+            )
+            try:
+                for count, _ in enumerate(stream):
+                    if not stop_writing.is_set():
+                        time.sleep(0.05)  # slower than the writer until the SIGTERM, then drain
+                    if count >= 20:
+                        received.set()
+            except grpc.RpcError as exc:
+                codes.append(exc.code())  # type: ignore[attr-defined]
+
+    threads = [threading.Thread(target=write, daemon=True), threading.Thread(target=tail, daemon=True)]
+    for thread in threads:
+        thread.start()
+    assert received.wait(30)
+    started = time.monotonic()
+    stop_writing.set()
+    assert server.terminate(timeout=20) == 0
+    took = time.monotonic() - started
+    for thread in threads:
+        thread.join(10)
+    assert took < 5, f"shutdown took {took:.1f}s with a busy subscription (grace is 10 s)"
+    assert codes == [grpc.StatusCode.UNAVAILABLE]
 
 
 def test_two_authorization_headers_are_refused(server_factory: Callable[..., ServerProcess], tmp_path: Path) -> None:

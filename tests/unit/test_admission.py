@@ -27,6 +27,8 @@ NOT_OPERATIONS = {
     "close",
     "capabilities",
     "active_sessions",
+    "ping_storage",
+    "ping_blobs",
 }
 SID = "01a24217-18a2-7015-aaf5-b64243956fc8"
 

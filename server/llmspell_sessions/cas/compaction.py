@@ -10,7 +10,6 @@ point at the old place.
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections import Counter, defaultdict
 
 from ..storage import WriteBatch
@@ -21,9 +20,7 @@ SETTLE_SECONDS = 3600.0
 _GROUP = 256
 
 
-def compact_segments(
-    content: ContentStore, lock: threading.RLock, dead_ratio: float, settle: float = SETTLE_SECONDS
-) -> tuple[int, int]:
+def compact_segments(content: ContentStore, dead_ratio: float, settle: float = SETTLE_SECONDS) -> tuple[int, int]:
     """Compacts every settled segment whose dead share reaches dead_ratio; returns (segments, bytes freed)."""
     closed = content.blobs.closed_segments(settle)
     if not closed:
@@ -39,19 +36,20 @@ def compact_segments(
     for segment, size in sorted(closed.items()):
         dead = size - live_bytes[segment]
         if size and dead / size >= dead_ratio:
-            _move(content, lock, live[segment])
+            _move(content, live[segment])
             content.blobs.remove_segment(segment)
             segments, freed = segments + 1, freed + dead
     return segments, freed
 
 
-def _move(content: ContentStore, lock: threading.RLock, chunks: list[tuple[bytes, ChunkRecord]]) -> None:
+def _move(content: ContentStore, chunks: list[tuple[bytes, ChunkRecord]]) -> None:
     for start in range(0, len(chunks), _GROUP):
         group = chunks[start : start + _GROUP]
-        locations = content.blobs.append([content.blobs.read(record.location) for _, record in group])
+        locations = content.blobs.append([(d, content.blobs.read(d, record.location)) for d, record in group])
         content.blobs.sync()  # the copies are durable before any record points at them
-        with lock:
+        with content.storage.transaction():
             batch = WriteBatch()
+            content.lock([digest for digest, _ in group])
             current = content.records([digest for digest, _ in group])
             for (digest, old), location, now in zip(group, locations, current, strict=True):
                 if now is not None and now.location == old.location:

@@ -5,13 +5,13 @@ Each method builds its request and a decoder; ``_call`` (defined by the two clie
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 from .._pb import session_pb2
-from ..model import Session, SessionState
-from ..wire import py_to_value_map, session_from_pb, value_map_to_py
+from ..model import EventSpec, Session, SessionState
+from ..wire import batches, py_to_value_map, session_from_pb, value_map_to_py
 from ..wire import sessions as wire
 
 T = TypeVar("T")
@@ -147,6 +147,60 @@ class ClientApi:
         """Admins only: takes a subject's grant back."""
         request = session_pb2.RevokeSessionAccessRequest(session_id=session_id, subject=subject)
         return self._session("RevokeSessionAccess", request)
+
+    def apply_changes(
+        self,
+        session_id: str,
+        entries: Mapping[str, Any] | None = None,
+        delete_keys: Iterable[str] = (),
+        events: Sequence[EventSpec | Mapping[str, Any]] = (),
+        *,
+        create_entries: Mapping[str, Any] | None = None,
+        expected_last_seq: int | None = None,
+        etag: str = "",
+        request_id: str = "",
+    ) -> Any:
+        """ChangesApplied: state sets, create-only sets, deletes and events in one atomic call."""
+        request = batches.apply_to_pb(
+            session_id,
+            entries,
+            delete_keys,
+            events,
+            create_entries=create_entries,
+            expected_last_seq=expected_last_seq,
+            etag=etag,
+            request_id=request_id,
+        )
+        return self._call("session", "ApplyChanges", request, batches.applied_from_pb)
+
+    def read_session(
+        self,
+        session_id: str,
+        *,
+        state_keys: Iterable[str] = (),
+        state_prefix: str = "",
+        reverse: bool = False,
+        start_after: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+        last_events: int = 0,
+        event_types: Iterable[str] = (),
+        artifact_names: Iterable[str] = (),
+    ) -> Any:
+        """SessionRead: record, keys, a page under a prefix, last events, latest artifacts, one call."""
+        request = batches.read_to_pb(
+            session_id,
+            state_keys=list(state_keys),
+            state_prefix=state_prefix,
+            reverse=reverse,
+            start_after=start_after,
+            page_size=page_size,
+            page_token=page_token,
+            last_events=last_events,
+            event_types=list(event_types),
+            artifact_names=list(artifact_names),
+        )
+        return self._call("session", "ReadSession", request, batches.session_read_from_pb)
 
     def get_session_state(self, session_id: str, keys: Iterable[str] = ()) -> Any:
         request = session_pb2.GetSessionStateRequest(session_id=session_id, keys=list(keys))

@@ -28,6 +28,7 @@ from ..model import (
     Artifact,
     ArtifactType,
     Caller,
+    ChangesApplied,
     Checkpoint,
     Event,
     EventSpec,
@@ -39,6 +40,7 @@ from ..model import (
     ReplayStart,
     Role,
     Session,
+    SessionRead,
     SessionSnapshot,
     SnapshotDiff,
     StorageStats,
@@ -46,6 +48,7 @@ from ..model import (
     UploadStatus,
 )
 from ..storage import BlobStore, Storage, build_blob_store, build_storage
+from ..storage.probe import ping
 from . import validation
 from .artifacts import (
     ArtifactUpload,
@@ -247,6 +250,65 @@ class SessionManager:
     ) -> dict[str, Any]:
         """The values of the keys asked for (missing keys are left out); no keys means all."""
         return self._p.state.get(self._admit(caller, READER), session_id, keys)
+
+    # -- batches: one framework operation, one call ------------------------------------------------
+
+    def apply_changes(
+        self,
+        session_id: str,
+        entries: Mapping[str, Any] | None = None,
+        delete_keys: Iterable[str] = (),
+        events: Sequence[EventSpec | Mapping[str, Any]] = (),
+        *,
+        create_entries: Mapping[str, Any] | None = None,
+        expected_last_seq: int | None = None,
+        etag: str = "",
+        request_id: str = "",
+        caller: Caller | None = None,
+    ) -> ChangesApplied:
+        """State sets, create-only sets and deletes plus client events in one atomic write."""
+        return self._p.changes.apply(
+            self._admit(caller, WRITER),
+            session_id,
+            entries=entries or {},
+            delete_keys=delete_keys,
+            create_entries=create_entries or {},
+            events=events,
+            expected_last_seq=expected_last_seq,
+            etag=etag,
+            request_id=request_id,
+        )
+
+    def read_session(
+        self,
+        session_id: str,
+        *,
+        state_keys: Iterable[str] = (),
+        state_prefix: str = "",
+        reverse: bool = False,
+        start_after: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+        last_events: int = 0,
+        event_types: Iterable[str] = (),
+        artifact_names: Iterable[str] = (),
+        caller: Caller | None = None,
+    ) -> SessionRead:
+        """The record, state keys, a page of keys under a prefix, the last events and the latest
+        artifacts by name, in one read."""
+        return self._p.changes.read(
+            self._admit(caller, READER),
+            session_id,
+            state_keys=state_keys,
+            state_prefix=state_prefix,
+            reverse=reverse,
+            start_after=start_after,
+            page_size=page_size,
+            page_token=page_token,
+            last_events=last_events,
+            event_types=event_types,
+            artifact_names=artifact_names,
+        )
 
     # -- artifacts --------------------------------------------------------------------------------
 
@@ -505,20 +567,27 @@ class SessionManager:
 
     def collect_garbage(self) -> int:
         """Deletes chunks nobody referenced for the grace period; returns how many."""
-        return self._p.content.collect(to_micros(now()), self._p.units.lock)
+        return self._p.content.collect(to_micros(now()))
 
     def compact_segments(self, settle: float = SETTLE_SECONDS) -> tuple[int, int]:
         """Reclaims the disk space of collected chunks; returns (segments compacted, bytes freed)."""
-        return compact_segments(self._p.content, self._p.units.lock, self.config.segment_compaction_ratio, settle)
+        return compact_segments(self._p.content, self.config.segment_compaction_ratio, settle)
+
+    def ping_storage(self) -> None:
+        """Raises Unavailable unless the records store answers now (the server's health probe)."""
+        ping(self._storage)
+
+    def ping_blobs(self) -> None:
+        """Raises Unavailable unless the store of chunk bytes answers now (the server's health probe)."""
+        ping(self._p.content.blobs)
 
     def close(self) -> None:
         """Stops the sweeper and closes the store (idempotent)."""
         if self._sweeper is not None:
             self._sweeper.stop()
             self._sweeper = None
-        with self._p.units.lock:
-            self._storage.close()
-            self._p.content.blobs.close()
+        self._storage.close()  # waits for the units of work in flight (see Storage.close)
+        self._p.content.blobs.close()
 
     def __enter__(self) -> SessionManager:
         return self

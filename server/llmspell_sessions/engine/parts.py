@@ -7,6 +7,7 @@ from ..config import SessionManagerConfig
 from ..storage import BlobStore, Storage
 from .admission import Admission
 from .artifacts import ArtifactQueries, ArtifactStore, ChunkUploads, SessionReader, UploadProgress
+from .changes import Changes
 from .hooks import HookRunner
 from .limits import Limits
 from .listing import SessionListing
@@ -54,4 +55,5 @@ class Parts:
         self.forks = ForkAndRewind(self.units, self.timetravel, self.state, self.artifacts)
         self.replays = Replays(self.units, self.log, self.timetravel, config.replay_idle_timeout)
         self.session_reader = SessionReader(self.units)
+        self.changes = Changes(self.units, storage, self.state, self.log, self.artifacts)
         self.units.listeners.extend([self.subscriptions, self.checkpoints])

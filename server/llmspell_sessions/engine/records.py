@@ -1,7 +1,9 @@
 """Session records as stored: their cache, their index entries, their expiry and the tenant counters.
 
 Only the unit of work writes through this (it decides what changes); readers use ``load`` and
-``counter``. Cached records are never changed in place: every write stores a new object.
+``counter``. Cached records are never changed in place: every write stores a new object. On a
+shared store (other processes write it) nothing is cached: a record or counter read is always the
+committed one, and a unit of work reads it after taking its lock.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ class SessionRecords:
 
     def __init__(self, config: SessionManagerConfig, storage: Storage) -> None:
         self.storage = storage
-        self._cache_size = config.session_cache_size
+        self._cache_size = 0 if storage.shared else config.session_cache_size
+        self._cache_counters = not storage.shared
         self._cache: OrderedDict[bytes, Session] = OrderedDict()
         self._counters: dict[bytes, int] = {}
         self._lifetime = timedelta(seconds=config.session_timeout) if config.session_timeout else None
@@ -81,8 +84,18 @@ class SessionRecords:
         if value is None:
             raw = self.storage.get("session_index", ckey)
             value = int(raw) if raw else 0
-            self._counters[ckey] = value
+            if self._cache_counters:
+                self._counters[ckey] = value
         return value
+
+    def lock_counters(self, changed: Iterable[CounterKey]) -> None:
+        """Locks the counters a unit of work changes (both byte counters when either changes: the
+        quota adds them up) before they are read for it."""
+        rows: set[tuple[str, bytes]] = set()
+        for tenant, name in changed:
+            names = (TENANT_BYTES, TENANT_STAGED) if name in (TENANT_BYTES, TENANT_STAGED) else (name,)
+            rows.update(("session_index", keys.counter_key(tenant, n)) for n in names)
+        self.storage.lock(rows)
 
     def tenant_usage(self, tenant: str, pending: Mapping[CounterKey, int] | None = None) -> int:
         """The tenant's bytes as max_tenant_bytes counts them: live artifacts plus staged chunks
@@ -95,8 +108,9 @@ class SessionRecords:
             batch.put("session_index", keys.counter_key(tenant, name), str(value).encode())
 
     def counters_written(self, values: dict[CounterKey, int]) -> None:
-        for (tenant, name), value in values.items():
-            self._counters[keys.counter_key(tenant, name)] = value
+        if self._cache_counters:
+            for (tenant, name), value in values.items():
+                self._counters[keys.counter_key(tenant, name)] = value
 
     # -- what a write changes ----------------------------------------------------------------------
 

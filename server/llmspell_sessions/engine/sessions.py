@@ -77,6 +77,7 @@ class Sessions:
         validation.request_id(request_id)
         with self._units.begin(caller) as uow:
             if request_id:
+                uow.lock_row(("session_index", keys.request_key(caller.tenant, caller.subject, request_id)))
                 existing = self._for_request(caller, request_id)
                 if existing is not None:
                     return clone_session(existing)

@@ -34,14 +34,7 @@ class StateStore:
         self, caller: Caller, session_id: str, entries: Mapping[str, Any], delete_keys: Iterable[str], etag: str
     ) -> Session:
         """Sets and deletes keys in one atomic step that appends one state.changed event."""
-        encoded = {
-            validation.state_key(k): validation.json_value(v, f"state[{k!r}]", MAX_STATE_VALUE_BYTES)
-            for k, v in entries.items()
-        }
-        deleted = [validation.state_key(k) for k in dict.fromkeys(delete_keys)]
-        both = set(encoded) & set(deleted)
-        if both:
-            raise InvalidArgument(f"keys both set and deleted: {sorted(both)}", field="delete_keys")
+        encoded, deleted = encode_changes(entries, delete_keys)
         if not encoded and not deleted:
             raise InvalidArgument("nothing to change: give entries or delete_keys", field="entries")
         with self._units.begin(caller) as uow:
@@ -50,7 +43,7 @@ class StateStore:
             require_active(before)
             after = clone_session(before)
             self.write(uow, skey, after, encoded, deleted)
-            payload = {"set": {k: orjson.loads(v) for k, v in encoded.items()}, "deleted": deleted}
+            payload = changed_payload(encoded, deleted)
             uow.record(skey, before, after, [EventSpec("state.changed", payload)], operation="set_session_state")
             uow.commit()
             return clone_session(after)
@@ -72,6 +65,41 @@ class StateStore:
         for key in deleted:
             uow.batch.delete("state", keys.state_key(skey, key))
 
+    def present(self, skey: bytes, names: list[str]) -> frozenset[str]:
+        """Which of these keys the session's state holds now (for sets that only create keys)."""
+        values = self._storage.multi_get("state", [keys.state_key(skey, k) for k in names])
+        return frozenset(k for k, v in zip(names, values, strict=True) if v is not None)
+
+    def values(self, skey: bytes, names: Iterable[str]) -> dict[str, Any]:
+        """The values of the (validated) keys that exist."""
+        wanted = list(names)
+        found = self._storage.multi_get("state", [keys.state_key(skey, k) for k in wanted])
+        return {k: orjson.loads(v) for k, v in zip(wanted, found, strict=True) if v is not None}
+
+    def prefixed(
+        self, skey: bytes, prefix: str, *, reverse: bool, after: str | None, limit: int, budget: int
+    ) -> tuple[list[tuple[str, Any]], str | None, int]:
+        """Up to ``limit`` (key, value) under a key prefix, in key order or reverse, strictly past
+        ``after``, stopping before ``budget`` bytes; returns them, the key to continue after (None
+        when the prefix is exhausted) and the bytes used."""
+        base = keys.state_prefix(skey)
+        start = None
+        if after is not None:
+            # forward: the first key > after is >= after + NUL; reverse: skip after itself below
+            start = keys.state_key(skey, after) + (b"" if reverse else b"\x00")
+        found: list[tuple[str, Any]] = []
+        used = 0
+        for key, value in self._storage.scan("state", base + prefix.encode(), start=start, reverse=reverse):
+            name = key[len(base) :].decode()
+            if name == after:
+                continue
+            size = len(key) - len(base) + len(value)
+            if len(found) == limit or (found and used + size > budget):
+                return found, found[-1][0], used
+            found.append((name, orjson.loads(value)))
+            used += size
+        return found, None, used
+
     def get(self, caller: Caller, session_id: str, wanted: Iterable[str]) -> dict[str, Any]:
         """The values of the keys asked for (missing keys are left out); no keys means all."""
         skey, _ = self._units.read_session(caller, session_id, READ)
@@ -87,6 +115,24 @@ class StateStore:
 
     def _scan(self, skey: bytes) -> Iterable[tuple[bytes, bytes]]:
         return self._storage.scan("state", keys.state_prefix(skey))
+
+
+def encode_changes(entries: Mapping[str, Any], delete_keys: Iterable[str]) -> tuple[dict[str, bytes], list[str]]:
+    """Validated, JSON-encoded sets and validated deletes; a key both set and deleted is refused."""
+    encoded = {
+        validation.state_key(k): validation.json_value(v, f"state[{k!r}]", MAX_STATE_VALUE_BYTES)
+        for k, v in entries.items()
+    }
+    deleted = [validation.state_key(k) for k in dict.fromkeys(delete_keys)]
+    both = set(encoded) & set(deleted)
+    if both:
+        raise InvalidArgument(f"keys both set and deleted: {sorted(both)}", field="delete_keys")
+    return encoded, deleted
+
+
+def changed_payload(encoded: dict[str, bytes], deleted: list[str]) -> dict[str, Any]:
+    """The payload of the state.changed event that records a write."""
+    return {"set": {k: orjson.loads(v) for k, v in encoded.items()}, "deleted": deleted}
 
 
 def _entry_bytes(key: bytes, value: bytes) -> int:

@@ -6,6 +6,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+from ..errors import Unavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -27,6 +29,8 @@ class Sweeper:
                 changed = self._sweep()
                 if changed:
                     log.info("timeouts applied to %d sessions", changed)
+            except Unavailable as error:  # the backend is down (health says so): one line, not a traceback
+                log.warning("timeout sweep skipped: %s", error.message)
             except Exception:  # keep sweeping: one bad record must not stop timeouts for everyone
                 log.exception("timeout sweep failed")
 

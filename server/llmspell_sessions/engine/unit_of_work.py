@@ -1,13 +1,18 @@
 """The unit of work: read, check, write one batch — the only way anything is written.
 
-``Units.begin(caller)`` opens one: it holds the engine's lock (RocksDB: one writer at a time;
-a transactional backend would hold a transaction instead) from the first read to the write, so
-per-session seqs stay gapless and read-modify-writes cannot interleave. Operations add to it
-(session records with their events, state and artifact writes, chunk references, counters), and
-``commit`` then, in this order: folds the chunk references into final counts (once per digest, so
-two changes of one chunk in one write cannot overwrite each other), checks every quota against
-the counters as they would be, writes the batch atomically, updates the caches, and tells the
-hooks and listeners. Leaving the block without commit writes nothing.
+``Units.begin(caller)`` opens one inside a storage transaction (see storage/base.py): on the
+embedded store that is one process-wide lock, on a shared store (PostgreSQL) row locks, so several
+server processes keep the same rules. Whatever a unit reads to decide a write is read after the
+lock on its row: the session (``session``), a request id (``lock_row``), chunks
+(``lock_chunks``) and, at commit, the tenant counters it changes. So per-session seqs stay gapless,
+etags exclusive, request ids idempotent and quotas exact whichever process commits.
+
+Operations add to it (session records with their events, state and artifact writes, chunk
+references, counters), and ``commit`` then, in this order: folds the chunk references into final
+counts (once per digest, so two changes of one chunk in one write cannot overwrite each other),
+checks every quota against the counters as they would be, writes the batch atomically and updates
+the caches. Hooks and listeners are told once the transaction has committed. Leaving the block
+without commit writes nothing.
 
 Readers that need no lock use ``Units.read_session``: the same access check and timeouts.
 """
@@ -17,8 +22,10 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import TracebackType
 from typing import Protocol
 
 from ..cas import ContentStore
@@ -26,6 +33,7 @@ from ..config import SessionManagerConfig
 from ..errors import SessionNotFound
 from ..model import Caller, Event, EventSpec, Session, SessionState
 from ..storage import Storage, WriteBatch, keys
+from ..storage.base import Row
 from . import validation
 from .admission import SYSTEM_ACTOR, Admission, Growth, system_caller
 from .codec import clone_session, encode_event, now, to_micros
@@ -72,8 +80,20 @@ class UnitOfWork:
     # -- reads --------------------------------------------------------------------------------------
 
     def session(self, session_id: str, access: str, field: str = "session_id") -> tuple[bytes, Session]:
-        """(key, record) of a session the caller may access this way, due timeouts applied."""
+        """(key, record) of a session the caller may access this way, due timeouts applied; locked
+        until the unit ends, so the record read is the one this unit's write follows."""
+        validation.session_id(session_id, field)
+        self._units.storage.lock((("sessions", keys.session_key(self.caller.tenant, session_id)),))
         return self._units.read_session(self.caller, session_id, access, field)
+
+    def lock_row(self, row: Row) -> None:
+        """Locks a row (a request id, an upload's progress) before reading it to decide a write: of
+        two concurrent retries of a request, one runs it and the other finds its result."""
+        self._units.storage.lock((row,))
+
+    def lock_chunks(self, digests: Sequence[bytes]) -> None:
+        """Locks chunk rows before reading their records, counts or staging (GC takes the same)."""
+        self._units.storage.lock(("chunks", d) for d in digests)
 
     # -- what to write ------------------------------------------------------------------------------
 
@@ -168,10 +188,16 @@ class UnitOfWork:
         units = self._units
         for tenant, delta in self._references.items():
             units.content.reference_writes(self.batch, tenant, delta, to_micros(self.time))
-        values = {ckey: units.records.counter(*ckey) + delta for ckey, delta in self._counters.items() if delta}
+        changed = [ckey for ckey, delta in self._counters.items() if delta]
+        if changed:
+            units.records.lock_counters(changed)
+        values = {ckey: units.records.counter(*ckey) + self._counters[ckey] for ckey in changed}
         if values:
             self._check_growth(values)
             units.records.put_counters(self.batch, values)
+        if units.storage.shared:
+            for written in self._written:  # wakes other servers' subscriptions once committed
+                self.batch.notice(f"{written.tenant} {written.session_id}")
         units.storage.write(self.batch, sync=self._sync)
         self.committed = True
         units.records.counters_written(values)
@@ -180,8 +206,7 @@ class UnitOfWork:
                 units.records.forget(written.skey)
             else:
                 units.records.remember(written.skey, written.session)
-        for written in self._written:
-            units.publish(written)
+        units.committed(self._written)
 
     def _check_growth(self, values: dict[CounterKey, int]) -> None:
         grew = self._counters.get
@@ -195,19 +220,40 @@ class UnitOfWork:
 
 
 class _Begun:
-    """The context of one unit of work: the engine lock held from enter to exit."""
+    """The context of one unit of work: a storage transaction from enter to exit (joined by units
+    begun inside it); what its units committed is published when the outermost one ends."""
 
-    __slots__ = ("_units", "_caller")
+    __slots__ = ("_units", "_caller", "_transaction")
 
     def __init__(self, units: Units, caller: Caller) -> None:
         self._units, self._caller = units, caller
+        self._transaction = units.storage.transaction()
 
     def __enter__(self) -> UnitOfWork:
-        self._units.lock.acquire()
+        self._transaction.__enter__()
+        depth = self._units._depth
+        depth.value = getattr(depth, "value", 0) + 1
+        if depth.value == 1:
+            depth.written = []
         return UnitOfWork(self._units, self._caller)
 
-    def __exit__(self, *exc: object) -> None:
-        self._units.lock.release()
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        units, depth = self._units, self._units._depth
+        depth.value -= 1
+        if depth.value:
+            self._transaction.__exit__(exc_type, exc, tb)
+            return
+        written = depth.written
+        if units.storage.shared:
+            self._transaction.__exit__(exc_type, exc, tb)  # commits: only then is anything visible to others
+            units.publish(written)
+        else:
+            try:  # visible since written: publish under the lock, so hooks see commits in order
+                units.publish(written)
+            finally:
+                self._transaction.__exit__(exc_type, exc, tb)
 
 
 class Units:
@@ -228,7 +274,7 @@ class Units:
         self.content = content
         self.admission = admission
         self.hooks = hooks
-        self.lock = threading.RLock()
+        self._depth = threading.local()  # per thread: units begun and not ended, what they committed
         self.listeners: list[CommitListener] = []
 
     def begin(self, caller: Caller) -> _Begun:
@@ -255,6 +301,7 @@ class Units:
         """Fails (lifetime) or suspends (idle) an ACTIVE session whose deadline passed; None if not due."""
         system = system_caller(tenant, correlation_id)
         with self.begin(system) as uow:
+            self.storage.lock((("sessions", skey),))  # another process may be writing it, or timing it out
             session = self.records.load(skey)
             time = uow.time
             if session is None or session.state != SessionState.ACTIVE:
@@ -274,20 +321,29 @@ class Units:
             uow.commit()
             return after
 
-    def publish(self, written: _Written) -> None:
-        """After-hooks and listeners for one committed session write."""
-        if written.session is None:
-            for listener in self.listeners:
-                listener.deleted(written.tenant, written.session_id)
-            for context in written.contexts:
+    def transaction(self) -> AbstractContextManager[object]:
+        """A storage transaction for work that is not a unit of work (a subscription registering)."""
+        return self.storage.transaction()
+
+    def committed(self, written: list[_Written]) -> None:
+        """Keeps what a unit wrote until its transaction ends (see _Begun)."""
+        self._depth.written.extend(written)
+
+    def publish(self, written: list[_Written]) -> None:
+        """After-hooks and listeners for committed session writes."""
+        for item in written:
+            if item.session is None:
+                for listener in self.listeners:
+                    listener.deleted(item.tenant, item.session_id)
+                for context in item.contexts:
+                    if context is not None:
+                        self.hooks.after(context, None)
+                continue
+            for event, context in zip(item.events, item.contexts, strict=True):
                 if context is not None:
-                    self.hooks.after(context, None)
-            return
-        for event, context in zip(written.events, written.contexts, strict=True):
-            if context is not None:
-                self.hooks.after(context, event)
-            for listener in self.listeners:
-                listener.committed(written.tenant, written.skey, written.session, event)
+                    self.hooks.after(context, event)
+                for listener in self.listeners:
+                    listener.committed(item.tenant, item.skey, item.session, event)
 
 
 __all__ = ["CommitListener", "UnitOfWork", "Units"]

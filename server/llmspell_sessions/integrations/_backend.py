@@ -9,7 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from ..model import Artifact, ArtifactType, Page, Session, SessionState, UploadHeader
+from ..model import (
+    Artifact,
+    ArtifactType,
+    ChangesApplied,
+    EventSpec,
+    Page,
+    Session,
+    SessionRead,
+    SessionState,
+    UploadHeader,
+)
 
 
 @runtime_checkable
@@ -54,6 +64,36 @@ class SessionBackend(Protocol):
     ) -> Session: ...
 
     def get_session_state(self, session_id: str, keys: Iterable[str] = ()) -> dict[str, Any]: ...
+
+    # One framework operation, one call: the adapters' writes and reads go through these two.
+
+    def apply_changes(
+        self,
+        session_id: str,
+        entries: Mapping[str, Any] | None = None,
+        delete_keys: Iterable[str] = (),
+        events: Sequence[EventSpec | Mapping[str, Any]] = (),
+        *,
+        create_entries: Mapping[str, Any] | None = None,
+        expected_last_seq: int | None = None,
+        etag: str = "",
+        request_id: str = "",
+    ) -> ChangesApplied: ...
+
+    def read_session(
+        self,
+        session_id: str,
+        *,
+        state_keys: Iterable[str] = (),
+        state_prefix: str = "",
+        reverse: bool = False,
+        start_after: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+        last_events: int = 0,
+        event_types: Iterable[str] = (),
+        artifact_names: Iterable[str] = (),
+    ) -> SessionRead: ...
 
     def store_artifact(
         self,

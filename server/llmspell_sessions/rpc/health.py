@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import grpc
@@ -9,7 +12,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 from grpc_reflection.v1alpha._async import ReflectionServicer
 
+from ..errors import Unavailable
+
 REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
+log = logging.getLogger("llmspell_sessions.server")
 
 
 def add_health(server: grpc.aio.Server) -> health.aio.HealthServicer:
@@ -20,9 +26,91 @@ def add_health(server: grpc.aio.Server) -> health.aio.HealthServicer:
 
 
 async def set_status(servicer: health.aio.HealthServicer, services: list[str], serving: bool) -> None:
-    status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
     for name in ["", *services]:
-        await servicer.set(name, status)
+        await set_status_of(servicer, name, serving)
+
+
+async def set_status_of(servicer: health.aio.HealthServicer, name: str, serving: bool) -> None:
+    status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+    await servicer.set(name, status)
+
+
+Check = tuple[Callable[[], None], tuple[str, ...]]
+"""A ping (blocking; raises while what it asks is unreachable) and the health names it gates ("" is
+the server as a whole, the others are service names)."""
+
+
+class BackendProbe:
+    """Health that follows the storage backend: every ``interval`` seconds runs each check's ping on a
+    thread, and sets NOT_SERVING / SERVING for the names a check gates when its answer changes (the
+    records store gates the server and every service; the object store only the artifact service, so
+    sessions and their history keep serving while chunk bytes cannot be reached). A ping that hangs
+    past ``timeout`` counts as a failure."""
+
+    def __init__(
+        self,
+        servicer: health.aio.HealthServicer,
+        checks: Sequence[Check],
+        interval: float = 1.0,
+        timeout: float = 3.0,
+    ) -> None:
+        self._servicer, self._checks = servicer, tuple(checks)
+        self._interval, self._timeout = interval, timeout
+        self._task: asyncio.Task[None] | None = None
+        self._problems: dict[str, str] = {}  # health name -> what is unreachable, for names not serving
+
+    def admit(self, method: str) -> None:
+        """Refuses a call at once while what its service needs is known to be down: without it, each
+        call would wait for a connection until the backend's own timeout before failing the same way."""
+        problem = self._problems.get(method.split("/")[1] if method.startswith("/") else "")
+        if problem:
+            raise Unavailable(f"the storage backend is unreachable: {problem}")
+
+    def start(self) -> None:
+        self._task = asyncio.ensure_future(self._watch())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _watch(self) -> None:
+        pending: dict[int, asyncio.Future[str]] = {}
+        while True:
+            for index, (ping, _) in enumerate(self._checks):
+                if index not in pending or pending[index].done():  # never two pings of one check at once
+                    pending[index] = asyncio.ensure_future(asyncio.to_thread(_answer, ping))
+            await asyncio.wait(pending.values(), timeout=self._timeout)
+            problems: dict[str, str] = {}
+            for index, (_, names) in enumerate(self._checks):
+                future = pending[index]
+                problem = future.result() if future.done() else f"no answer within {self._timeout:g} s"
+                for name in names if problem else ():
+                    problems.setdefault(name, problem)
+            await self._set(problems)
+            await asyncio.sleep(self._interval)
+
+    async def _set(self, problems: dict[str, str]) -> None:
+        changed = {
+            name for name in {*problems, *self._problems} if bool(problems.get(name)) != bool(self._problems.get(name))
+        }
+        self._problems = problems
+        for name in sorted(changed):
+            if name in problems:
+                log.warning("storage backend unreachable: %s NOT_SERVING (%s)", name or "server", problems[name])
+            else:
+                log.info("storage backend answers again: %s SERVING", name or "server")
+            await set_status_of(self._servicer, name, name not in problems)
+
+
+def _answer(ping: Callable[[], None]) -> str:
+    """ "" when ping answers, otherwise what went wrong."""
+    try:
+        ping()
+    except Exception as error:  # noqa: BLE001 - any failure means "not serving", never a dead probe
+        return getattr(error, "message", "") or str(error) or type(error).__name__
+    return ""
 
 
 class MethodAwareReflection(ReflectionServicer):

@@ -81,13 +81,23 @@ class ServiceInterceptor:
     """Wraps every handler: caller resolution, correlation ids, execution, error mapping and observers."""
 
     def __init__(
-        self, authenticator: Authenticator, observers: Sequence[Observer] = (), execution: Execution | None = None
+        self,
+        authenticator: Authenticator,
+        observers: Sequence[Observer] = (),
+        execution: Execution | None = None,
+        admit: Callable[[str], None] | None = None,
     ) -> None:
+        """admit, when given, runs before every call (with its method) and may refuse it by raising
+        (what its service needs is down)."""
         self._authenticator = authenticator
+        self._admit = admit
         self._observers = tuple(observers)
         self.execution = execution or Execution()
         self._malformed = RateLimitedLog()
-        self._open_streams: set[asyncio.Task[Any]] = set()
+        # Open-ended streams now awaiting their next item. Only those are cancelled at shutdown: a
+        # task cancelled while grpc sends one of its items dies inside grpc, which then holds the call
+        # open for the whole grace period. The others see _stopping when the send returns.
+        self._waiting_streams: set[asyncio.Task[Any]] = set()
         self._stopping = False
 
     def wrap_handler(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
@@ -106,7 +116,7 @@ class ServiceInterceptor:
     def end_streams(self) -> None:
         """Ends every open-ended stream with UNAVAILABLE and refuses new ones (the server is stopping)."""
         self._stopping = True
-        for task in list(self._open_streams):
+        for task in list(self._waiting_streams):
             task.cancel(SHUTDOWN_MESSAGE)
 
     def _enter(self, context: grpc.aio.ServicerContext, call: CallRecord, request: Any, streaming: bool) -> Any:
@@ -118,6 +128,8 @@ class ServiceInterceptor:
         correlation = str(metadata.get(CORRELATION_HEADER) or "")[:128] or uuid7()
         call.caller = dataclasses.replace(caller, correlation_id=correlation)
         _CALLER.set(call.caller)
+        if self._admit is not None:
+            self._admit(call.method)
         if streaming:
             return checked_stream(request)
         refuse_malformed(request)
@@ -156,15 +168,21 @@ class ServiceInterceptor:
 
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             call = CallRecord(method)
+            # Only open-ended streams are tracked: the others end by themselves within the grace.
+            waiting = self._waiting_streams if open_ended else set()
             task = asyncio.current_task()
+            assert task is not None  # grpc.aio runs every call in a task
             try:
                 request = self._enter(context, call, request, streaming)
-                if open_ended and task is not None:
-                    if self._stopping:
-                        raise _ShuttingDown
-                    self._open_streams.add(task)
+                if open_ended and self._stopping:
+                    raise _ShuttingDown
+                waiting.add(task)
                 async for item in behavior(request, context):
+                    waiting.discard(task)
                     yield item
+                    if open_ended and self._stopping:
+                        raise _ShuttingDown
+                    waiting.add(task)
             except Exception as error:  # noqa: BLE001
                 await _abort(context, error, call)
             except asyncio.CancelledError:
@@ -176,7 +194,7 @@ class ServiceInterceptor:
                 call.code = "CANCELLED"
                 raise
             finally:
-                self._open_streams.discard(task)  # type: ignore[arg-type]
+                waiting.discard(task)
                 self._finish(call)
 
         return wrapped

@@ -6,6 +6,7 @@ import asyncio
 import ctypes
 import ctypes.util
 import logging
+import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ from ..errors import InvalidArgument
 from .artifact_servicer import ArtifactServicer
 from .auth import Authenticator
 from .execution import Execution
-from .health import add_health, add_reflection, set_status
+from .health import BackendProbe, add_health, add_reflection, set_status
 from .interceptors import Observer, ServiceInterceptor, WrappingRegistrar
 from .logs import AccessLog
 from .metrics import ServerMetrics
@@ -27,9 +28,10 @@ from .replay_servicer import add_replay_service
 from .session_servicer import SessionServicer
 
 log = logging.getLogger("llmspell_sessions.server")
+ARTIFACT_SERVICE = artifact_pb2.DESCRIPTOR.services_by_name["ArtifactService"].full_name
 SERVICES = [
     session_pb2.DESCRIPTOR.services_by_name["SessionService"].full_name,
-    artifact_pb2.DESCRIPTOR.services_by_name["ArtifactService"].full_name,
+    ARTIFACT_SERVICE,
     replay_pb2.DESCRIPTOR.services_by_name["ReplayService"].full_name,
 ]
 _LOOPBACK_HOSTS = ("localhost", "::1", "[::1]")
@@ -84,22 +86,28 @@ class Server:
         options = [
             ("grpc.max_receive_message_length", config.max_message_size),
             ("grpc.max_send_message_length", config.max_message_size),
-            ("grpc.so_reuseport", 0),
+            # Workers of one `serve --workers N` share the port; a lone server must own it (a
+            # second one on the same port is an error, not a silent split of the traffic).
+            ("grpc.so_reuseport", 1 if config.workers > 1 else 0),
         ]
         metrics_on = bool(config.metrics_address)
         self.metrics = ServerMetrics(self.manager.active_sessions, _tenants(config)) if metrics_on else None
         observers: list[Observer] = [self.metrics.observe] if self.metrics else []
         observers += [AccessLog()] if config.access_log else []
         self.execution = execution or Execution()
-        self.interceptor = ServiceInterceptor(self.authenticator, observers, self.execution)
         self.grpc = grpc.aio.server(options=options)
+        self.health = add_health(self.grpc)
+        self.probe = BackendProbe(
+            self.health,
+            [(self.manager.ping_storage, ("", *SERVICES)), (self.manager.ping_blobs, (ARTIFACT_SERVICE,))],
+        )
+        self.interceptor = ServiceInterceptor(self.authenticator, observers, self.execution, self.probe.admit)
         services = WrappingRegistrar(self.grpc, self.interceptor)  # health and reflection stay unwrapped
         session_pb2_grpc.add_SessionServiceServicer_to_server(SessionServicer(self.manager), services)
         artifact_pb2_grpc.add_ArtifactServiceServicer_to_server(
             ArtifactServicer(self.manager, config.max_message_size, self.execution), services
         )
         add_replay_service(services, self.manager)
-        self.health = add_health(self.grpc)
         add_reflection(self.grpc, SERVICES)
         credentials = _credentials(config)
         if credentials is None:
@@ -111,13 +119,18 @@ class Server:
     async def start(self) -> None:
         await self.grpc.start()
         await set_status(self.health, SERVICES, serving=True)
+        self.probe.start()
         if self.metrics is not None:
             log.info("metrics on %s", self.metrics.serve(self.config.metrics_address))
-        log.info("serving on %s", self.address)
+        if self.config.workers > 1:  # the supervising parent says "serving on" once, for all workers
+            log.info("worker %d ready on %s", os.getpid(), self.address)
+        else:
+            log.info("serving on %s", self.address)
 
     async def stop(self) -> None:
         """NOT_SERVING; end open-ended streams (subscriptions, replays) with UNAVAILABLE, drain the
         other in-flight calls for the grace period, then close the store."""
+        await self.probe.stop()
         await set_status(self.health, SERVICES, serving=False)
         stopping = asyncio.ensure_future(self.grpc.stop(self.config.grace_period))  # no new calls from here on
         self.interceptor.end_streams()

@@ -13,7 +13,7 @@ from google.protobuf import empty_pb2
 
 from .._pb import common_pb2, session_pb2, session_pb2_grpc
 from ..engine import SessionManager
-from ..wire import py_to_value_map, session_to_pb, value_map_to_py
+from ..wire import batches, py_to_value_map, session_to_pb, value_map_to_py
 from ..wire import sessions as wire
 from .interceptors import current_caller
 
@@ -81,6 +81,16 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
         response = session_pb2.GetSessionStateResponse()
         py_to_value_map(entries, response.entries)
         return response
+
+    def ApplyChanges(
+        self, request: session_pb2.ApplyChangesRequest, context: Context
+    ) -> session_pb2.ApplyChangesResponse:
+        applied = self._m.apply_changes(**batches.apply_from_pb(request), caller=current_caller())
+        return batches.applied_to_pb(applied)
+
+    def ReadSession(self, request: session_pb2.ReadSessionRequest, context: Context) -> session_pb2.ReadSessionResponse:
+        read = self._m.read_session(**batches.read_from_pb(request), caller=current_caller())
+        return batches.session_read_to_pb(read)
 
     def GrantSessionAccess(
         self, request: session_pb2.GrantSessionAccessRequest, context: Context

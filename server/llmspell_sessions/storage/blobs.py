@@ -1,8 +1,11 @@
 """Blob stores: where chunk bytes live, outside the WAL and the LSM tree.
 
-A blob is written once and addressed by an opaque location; the chunk record in the ``chunks``
-column family (written later, in the artifact's WriteBatch) is what makes it reachable. Bytes appended
-but never referenced (an aborted upload, a crash before the commit) are dead space, never visible.
+A blob is a chunk's stored bytes, named by the chunk's digest and written once; a store returns an
+opaque 16-byte location for it (segment files: where it is; an object store names objects by digest
+and returns a fixed location). Every call passes both, so either kind of store finds the blob.
+The chunk record in the ``chunks`` column family (written later, in the artifact's WriteBatch) is what
+makes it reachable. Bytes appended but never referenced (an aborted upload, a crash before the
+commit) are dead space, never visible.
 """
 
 from __future__ import annotations
@@ -11,29 +14,36 @@ import os
 import struct
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
 from ..errors import DataLoss, Unavailable
 
 SEGMENT_BYTES = 256 * 1024 * 1024
 _LOCATION = struct.Struct("<IQI")  # segment number, offset, length
+Blob: TypeAlias = tuple[bytes, bytes | memoryview]
+"""A chunk's digest and its stored (possibly compressed) bytes."""
 
 
 class BlobStore(Protocol):
-    """Append-only storage of byte strings."""
+    """Append-only storage of chunk bytes, each named by its digest.
 
-    def append(self, blobs: Sequence[bytes | memoryview]) -> list[bytes]:
-        """Writes the blobs and returns their locations (not yet durable: see sync)."""
+    Appending a digest that is already stored is harmless (the bytes are the same)."""
 
-    def read(self, location: bytes) -> bytes:
-        """The bytes at a location returned by append."""
+    def append(self, blobs: Sequence[Blob]) -> list[bytes]:
+        """Writes (digest, stored bytes) pairs and returns their locations (not yet durable: see sync)."""
+
+    def read(self, digest: bytes, location: bytes) -> bytes:
+        """The bytes stored for a digest at a location returned by append (DataLoss when gone)."""
+
+    def read_many(self, blobs: Sequence[tuple[bytes, bytes]]) -> Iterator[bytes]:
+        """read() of each (digest, location), in order (a remote store reads ahead concurrently)."""
 
     def sync(self) -> None:
         """Makes every append so far durable on disk."""
 
-    def dead(self, location: bytes) -> None:
+    def dead(self, digest: bytes, location: bytes) -> None:
         """Notes that nothing references this blob any more (space may be reclaimed)."""
 
     def closed_segments(self, settled_for: float = 0.0) -> dict[int, int]:
@@ -45,6 +55,12 @@ class BlobStore(Protocol):
 
     def close(self) -> None:
         """Releases files; later calls fail with Unavailable."""
+
+
+def read_each(store: BlobStore, blobs: Sequence[tuple[bytes, bytes]]) -> Iterator[bytes]:
+    """read_many of a local store: one read after the other (nothing to overlap)."""
+    for digest, location in blobs:
+        yield store.read(digest, location)
 
 
 def segment_of(location: bytes) -> int:
@@ -60,15 +76,15 @@ class MemoryBlobStore:
         self._lock = threading.Lock()
         self._closed = False
 
-    def append(self, blobs: Sequence[bytes | memoryview]) -> list[bytes]:
+    def append(self, blobs: Sequence[Blob]) -> list[bytes]:
         if self._closed:
             raise Unavailable("the blob store is closed")
         with self._lock:
             start = len(self._blobs)
-            self._blobs.extend(bytes(b) for b in blobs)
-        return [_LOCATION.pack(0, start + i, len(b)) for i, b in enumerate(blobs)]
+            self._blobs.extend(bytes(b) for _, b in blobs)
+        return [_LOCATION.pack(0, start + i, len(b)) for i, (_, b) in enumerate(blobs)]
 
-    def read(self, location: bytes) -> bytes:
+    def read(self, digest: bytes, location: bytes) -> bytes:
         if self._closed:
             raise Unavailable("the blob store is closed")
         _, index, length = _LOCATION.unpack(location)
@@ -77,11 +93,14 @@ class MemoryBlobStore:
             raise DataLoss("a stored chunk is missing from the blob store")
         return blob
 
+    def read_many(self, blobs: Sequence[tuple[bytes, bytes]]) -> Iterator[bytes]:
+        return read_each(self, blobs)
+
     def sync(self) -> None:
         if self._closed:
             raise Unavailable("the blob store is closed")
 
-    def dead(self, location: bytes) -> None:
+    def dead(self, digest: bytes, location: bytes) -> None:
         _, index, _ = _LOCATION.unpack(location)
         self._blobs[index] = None  # memory is reclaimed at once: nothing to compact
 
@@ -117,12 +136,12 @@ class SegmentBlobStore:
     def _open_for_append(self, segment: int) -> int:
         return os.open(self._path(segment), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 
-    def append(self, blobs: Sequence[bytes | memoryview]) -> list[bytes]:
+    def append(self, blobs: Sequence[Blob]) -> list[bytes]:
         locations = []
         with self._lock:
             if self._closed:
                 raise Unavailable("the blob store is closed")
-            for blob in blobs:
+            for _, blob in blobs:
                 if self._size >= self._segment_bytes:
                     self._roll()
                 try:
@@ -146,7 +165,7 @@ class SegmentBlobStore:
         self._fd = self._open_for_append(self._active)
         self._size = 0
 
-    def read(self, location: bytes) -> bytes:
+    def read(self, digest: bytes, location: bytes) -> bytes:
         segment, offset, length = _LOCATION.unpack(location)
         fd = self._readers.get(segment)
         if fd is None:
@@ -162,6 +181,9 @@ class SegmentBlobStore:
             raise DataLoss(f"segment {segment} is truncated at {offset}", segment=segment)
         return data
 
+    def read_many(self, blobs: Sequence[tuple[bytes, bytes]]) -> Iterator[bytes]:
+        return read_each(self, blobs)
+
     def sync(self) -> None:
         with self._lock:
             if self._closed:
@@ -173,7 +195,7 @@ class SegmentBlobStore:
                     raise Unavailable(f"cannot sync chunk bytes: {exc}") from exc
             self._unsynced.clear()
 
-    def dead(self, location: bytes) -> None:
+    def dead(self, digest: bytes, location: bytes) -> None:
         """Dead space is reclaimed by segment compaction (ContentStore.compact)."""
 
     def closed_segments(self, settled_for: float = 0.0) -> dict[int, int]:

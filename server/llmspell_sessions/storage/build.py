@@ -25,8 +25,13 @@ def build_storage(config: SessionManagerConfig) -> Storage:
 
 
 def build_blob_store(config: SessionManagerConfig) -> BlobStore:
-    """Where chunk bytes go: segment files under storage_path (beside the RocksDB store, and for now with
-    PostgreSQL too: an object store for chunks is a later step of scale-out), or memory."""
-    if config.storage_backend == "memory":
+    """Where chunk bytes go (config.blob_store): segment files under storage_path, memory, or an
+    S3-compatible object store; by default segments, or memory with the memory backend."""
+    kind = config.blob_store or ("memory" if config.storage_backend == "memory" else "segments")
+    if kind == "s3":
+        from .s3blobs import S3BlobStore  # imported late: only this store needs obstore
+
+        return S3BlobStore(config.s3_endpoint, config.s3_bucket, config.s3_prefix)
+    if kind == "memory":
         return MemoryBlobStore()
     return SegmentBlobStore(Path(config.storage_path) / "segments", config.segment_bytes)

@@ -77,6 +77,12 @@ def request_key(tenant: str, subject: str, request_id: str) -> bytes:
     return tenant_prefix(tenant) + INDEX_REQUEST + subject.encode() + b"\x00" + request_id.encode()
 
 
+def change_request_key(tenant: str, subject: str, request_id: str) -> bytes:
+    """An ApplyChanges request id: a request entry whose id starts with 0x01, which a CreateSession
+    id (printable) never does, so the two kinds of retry never find each other's result."""
+    return request_key(tenant, subject, "\x01" + request_id)
+
+
 @functools.lru_cache(maxsize=4096)
 def counter_key(tenant: str, name: str) -> bytes:
     return tenant_prefix(tenant) + INDEX_COUNTER + name.encode()

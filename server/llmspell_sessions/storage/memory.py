@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 
 from ..errors import Unavailable
-from .base import COLUMN_FAMILIES, DELETE, PUT, WriteBatch, prefix_end
+from .base import COLUMN_FAMILIES, DELETE, PUT, ProcessTransactions, Row, Watcher, WriteBatch, prefix_end
 
 
 class _Family:
@@ -39,15 +40,27 @@ class _Family:
 class MemoryStorage:
     """Storage kept in process memory; lost on exit. Passes the same conformance suite as RocksDB."""
 
+    shared = False  # one process owns the store
+
     def __init__(self) -> None:
         self._families = {name: _Family() for name in COLUMN_FAMILIES}
         self._lock = threading.Lock()
         self._closed = False
+        self._transactions = ProcessTransactions()
 
     def _family(self, cf: str) -> _Family:
         if self._closed:
             raise Unavailable("the store is closed")
         return self._families[cf]
+
+    def transaction(self) -> AbstractContextManager[object]:
+        return self._transactions.transaction()
+
+    def lock(self, rows: Iterable[Row]) -> None:
+        self._transactions.lock(rows)
+
+    def watch(self, watcher: Watcher) -> None:
+        """No other process writes this store: there is nothing to watch."""
 
     def get(self, cf: str, key: bytes) -> bytes | None:
         return self._family(cf).values.get(key)
@@ -93,4 +106,5 @@ class MemoryStorage:
         self._family(COLUMN_FAMILIES[0])
 
     def close(self) -> None:
-        self._closed = True
+        with self._transactions.transaction():  # after the transactions in flight
+            self._closed = True

@@ -16,6 +16,24 @@ and write the store between two items of its own scan without waiting for a conn
 holds. Like the memory backend (and unlike a RocksDB iterator), a long scan is not one snapshot: each
 page sees what was committed when it was read.
 
+Transactions (see base.py): ``transaction()`` takes a pooled connection, binds it to the calling
+thread and opens a transaction on it; every call of that thread uses it until the block ends, so a
+transaction reads its own writes. ``lock`` takes transaction-scoped advisory locks
+(``pg_advisory_xact_lock``) on a 64-bit hash of each row, in sorted order: several server processes
+then serialise exactly the read-modify-writes that touch the same rows, and a process that dies
+mid-transaction releases its locks with its connection (PostgreSQL rolls the transaction back).
+A hash collision only makes two unrelated rows share a lock. Deadlocks (rows locked in different
+orders by two transactions) are broken by PostgreSQL; the loser fails Unavailable with a short
+retry delay, having written nothing.
+
+Notices (WriteBatch.notice) are sent with ``pg_notify`` right after the transaction commits, in a
+statement of their own, never inside it: a transaction that notifies holds a cluster-wide lock
+until its commit is flushed, so notifying writes would queue one fsync after another (see
+docs/scale-out.md); a notify-only statement writes no WAL and holds that lock briefly. A notice is
+thus a best-effort wake-up, never lost data: ``watch`` LISTENs on a connection of its own and also
+tells its watchers EVERYTHING every few seconds, so a notice lost with a process that died between
+its commit and its notify delays a subscriber by at most that much.
+
 Threads: the engine calls storage from several threads (the gRPC server's executor, the sweeper, the
 maintenance pass). Each call borrows a connection from a psycopg_pool ConnectionPool rather than
 taking a lock around one shared connection: a PostgreSQL call is a network round trip, and with one
@@ -28,8 +46,12 @@ a round trip). A pool of one connection is the worst of both (0.74 s: every hand
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
 import psycopg
@@ -37,7 +59,9 @@ import psycopg_pool
 from psycopg import sql
 
 from ..errors import Unavailable
-from .base import COLUMN_FAMILIES, DELETE, PUT, WriteBatch, prefix_end
+from .base import COLUMN_FAMILIES, DELETE, EVERYTHING, PUT, Row, Watcher, WriteBatch, prefix_end
+
+log = logging.getLogger(__name__)
 
 SCHEMA = "llmspell_sessions"
 SCHEMA_VERSION = 1
@@ -46,7 +70,18 @@ SCHEMA_VERSION = 1
 _PAGE = 1000  # rows per scan query: big enough that a scan of a session's events is one query
 _POOL_SIZE = 8  # connections per process at most; each is a PostgreSQL backend process
 _CONNECT_TIMEOUT = 10.0  # seconds to get a connection before a call fails Unavailable
+# Seconds the pool retries one lost connection (backing off 1, 2, 4 s) before giving up; the next
+# call then starts a fresh attempt. psycopg_pool's default (5 min) lets the backoff grow to minutes,
+# so a frontend would stay failing long after PostgreSQL is back.
+_RECONNECT_TIMEOUT = 5.0
+_PING_TIMEOUT = 2.0  # seconds ping() waits for a connection
 _SCHEMA_LOCK = 0x6C6C6D73  # advisory lock id: two servers opening a new database create it once
+CHANNEL = "llmspell_sessions"  # LISTEN/NOTIFY channel of WriteBatch notices
+_CONFLICT_RETRY = 0.05  # seconds a client should wait before retrying a transaction PostgreSQL aborted
+_WATCH_RETRY = 1.0  # seconds between attempts to re-listen after the connection was lost
+_WATCH_SWEEP = 5.0  # seconds between EVERYTHING notices: the bound on a lost notice's delay
+_NOTIFY = "SELECT pg_notify(%s, n) FROM unnest(%s::text[]) AS n"
+_LOCK_ROWS = "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(k, i) ORDER BY i"
 
 T = TypeVar("T")
 
@@ -85,6 +120,22 @@ class _Queries:
 _QUERIES = {cf: _Queries(cf) for cf in COLUMN_FAMILIES}
 
 
+def _lock_id(row: Row) -> int:
+    """A signed 64-bit advisory lock id for a row."""
+    cf, key = row
+    digest = hashlib.blake2b(cf.encode() + b"\x00" + key, digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class _Bound(threading.local):
+    """The transaction the current thread is in, if any."""
+
+    conn: psycopg.Connection[Any] | None = None
+    depth = 0
+    failed = False
+    notices: list[str] = []  # of this transaction's writes, sent once it commits
+
+
 def _configure(conn: psycopg.Connection[Any]) -> None:
     # Every commit waits for its WAL flush whatever the server's default: that is what makes
     # write(sync=True) and sync() hold with no extra work (see sync()).
@@ -92,7 +143,10 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
 
 
 class PostgresStorage:
-    """Storage in a PostgreSQL database; every WriteBatch is one transaction."""
+    """Storage in a PostgreSQL database; every WriteBatch is one transaction (or part of the
+    transaction the calling thread is in)."""
+
+    shared = True  # any number of server processes may use the same database
 
     def __init__(
         self,
@@ -109,7 +163,12 @@ class PostgresStorage:
         if not dsn:
             raise Unavailable("the postgres backend needs a DSN (postgres_dsn / --postgres-dsn)")
         self._closed = False
+        self._dsn = dsn
+        self._connect_timeout = connect_timeout
         self._page = max(1, page_size)
+        self._bound = _Bound()
+        self._watchers: list[Watcher] = []
+        self._watch_thread: threading.Thread | None = None
         self._pool = psycopg_pool.ConnectionPool(
             dsn,
             min_size=1,
@@ -117,6 +176,7 @@ class PostgresStorage:
             kwargs={"autocommit": True},  # reads are single statements; writes open their own transaction
             configure=_configure,
             timeout=connect_timeout,
+            reconnect_timeout=_RECONNECT_TIMEOUT,
             open=False,
             name="llmspell-sessions",
         )
@@ -138,19 +198,112 @@ class PostgresStorage:
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
         if self._closed:
             raise Unavailable("the store is closed")
+        bound = self._bound.conn
+        if bound is not None:  # inside a transaction: every call of this thread is part of it
+            yield bound
+            return
         with self._pool.connection() as conn:
             yield conn
 
     def _call(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
-        """Runs work on a pooled connection; a lost server or connection becomes Unavailable."""
+        """Runs work on the thread's transaction or a pooled connection; a lost server or connection
+        becomes Unavailable (and fails the transaction)."""
         try:
             with self._connection() as conn:
                 return work(conn)
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            # The pool drops a broken connection when it comes back, so the next call reconnects.
-            raise Unavailable(f"PostgreSQL is unavailable: {exc}") from exc
+        except psycopg.Error as exc:
+            if self._bound.depth:
+                self._bound.failed = True  # PostgreSQL aborted the transaction: nothing of it commits
+            if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
+                raise _unavailable(exc) from exc
+            raise
         except (psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed) as exc:
             raise Unavailable(f"no PostgreSQL connection: {exc}") from exc
+
+    # -- transactions ----------------------------------------------------------------------------
+
+    def transaction(self) -> AbstractContextManager[object]:
+        return self._transaction()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        bound = self._bound
+        if bound.depth:
+            bound.depth += 1
+            try:
+                yield
+            finally:
+                bound.depth -= 1
+            return
+        if self._closed:
+            raise Unavailable("the store is closed")
+        try:
+            lease = self._pool.connection()
+            conn = lease.__enter__()
+        except (psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed) as exc:
+            raise Unavailable(f"no PostgreSQL connection: {exc}") from exc
+        try:
+            conn.execute("BEGIN")
+            bound.conn, bound.depth, bound.failed, bound.notices = conn, 1, False, []
+            try:
+                yield
+            finally:
+                failed, notices = bound.failed, bound.notices
+                bound.conn, bound.depth, bound.failed, bound.notices = None, 0, False, []
+                # Commit even when the block raised: each write that returned is a whole unit (the
+                # engine writes a unit's batch last), exactly as on the embedded store.
+                conn.execute("ROLLBACK" if failed else "COMMIT")
+                if not failed:
+                    _notify(conn, notices)
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            raise _unavailable(exc) from exc
+        finally:
+            lease.__exit__(None, None, None)  # the pool discards a connection left broken
+
+    def lock(self, rows: Iterable[Row]) -> None:
+        ids = sorted({_lock_id(row) for row in rows})
+        if not ids:
+            return
+        if not self._bound.depth:
+            raise RuntimeError("lock() outside a transaction")
+        self._call(lambda conn: conn.execute(_LOCK_ROWS, (ids,)))
+
+    # -- notices -----------------------------------------------------------------------------------
+
+    def watch(self, watcher: Watcher) -> None:
+        self._watchers.append(watcher)
+        if self._watch_thread is None:
+            self._watch_thread = threading.Thread(target=self._listen, name="postgres-listen", daemon=True)
+            self._watch_thread.start()
+
+    def _listen(self) -> None:
+        """Delivers notices until close; after a lost connection, EVERYTHING (some may be missed)."""
+        missed = False
+        while not self._closed:
+            try:
+                with psycopg.connect(self._dsn, autocommit=True, connect_timeout=int(self._connect_timeout)) as conn:
+                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
+                    if missed:
+                        self._tell(EVERYTHING)
+                    missed = True
+                    swept = time.monotonic()
+                    while not self._closed:
+                        for notice in conn.notifies(timeout=0.5):
+                            self._tell(notice.payload)
+                        if time.monotonic() - swept >= _WATCH_SWEEP:
+                            swept = time.monotonic()
+                            self._tell(EVERYTHING)
+            except psycopg.Error as exc:
+                if not self._closed:
+                    log.warning("listening for other servers' commits: %s; retrying", exc)
+                    threading.Event().wait(_WATCH_RETRY)
+
+    def _tell(self, text: str) -> None:
+        for watcher in self._watchers:
+            try:
+                watcher(text)
+            except Exception:  # noqa: BLE001 - one watcher's bug must not stop the others
+                log.exception("a commit watcher failed")
 
     @staticmethod
     def _create_schema(conn: psycopg.Connection[Any]) -> None:
@@ -279,15 +432,24 @@ class PostgresStorage:
                 groups.append((statement, [params]))
                 previous = statement
 
-        def work(conn: psycopg.Connection[Any]) -> None:
-            with conn.transaction(), conn.cursor() as cursor:
+        def run(conn: psycopg.Connection[Any]) -> None:
+            with conn.cursor() as cursor:
                 for statement, rows in groups:
                     if len(rows) == 1:
                         cursor.execute(statement, rows[0])
                     else:
                         cursor.executemany(statement, rows)
 
-        if not groups:
+        def work(conn: psycopg.Connection[Any]) -> None:
+            if self._bound.depth:
+                run(conn)  # part of the thread's transaction, committed (and announced) when it ends
+                self._bound.notices.extend(batch.notices)
+            else:
+                with conn.transaction():
+                    run(conn)
+                _notify(conn, batch.notices)
+
+        if not groups and not batch.notices:
             if self._closed:
                 raise Unavailable("the store is closed")
             return
@@ -304,3 +466,39 @@ class PostgresStorage:
         if not self._closed:
             self._closed = True
             self._pool.close()
+            if self._watch_thread is not None:
+                self._watch_thread.join(timeout=2)
+
+    def ping(self, timeout: float = _PING_TIMEOUT) -> None:
+        """Raises Unavailable unless PostgreSQL answers ``SELECT 1`` now (the health probe's question).
+
+        Idle pooled connections are checked first and the broken ones replaced, so that after
+        PostgreSQL restarts, calls meet fresh connections rather than failing once each on a stale one.
+        """
+        if self._closed:
+            raise Unavailable("the store is closed")
+        self._pool.check()
+        try:
+            with self._pool.connection(timeout=timeout) as conn:
+                conn.execute("SELECT 1")
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            raise Unavailable(f"PostgreSQL is unavailable: {exc}") from exc
+        except (psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed) as exc:
+            raise Unavailable(f"no PostgreSQL connection: {exc}") from exc
+
+
+def _notify(conn: psycopg.Connection[Any], notices: list[str]) -> None:
+    """Sends notices after their commit; a failure is logged, never raised: the write is committed,
+    and watchers look at everything every few seconds anyway."""
+    if not notices:
+        return
+    try:
+        conn.execute(_NOTIFY, (CHANNEL, list(dict.fromkeys(notices))))
+    except psycopg.Error as exc:
+        log.warning("could not announce a commit to other servers (they see it within %g s): %s", _WATCH_SWEEP, exc)
+
+
+def _unavailable(exc: psycopg.Error) -> Unavailable:
+    if isinstance(exc, psycopg.errors.TransactionRollback):  # deadlock or serialization failure
+        return Unavailable(f"PostgreSQL aborted a conflicting transaction: {exc}", retry_delay=_CONFLICT_RETRY)
+    return Unavailable(f"PostgreSQL is unavailable: {exc}")

@@ -6,13 +6,14 @@ import gc
 import logging
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import rocksdict
 
 from ..errors import Unavailable
-from .base import COLUMN_FAMILIES, DELETE, PUT, WriteBatch, prefix_end
+from .base import COLUMN_FAMILIES, DELETE, PUT, ProcessTransactions, Row, Watcher, WriteBatch, prefix_end
 
 _BLOCK_CACHE_BYTES = 64 * 1024 * 1024
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ def _family_options(cache: rocksdict.Cache) -> rocksdict.Options:
 class RocksDBStorage:
     """Storage in a RocksDB directory; every WriteBatch is atomic across column families."""
 
+    shared = False  # one process owns the store
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         os.makedirs(self.path, exist_ok=True)
@@ -41,6 +44,7 @@ class RocksDBStorage:
         self._sync_options = rocksdict.WriteOptions()
         self._sync_options.sync = True
         self._closed = False
+        self._transactions = ProcessTransactions()
         self._failed = False  # a write failed (disk full...): RocksDB refuses writes until reopened
         self._db: Any = None
         self._families: dict[str, Any] = {}
@@ -90,6 +94,15 @@ class RocksDBStorage:
         with self._reopen_lock:
             if self._db is None:
                 self._open()
+
+    def transaction(self) -> AbstractContextManager[object]:
+        return self._transactions.transaction()
+
+    def lock(self, rows: Iterable[Row]) -> None:
+        self._transactions.lock(rows)
+
+    def watch(self, watcher: Watcher) -> None:
+        """No other process writes this store: there is nothing to watch."""
 
     def get(self, cf: str, key: bytes) -> bytes | None:
         try:
@@ -170,9 +183,10 @@ class RocksDBStorage:
             raise Unavailable(f"the store could not sync: {exc}", path=self.path) from exc
 
     def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._release()
+        with self._transactions.transaction():  # after the transactions in flight
+            if not self._closed:
+                self._closed = True
+                self._release()
 
 
 def _free_bytes(path: str) -> int:

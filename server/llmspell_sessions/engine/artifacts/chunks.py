@@ -58,10 +58,10 @@ class ChunkStaging:
             # What staging will add (a new reservation, see stage), checked early as bytes arrive.
             self._used += len(data)
             self._owner.limits.tenant_bytes(self.caller.tenant, self._used)
-        record = content.records([digest])[0]
+        record = content.reusable([digest])[0]
         if record is None:
             body, compressed = compress_chunk(data, self._owner.threshold)
-            location = content.blobs.append([body])[0]
+            location = content.blobs.append([(digest, body)])[0]
             new = ChunkRecord(location, len(body), len(data), compressed)
             self._received[digest] = (len(data), new, len(body))
         else:
@@ -130,6 +130,7 @@ class ChunkUploads:
         expires = to_micros(now()) + STAGED_TTL_SECONDS * 1_000_000
         stored = 0
         with self._units.begin(caller) as uow:
+            uow.lock_chunks(digests)
             self.content.put_new_chunks(uow.batch, {d: r for d, (_, r, _) in received.items() if r is not None})
             held = self.content.tenant_counts(caller.tenant, digests)
             staged = self.content.staged(caller.tenant, digests)
@@ -216,6 +217,7 @@ class ChunkUploads:
         expired = self.content.expired_staged(to_micros(now()))
         for item in expired:
             with self._units.begin(system_caller(item.tenant)) as uow:
+                uow.lock_chunks([item.digest])
                 if self.content.staged(item.tenant, [item.digest])[0] is None:
                     continue  # a commit consumed it meanwhile
                 self.content.unstage(uow.batch, item.tenant, item.digest)

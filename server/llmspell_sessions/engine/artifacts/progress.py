@@ -4,11 +4,15 @@ An upload id belongs to the session (and name) of the stream that started it: th
 records that at once, and a stream for another session, or a caller without write access to the
 session, cannot resume, query or take over the upload. Progress holds references to the chunks
 received so far, so GC keeps them until the upload finishes, is discarded or expires (24 h).
+
+The stream that owns an upload is recorded with its progress (a random token each stream claims),
+not in memory: a stream that resumes an upload on another server, after the first one died,
+supersedes it there too, and a draining older stream can no longer write progress.
 """
 
 from __future__ import annotations
 
-import threading
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -40,6 +44,7 @@ class Progress:
     new_bytes: int = 0
     chunks: list[tuple[bytes, int]] = field(default_factory=list)
     artifact_id: str = ""  # set once the upload finished
+    owner: str = ""  # the token of the stream that claimed it last
 
     def encode(self) -> bytes:
         return orjson.dumps(
@@ -52,6 +57,7 @@ class Progress:
                 "new_bytes": self.new_bytes,
                 "chunks": [(d.hex(), n) for d, n in self.chunks],
                 "artifact_id": self.artifact_id,
+                "owner": self.owner,
             }
         )
 
@@ -73,6 +79,7 @@ class Progress:
             int(data.get("new_bytes", 0)),
             [(bytes.fromhex(d), int(n)) for d, n in data.get("chunks", [])],
             str(data.get("artifact_id", "")),
+            str(data.get("owner", "")),
         )
 
 
@@ -84,8 +91,6 @@ class UploadProgress:
         self._storage = storage
         self._content = content
         self._admission = admission
-        self._owners: dict[bytes, ArtifactUpload] = {}
-        self._owners_lock = threading.Lock()
 
     def load(self, tenant: str, upload_id: str) -> Progress | None:
         raw = self._storage.get("uploads", keys.upload_key(tenant, upload_id))
@@ -99,13 +104,12 @@ class UploadProgress:
         header, caller = upload.header, upload.caller
         key = keys.upload_key(caller.tenant, header.upload_id)
         with self._units.begin(caller) as uow:
+            uow.lock_row(("uploads", key))
             progress = self.load(caller.tenant, header.upload_id)
             if progress is None:
                 if header.write_offset:
                     raise UploadNotFound(f"no upload {header.upload_id!r} to resume", upload_id=header.upload_id)
                 progress = Progress(header.session_id, header.name, caller.subject, to_micros(uow.time))
-                uow.batch.put("uploads", key, progress.encode())
-                uow.commit()  # the upload id is this session's from now on
             elif progress.session_id != header.session_id or progress.name != header.name:
                 raise InvalidArgument("upload_id belongs to another upload (session or name)", field="upload_id")
             if progress.artifact_id:
@@ -116,8 +120,12 @@ class UploadProgress:
                     field="write_offset",
                     committed_size=progress.committed_size,
                 )
-            with self._owners_lock:
-                self._owners[key] = upload  # a newer stream of the same upload supersedes a draining one
+            # The upload id is this session's from now on, and this stream its owner: a newer stream
+            # of the same upload supersedes a draining one, on this server or another.
+            progress.owner = os.urandom(12).hex()
+            uow.batch.put("uploads", key, progress.encode())
+            uow.commit()
+            upload.owner_token = progress.owner
         try:
             upload.resume_from(progress.chunks, progress.new_bytes)
         except BaseException:
@@ -128,15 +136,14 @@ class UploadProgress:
         return ""
 
     def owns(self, upload: ArtifactUpload) -> bool:
-        with self._owners_lock:
-            return self._owners.get(keys.upload_key(upload.caller.tenant, upload.header.upload_id)) is upload
+        """Whether the stream still owns its upload (inside a unit of work: after locking it)."""
+        token = upload.owner_token
+        progress = self.load(upload.caller.tenant, upload.header.upload_id) if token else None
+        return progress is not None and progress.owner == token
 
     def release(self, upload: ArtifactUpload) -> None:
-        """Forgets which stream owns an upload when that stream ends (finished or not)."""
-        key = keys.upload_key(upload.caller.tenant, upload.header.upload_id)
-        with self._owners_lock:
-            if self._owners.get(key) is upload:
-                del self._owners[key]
+        """The stream ended (finished or not): it owns nothing any more."""
+        upload.owner_token = ""
 
     # -- writing progress ---------------------------------------------------------------------------
 
@@ -144,6 +151,7 @@ class UploadProgress:
         """Makes the chunks processed so far durable and referenced by the upload."""
         self._content.blobs.sync()
         with self._units.begin(upload.caller) as uow:
+            uow.lock_row(("uploads", keys.upload_key(upload.caller.tenant, upload.header.upload_id)))
             if not self.owns(upload):
                 return  # superseded by a newer stream of the same upload: its progress is the truth
             self._content.put_new_chunks(uow.batch, upload.new_records)
@@ -156,6 +164,7 @@ class UploadProgress:
 
     def finished(self, uow: UnitOfWork, upload: ArtifactUpload, artifact_id: str) -> None:
         """Adds the record of a finished upload (answers a retry with its artifact) to the commit."""
+        uow.lock_row(("uploads", keys.upload_key(upload.caller.tenant, upload.header.upload_id)))
         if not self.owns(upload):
             raise InvalidArgument("a newer stream of this upload_id took over", field="upload_id")
         progress = self._progress_of(upload, to_micros(uow.time))
@@ -172,12 +181,14 @@ class UploadProgress:
             sum(n for _, n in upload.chunks),
             upload.new_bytes,
             list(upload.chunks),
+            owner=upload.owner_token,
         )
 
     def drop(self, caller: Caller, upload_id: str, *, finished_too: bool = False) -> None:
         """Forgets an unfinished upload (a finished one too, if asked) and releases what it held."""
         key = keys.upload_key(caller.tenant, upload_id)
         with self._units.begin(caller) as uow:
+            uow.lock_row(("uploads", key))
             raw = self._storage.get("uploads", key)
             progress = Progress.decode(raw) if raw else None
             if progress is not None and progress.artifact_id and not finished_too:

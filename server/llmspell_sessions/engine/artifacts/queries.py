@@ -64,8 +64,8 @@ class ArtifactQueries:
                 self._units.read_session(c, session_id, READ)
             group = wanted[first : first + _READ_GROUP]
             records = self.content.records([d for d, _, _ in group])
-            for (digest, at, size), record in zip(group, records, strict=True):
-                data = self.content.read_chunk(digest, record)
+            read = self.content.read_chunks([(d, r) for (d, _, _), r in zip(group, records, strict=True)])
+            for (_, at, size), data in zip(group, read, strict=True):
                 yield data[max(start - at, 0) : min(end - at, size)]
 
     def get_whole(self, c: Caller, session_id: str, artifact_id: str) -> tuple[Artifact, bytes]:

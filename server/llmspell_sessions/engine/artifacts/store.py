@@ -146,8 +146,14 @@ class ArtifactStore:
         with self._units.begin(caller) as uow:
             skey, before = uow.session(header.session_id, WRITE)
             require_active(before)
+            if header.request_id:  # again, under the session's lock: another stream may have won
+                existing = self.for_request(caller, skey, header.request_id)
+                if existing is not None:
+                    return existing
+            unique = list(dict.fromkeys(d for d, _ in content.chunks))
+            uow.lock_chunks(unique)
             self._content.put_new_chunks(uow.batch, content.new_records)
-            known = [d for d in dict.fromkeys(d for d, _ in content.chunks) if d not in content.new_records]
+            known = [d for d in unique if d not in content.new_records]
             if any(r is None for r in self._content.records(known)):
                 raise MissingChunks("a chunk this upload relied on is gone; retry the upload")
             uow.take(caller.tenant, content.references)
@@ -274,8 +280,9 @@ class ArtifactStore:
     def delete(self, caller: Caller, artifact_id: str) -> None:
         """Deletes an artifact: its references are released, its history record stays."""
         with self._units.begin(caller) as uow:
-            skey, record = self.find_record(caller, artifact_id, WRITE)
+            _, record = self.find_record(caller, artifact_id, WRITE)
             _, before = uow.session(record.artifact.session_id, WRITE)
+            skey, record = self.find_record(caller, artifact_id, WRITE)  # again, now that it is locked
             require_writable(before)
             after = clone_session(before)
             self.unlink(uow, skey, [record], before.last_event_seq + 1)

@@ -72,6 +72,7 @@ class ArtifactUpload:
         self._pending: list[memoryview | bytes] = []
         self._pending_bytes = 0
         self._pins: list[bytes] = []
+        self.owner_token = ""  # set when the stream claims a resumable upload (see UploadProgress)
 
     def resume_from(self, chunks: list[tuple[bytes, int]], new_bytes: int) -> None:
         """Continues after the chunks an earlier stream of this upload persisted (and holds)."""
@@ -117,7 +118,7 @@ class ArtifactUpload:
         unseen = [d for d in dict.fromkeys(digests) if d not in self.stored]
         content.pin(unseen)  # before the lookup: a chunk found stays until the commit
         self._pins.extend(unseen)
-        records = content.records(unseen)
+        records = content.reusable(unseen)
         tenant_counts = content.tenant_counts(self.caller.tenant, unseen)
         missing = {d for d, r in zip(unseen, records, strict=True) if r is None}
         for digest, record, count in zip(unseen, records, tenant_counts, strict=True):
@@ -127,7 +128,7 @@ class ArtifactUpload:
                     self.new_bytes += record.stored_size
         prepared = prepare_chunks(chunks, digests, missing, self._threshold)
         to_write = [p for p in prepared if p.stored]
-        locations = content.blobs.append([p.stored for p in to_write])
+        locations = content.blobs.append([(p.digest, p.stored) for p in to_write])
         for item, location in zip(to_write, locations, strict=True):
             record = ChunkRecord(location, len(item.stored), item.size, item.compressed)
             self.new_records[item.digest] = record

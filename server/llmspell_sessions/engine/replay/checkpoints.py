@@ -85,10 +85,14 @@ class Checkpoints:
         """Nothing to do: the session's checkpoints went with it."""
 
     def _auto_checkpoint(self, skey: bytes, event: Event) -> None:
-        if store.has_snapshot_at(self._storage, skey, event.seq):
-            return
-        snapshot = self._timetravel.materialise(skey, event.session_id, event.seq)
-        checkpoint = Checkpoint(uuid7(), event.session_id, event.seq, AUTO_LABEL, event.time)
-        batch = WriteBatch()  # a cache entry, not a mutation: written on its own, without an event
-        store.put_checkpoint(batch, skey, checkpoint, snapshot)
-        self._storage.write(batch)
+        # Under the session's lock: a delete on another server cannot slip in between the check and
+        # the write and leave a checkpoint of a session that is gone.
+        with self._storage.transaction():
+            self._storage.lock((("sessions", skey),))
+            if self._storage.get("sessions", skey) is None or store.has_snapshot_at(self._storage, skey, event.seq):
+                return
+            snapshot = self._timetravel.materialise(skey, event.session_id, event.seq)
+            checkpoint = Checkpoint(uuid7(), event.session_id, event.seq, AUTO_LABEL, event.time)
+            batch = WriteBatch()  # a cache entry, not a mutation: written on its own, without an event
+            store.put_checkpoint(batch, skey, checkpoint, snapshot)
+            self._storage.write(batch)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ...errors import InvalidArgument, SeqMismatch
-from ...model import Caller, Event, EventSpec, Page
+from ...model import Caller, Event, EventSpec, Page, Session
 from ...storage import Storage, keys
 from .. import validation
 from ..admission import READ, WRITE
@@ -47,12 +48,7 @@ class EventLog:
         specs = client_events(events)
         with self._units.begin(c) as uow:
             skey, before = uow.session(session_id, WRITE)
-            if expected_last_seq is not None and expected_last_seq >= 0 and expected_last_seq != before.last_event_seq:
-                raise SeqMismatch(
-                    f"expected_last_seq {expected_last_seq} but the log ends at {before.last_event_seq}",
-                    session_id=session_id,
-                    last_seq=before.last_event_seq,
-                )
+            self.check_seq(before, expected_last_seq)
             require_active(before)
             committed = uow.record(skey, before, clone_session(before), specs, operation="append_events")
             uow.commit()
@@ -83,6 +79,34 @@ class EventLog:
             found.append(event)
             budget -= encoded_size
         return Page(found, "")
+
+    def last(
+        self, skey: bytes, session_id: str, count: int, prefixes: tuple[str, ...], budget: int
+    ) -> builtins.list[Event]:
+        """The last ``count`` events whose type matches, oldest first, within ``budget`` bytes (at
+        least one when any matches): the log read backwards from its end."""
+        width = len(skey) + keys.SEQ_BYTES
+        found: builtins.list[Event] = []
+        for key, value in self._storage.scan("events", skey, reverse=True):
+            if len(key) != width:
+                continue
+            if len(found) == count or (found and len(value) > budget):
+                break
+            event = decode_event(session_id, value)
+            if matches(event.type, prefixes):
+                found.append(event)
+                budget -= len(value)
+        found.reverse()
+        return found
+
+    def check_seq(self, session: Session, expected_last_seq: int | None) -> None:
+        """SeqMismatch unless expected_last_seq (None or negative = unchecked) is the log's last seq."""
+        if expected_last_seq is not None and expected_last_seq >= 0 and expected_last_seq != session.last_event_seq:
+            raise SeqMismatch(
+                f"expected_last_seq {expected_last_seq} but the log ends at {session.last_event_seq}",
+                session_id=session.session_id,
+                last_seq=session.last_event_seq,
+            )
 
     def read_events(self, skey: bytes, session_id: str, first: int, last: int | None = None) -> Iterator[Event]:
         """Events with first <= seq (<= last), in order, straight from the store."""

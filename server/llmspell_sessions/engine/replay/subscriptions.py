@@ -6,6 +6,10 @@ by EVENT_PAGE_BYTES. The log always holds every notified event (commits write be
 so there is nothing to drop, nothing to reorder, and memory per stream stays small whatever the log
 size or the reader's speed. Before every page the caller's access is checked again: a revoke (or a
 delete) ends the stream at once, and never delivers what was written after it.
+
+Commits of other server processes sharing the store wake subscriptions through the store's notices
+(Storage.watch; PostgreSQL's LISTEN/NOTIFY): the notice only says which session changed, the log
+stays the truth, so a lost or repeated notice costs a read, never an event.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field
 
 from ...errors import InvalidArgument, LlmspellError, SessionNotFound
 from ...model import Caller, Event, Session
+from ...storage.base import EVERYTHING
 from ..admission import READ
 from ..limits import EVENT_PAGE_BYTES
 from ..unit_of_work import Units
@@ -134,6 +139,7 @@ class Subscriptions:
         self._log = log
         self._subscriptions: dict[tuple[str, str], set[EventSubscription]] = {}
         self._lock = threading.Lock()
+        units.storage.watch(self._elsewhere)
 
     def subscribe(self, c: Caller, session_id: str, after_seq: int, types: Iterable[str]) -> EventSubscription:
         """A subscription to the session's events after after_seq: its history, then live events."""
@@ -145,7 +151,7 @@ class Subscriptions:
         def guard() -> None:
             units.read_session(c, session_id, READ)
 
-        with units.lock:  # no delete between the check and the registration
+        with units.transaction():  # no delete of this process's between the check and the registration
             skey, _ = units.read_session(c, session_id, READ)
             subscription = EventSubscription(self._log, skey, session_id, after_seq, prefixes, guard)
             key = (c.tenant, session_id)
@@ -171,6 +177,17 @@ class Subscriptions:
         with self._lock:
             subscribers = tuple(self._subscriptions.get(key, ()))
         for subscription in subscribers:
+            subscription.notify()
+
+    def _elsewhere(self, notice: str) -> None:
+        """Another process committed to a session ("tenant session_id"), or perhaps to any."""
+        with self._lock:
+            if notice == EVERYTHING:
+                woken = [s for subscribers in self._subscriptions.values() for s in subscribers]
+            else:
+                tenant, _, session_id = notice.partition(" ")
+                woken = list(self._subscriptions.get((tenant, session_id), ()))
+        for subscription in woken:
             subscription.notify()
 
     def deleted(self, tenant: str, session_id: str) -> None:

@@ -2,7 +2,8 @@
 
 An ADK session (app, user, id) is a session tagged ``adk``, ``adk-app:<hash>`` and ``adk-user:<hash>``.
 Its events are client events of type ``adk.event`` (the event's JSON), its session-scoped state is
-the session's state. ``app:`` keys live in one state session per app and ``user:`` keys in one per
+the session's state; ``append_event`` writes the event and its session-scoped delta in one atomic
+ApplyChanges. ``app:`` keys live in one state session per app and ``user:`` keys in one per
 (app, user) -- shared by every session of the app or user, as ADK requires -- and ``temp:`` keys are
 applied to the caller's session object only, never stored.
 """
@@ -134,11 +135,10 @@ class LlmspellSessionService(BaseSessionService):
         deltas = _session_util.extract_state_delta(event.actions.state_delta if event.actions else {})
         self._update_scopes(app_name, user_id, deltas)
         payload = {"event": event.model_dump_json(exclude_none=True), "id": event.id, "author": event.author}
-        self.sessions.write(
-            key, lambda sid: self.backend.append_events(sid, [{"type": EVENT_TYPE, "payload": payload}])
-        )
-        if deltas["session"]:
-            self.sessions.write(key, lambda sid: self.backend.set_session_state(sid, deltas["session"]))
+        # The event and its session-scoped delta in one ApplyChanges: both land or neither does
+        # (the log then reads state.changed, adk.event; readers select adk.event by type).
+        events = [{"type": EVENT_TYPE, "payload": payload}]
+        self.sessions.write(key, lambda sid: self.backend.apply_changes(sid, deltas["session"], events=events))
 
     def _update_scopes(self, app_name: str, user_id: str, deltas: dict[str, dict[str, Any]]) -> None:
         for scope, key in (("app", f"app\x00{app_name}"), ("user", f"user\x00{app_name}\x00{user_id}")):

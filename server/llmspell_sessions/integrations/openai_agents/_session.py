@@ -3,9 +3,19 @@
 An SDK session id is a session (tag ``openai-agents:<hash>``). Its items are state entries
 ``oa/i/<n>`` (the item's JSON text, exactly as ``SQLiteSession`` keeps it; items over the inline
 limit go to an artifact) and ``oa/head`` = ``{"first": n, "next": n}`` bounds the live ones. Each
-``add_items``, ``pop_item`` and ``clear_session`` is one atomic ``SetSessionState``, so the session's
+``add_items``, ``pop_item`` and ``clear_session`` is one atomic state write, so the session's
 event log holds one ``state.changed`` event per call with the items added or removed: the whole
 conversation, pops and clears included, can be replayed or forked.
+
+Round trips (after the first call, which finds the session once): ``get_items`` is one
+ReadSession (the head and the newest keys under ``oa/i/``, reverse); ``add_items`` is one
+ApplyChanges, because the adapter remembers the head and the etag it last saw and sends the etag
+as the write's guard -- a stale view (another writer, an artifact stored) fails with
+ETAG_MISMATCH and costs one ReadSession and a retry, never a lost item; ``pop_item`` is one
+ApplyChanges when the newest item's value is known from the last add_items or get_items (the
+etag guard proves it still is), else a ReadSession (the head and that item) plus the ApplyChanges;
+``clear_session`` is a ReadSession (the items, for their artifacts) plus one ApplyChanges per
+1000 items.
 """
 
 from __future__ import annotations
@@ -13,21 +23,45 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from agents.memory.session import SessionABC
 from agents.memory.session_settings import SessionSettings, coerce_session_settings, resolve_session_limit
 
+from ...errors import EtagMismatch
+from ...model import SessionRead
 from .._backend import SessionBackend
 from .._blobs import INLINE_LIMIT, BlobCodec
 from .._directory import SessionDirectory
 
 FRAMEWORK = "openai-agents"
 HEAD = "oa/head"
+ITEM_PREFIX = "oa/i/"
+MAX_ATTEMPTS = 4  # guarded writes retried after ETAG_MISMATCH before giving up
+PAGE = 1000  # ReadSession's largest page
 
 
 def item_key(n: int) -> str:
-    return f"oa/i/{n:012d}"
+    return f"{ITEM_PREFIX}{n:012d}"
+
+
+def item_number(key: str) -> int:
+    return int(key[len(ITEM_PREFIX) :])
+
+
+def empty_head() -> dict[str, int]:
+    return {"first": 0, "next": 0}
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What the adapter last saw of a session: its etag, the head and the newest item's stored value
+    (None when not seen). True exactly while the etag is current, which every guarded write checks."""
+
+    etag: str
+    head: dict[str, int]
+    newest: dict[str, Any] | None = None
 
 
 class LlmspellSession(SessionABC):
@@ -53,6 +87,9 @@ class LlmspellSession(SessionABC):
         self.directory = directory or SessionDirectory(backend, FRAMEWORK)
         self.codec = BlobCodec(backend, inline_limit)
         self._lock = threading.RLock()
+        # session id -> what was last read or written: lets add_items skip the head read and
+        # pop_item the item read.
+        self._views: dict[str, View] = {}
 
     # -- the protocol -------------------------------------------------------------------------
 
@@ -77,13 +114,33 @@ class LlmspellSession(SessionABC):
 
     def get_items_sync(self, limit: int | None = None) -> list[Any]:
         sid = self.directory.find(self.session_id)
-        if sid is None:
+        if sid is None or limit == 0:
             return []
-        head = self._head(sid)
-        first = head["first"] if limit is None or limit < 0 else max(head["first"], head["next"] - limit)
-        keys = [item_key(n) for n in range(first, head["next"])]
-        stored = self.backend.get_session_state(sid, keys) if keys else {}
-        return [self._decode(sid, stored[k]) for k in keys if k in stored]
+        want = None if limit is None or limit < 0 else limit
+        head, newest_first = self._newest(sid, want)
+        live = [(k, v) for k, v in newest_first if head["first"] <= item_number(k) < head["next"]]
+        return [self._decode(sid, value) for _, value in reversed(live)]
+
+    def _newest(self, sid: str, want: int | None) -> tuple[dict[str, int], list[tuple[str, Any]]]:
+        """The head and up to ``want`` (None: all) item entries, newest first: one ReadSession
+        unless there are more than a page of them."""
+        found: list[tuple[str, Any]] = []
+        head: dict[str, int] | None = None
+        token = ""
+        while True:
+            size = PAGE if want is None else min(want - len(found), PAGE)
+            read = self._read(sid, size, token)
+            if head is None:
+                head = self._remember(sid, read)
+            found.extend(read.entries)
+            token = read.next_state_page_token
+            if not token or (want is not None and len(found) >= want):
+                return head, found
+
+    def _read(self, sid: str, size: int, token: str = "") -> SessionRead:
+        return self.backend.read_session(
+            sid, state_keys=[HEAD], state_prefix=ITEM_PREFIX, reverse=True, page_size=size, page_token=token
+        )
 
     def add_items_sync(self, items: list[Any]) -> None:
         texts = [json.dumps(item) for item in items]  # fails before writing, as SQLiteSession does
@@ -91,12 +148,43 @@ class LlmspellSession(SessionABC):
             self.directory.write(self.session_id, lambda sid: self._append(sid, texts))
 
     def _append(self, sid: str, texts: list[str]) -> None:
-        head = self._head(sid)
-        entries: dict[str, Any] = {}
-        for n, text in enumerate(texts, start=head["next"]):
-            entries[item_key(n)] = self._encode(sid, n, text)
-        entries[HEAD] = {"first": head["first"], "next": head["next"] + len(texts)}
-        self.backend.set_session_state(sid, entries)
+        for attempt in range(MAX_ATTEMPTS):
+            etag, head = self._view(sid)
+            entries: dict[str, Any] = {}
+            for n, text in enumerate(texts, start=head["next"]):
+                entries[item_key(n)] = self._encode(sid, n, text)
+            entries[HEAD] = {"first": head["first"], "next": head["next"] + len(texts)}
+            if any("j" not in v for k, v in entries.items() if k != HEAD):
+                # storing an artifact moved the etag: take it again, keeping the items if the
+                # head did not move meanwhile (it is the head that names the artifacts)
+                etag, now = self._view(sid, fresh=True)
+                if now != head:
+                    continue
+            newest = entries[item_key(head["next"] + len(texts) - 1)]
+            if self._guarded(sid, entries, [], etag, newest, last=attempt == MAX_ATTEMPTS - 1):
+                return
+
+    def _guarded(
+        self,
+        sid: str,
+        entries: dict[str, Any],
+        delete_keys: list[str],
+        etag: str,
+        newest: dict[str, Any] | None,
+        *,
+        last: bool,
+    ) -> bool:
+        """One ApplyChanges guarded by etag (``newest``: the newest item's value after it); False
+        (view dropped) when the etag was stale, or the error on the ``last`` attempt."""
+        try:
+            applied = self.backend.apply_changes(sid, entries, delete_keys, etag=etag)
+        except EtagMismatch:
+            self._views.pop(sid, None)
+            if last:
+                raise
+            return False
+        self._views[sid] = View(applied.session.etag, entries[HEAD], newest)
+        return True
 
     def pop_item_sync(self) -> Any | None:
         with self._lock:
@@ -105,17 +193,36 @@ class LlmspellSession(SessionABC):
             return self.directory.write(self.session_id, self._pop)
 
     def _pop(self, sid: str) -> Any | None:
-        head = self._head(sid)
-        if head["next"] <= head["first"]:
-            return None
-        last = item_key(head["next"] - 1)
-        stored = self.backend.get_session_state(sid, [last]).get(last)
-        self.backend.set_session_state(sid, {HEAD: {"first": head["first"], "next": head["next"] - 1}}, [last])
+        view = self._views.get(sid)
+        if view is not None and view.newest is not None and view.head["next"] > view.head["first"]:
+            # the newest item is known as of this etag (just written or read): one ApplyChanges
+            done, item = self._pop_known(sid, view.etag, view.head, view.newest, last=False)
+            if done:
+                return item
+        for attempt in range(MAX_ATTEMPTS):
+            read = self._read(sid, 1)
+            head = self._remember(sid, read)
+            if head["next"] <= head["first"]:
+                return None
+            stored = dict(read.entries).get(item_key(head["next"] - 1))
+            done, item = self._pop_known(sid, read.session.etag, head, stored, last=attempt == MAX_ATTEMPTS - 1)
+            if done:
+                return item
+        return None  # unreachable: the last attempt raises
+
+    def _pop_known(
+        self, sid: str, etag: str, head: dict[str, int], stored: dict[str, Any] | None, *, last: bool
+    ) -> tuple[bool, Any | None]:
+        """Deletes the newest item, whose value as of ``etag`` is ``stored``: (False, None) when
+        the etag was stale, else (True, the item or None when it was missing)."""
+        entries = {HEAD: {"first": head["first"], "next": head["next"] - 1}}
+        if not self._guarded(sid, entries, [item_key(head["next"] - 1)], etag, None, last=last):
+            return False, None
         if stored is None:
-            return None
+            return True, None
         item = self._decode(sid, stored)
         self.codec.release(sid, stored)
-        return item
+        return True, item
 
     def clear_session_sync(self) -> None:
         with self._lock:
@@ -123,18 +230,36 @@ class LlmspellSession(SessionABC):
                 self.directory.write(self.session_id, self._clear)
 
     def _clear(self, sid: str) -> None:
-        head = self._head(sid)
+        head, stored = self._newest(sid, None)
         keys = [item_key(n) for n in range(head["first"], head["next"])]
-        for value in (self.backend.get_session_state(sid, keys) if keys else {}).values():
+        for _, value in stored:
             self.codec.release(sid, value)
+        self._views.pop(sid, None)  # the artifacts released moved the etag
         for start in range(0, max(len(keys), 1), 1000):
             entries = {HEAD: {"first": head["next"], "next": head["next"]}} if start == 0 else {}
-            self.backend.set_session_state(sid, entries, keys[start : start + 1000])
+            applied = self.backend.apply_changes(sid, entries, keys[start : start + 1000])
+        self._views[sid] = View(applied.session.etag, {"first": head["next"], "next": head["next"]})
 
-    # -- encoding -------------------------------------------------------------------------------
+    # -- the cached view --------------------------------------------------------------------------
 
-    def _head(self, sid: str) -> dict[str, int]:
-        return self.backend.get_session_state(sid, [HEAD]).get(HEAD) or {"first": 0, "next": 0}
+    def _view(self, sid: str, *, fresh: bool = False) -> tuple[str, dict[str, int]]:
+        """(etag, head) as last seen, or read now (one ReadSession of the head alone)."""
+        view = None if fresh else self._views.get(sid)
+        if view is None:
+            read = self.backend.read_session(sid, state_keys=[HEAD])
+            return read.session.etag, self._remember(sid, read)
+        return view.etag, view.head
+
+    def _remember(self, sid: str, read: SessionRead) -> dict[str, int]:
+        stored = read.state.get(HEAD)
+        if not isinstance(stored, dict):
+            stored = empty_head()
+        head = {"first": int(stored["first"]), "next": int(stored["next"])}
+        # entries come newest first (a reverse scan): the first is the newest item if it is live
+        newest = read.entries[0] if read.entries else None
+        value = newest[1] if newest and newest[0] == item_key(head["next"] - 1) else None
+        self._views[sid] = View(read.session.etag, head, value if isinstance(value, dict) else None)
+        return head
 
     def _encode(self, sid: str, n: int, text: str) -> dict[str, Any]:
         data = text.encode()

@@ -1,0 +1,1 @@
+"""A development cluster on one machine: PostgreSQL, the object store when present, and two frontends."""

@@ -1,0 +1,114 @@
+"""RPCs per framework operation over gRPC, counted on the wire by a client interceptor."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+import pytest
+from llmspell_sessions._pb import artifact_pb2_grpc, replay_pb2_grpc, session_pb2_grpc
+from llmspell_sessions.client import SessionClient
+
+from tests.helpers.server import ServerProcess
+
+
+class CountingInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    """Counts every unary call that leaves the channel, by method name."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def intercept_unary_unary(
+        self, continuation: Callable[[Any, Any], Any], client_call_details: Any, request: Any
+    ) -> Any:
+        self.calls[client_call_details.method.rsplit("/", 1)[-1]] += 1
+        return continuation(client_call_details, request)
+
+    def take(self) -> Counter[str]:
+        """The calls since the last take."""
+        calls, self.calls = self.calls, Counter()
+        return calls
+
+
+@pytest.fixture
+def counted(shared_server: ServerProcess) -> Iterator[tuple[SessionClient, CountingInterceptor]]:
+    """A client whose every RPC goes through the counting interceptor."""
+    counter = CountingInterceptor()
+    with SessionClient(shared_server.address) as client:
+        channel = grpc.intercept_channel(client.channel, counter)
+        client._stubs = {  # the client has no hook of its own: point its stubs at the counted channel
+            "session": session_pb2_grpc.SessionServiceStub(channel),
+            "artifact": artifact_pb2_grpc.ArtifactServiceStub(channel),
+            "replay": replay_pb2_grpc.ReplayServiceStub(channel),
+        }
+        yield client, counter
+
+
+def test_agents_session_operations_are_one_round_trip(counted: tuple[SessionClient, CountingInterceptor]) -> None:
+    pytest.importorskip("agents")
+    from llmspell_sessions.integrations.openai_agents import LlmspellSession
+
+    client, counter = counted
+    session = LlmspellSession(f"rt-{uuid.uuid4()}", client)
+    item = {"role": "user", "content": "hi"}
+    asyncio.run(session.add_items([item]))  # the first call finds/creates the session once
+    counter.take()
+
+    asyncio.run(session.add_items([item, item]))
+    assert counter.take() == {"ApplyChanges": 1}
+    assert asyncio.run(session.get_items(10)) == [item] * 3
+    assert counter.take() == {"ReadSession": 1}
+    asyncio.run(session.add_items([{"n": 4}]))  # the head read by get_items is reused
+    assert counter.take() == {"ApplyChanges": 1}
+    assert asyncio.run(session.pop_item()) == {"n": 4}  # the item just written, guarded by the etag
+    assert counter.take() == {"ApplyChanges": 1}
+    assert asyncio.run(session.pop_item()) == item  # not known: read it first
+    assert counter.take() == {"ReadSession": 1, "ApplyChanges": 1}
+    asyncio.run(session.clear_session())
+    assert counter.take() == {"ReadSession": 1, "ApplyChanges": 1}
+    assert asyncio.run(session.get_items()) == []
+    assert counter.take() == {"ReadSession": 1}
+
+
+def test_agents_session_recovers_from_a_stale_view(counted: tuple[SessionClient, CountingInterceptor]) -> None:
+    """Another writer moves the etag: the next add_items re-reads the head and loses nothing."""
+    pytest.importorskip("agents")
+    from llmspell_sessions.integrations.openai_agents import LlmspellSession
+
+    client, counter = counted
+    key = f"rt-{uuid.uuid4()}"
+    mine, theirs = LlmspellSession(key, client), LlmspellSession(key, client)
+    asyncio.run(mine.add_items([{"n": 1}]))
+    asyncio.run(theirs.add_items([{"n": 2}]))
+    counter.take()
+    asyncio.run(mine.add_items([{"n": 3}]))
+    assert counter.take() == {"ApplyChanges": 2, "ReadSession": 1}  # stale etag, head read, retried
+    assert asyncio.run(theirs.get_items()) == [{"n": 1}, {"n": 2}, {"n": 3}]
+    asyncio.run(mine.add_items([{"n": 5}]))
+    asyncio.run(theirs.add_items([{"n": 6}]))
+    counter.take()
+    assert asyncio.run(mine.pop_item()) == {"n": 6}  # its cached newest ({"n": 5}) is stale: re-read
+    assert counter.take() == {"ApplyChanges": 2, "ReadSession": 1}
+    assert asyncio.run(theirs.get_items()) == [{"n": 1}, {"n": 2}, {"n": 3}, {"n": 5}]
+
+
+def test_adk_append_event_is_one_atomic_apply_changes(counted: tuple[SessionClient, CountingInterceptor]) -> None:
+    """The event and its session-scoped delta: one ApplyChanges (app:/user: keys live elsewhere)."""
+    pytest.importorskip("google.adk")
+    from google.adk.events.event import Event
+    from google.adk.events.event_actions import EventActions
+    from llmspell_sessions.integrations.adk import LlmspellSessionService
+
+    client, counter = counted
+    service = LlmspellSessionService(client)
+    session = asyncio.run(service.create_session(app_name=f"rt-{uuid.uuid4()}", user_id="u"))
+    counter.take()
+    event = Event(author="user", invocation_id="i1", actions=EventActions(state_delta={"k": 1}))
+    asyncio.run(service.append_event(session, event))
+    assert counter.take() == {"ApplyChanges": 1}
+    stored = asyncio.run(service.get_session(app_name=session.app_name, user_id="u", session_id=session.id))
+    assert stored is not None and stored.state["k"] == 1 and [e.id for e in stored.events] == [event.id]
