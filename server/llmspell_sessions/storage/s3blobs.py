@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections import deque
@@ -87,16 +88,31 @@ class S3BlobStore:
     def _key(self, digest: bytes) -> str:
         return f"{self.prefix}chunks/{digest.hex()}"
 
-    def _create_bucket(self, timeout: float) -> None:
+    def _create_bucket(self, timeout: float, attempts: int = 4) -> None:
         """CreateBucket, unless it exists. obstore has no bucket API: a presigned PUT of the bucket's
-        root is exactly the CreateBucket request, signed with the same credentials."""
-        url = self._call("sign CreateBucket", lambda: obstore.sign(self._store, "PUT", "", timedelta(minutes=1)))
+        root is exactly the CreateBucket request, signed with the same credentials. Frontends starting
+        together race on it, and SeaweedFS may answer the loser with a transient 404 or 5xx: a refusal
+        other than 409 is retried, and accepted once a HEAD shows the bucket is there."""
+        status = 0
+        for attempt in range(attempts):
+            status = self._bucket_request("PUT", timeout)
+            if status < 300 or status == 409:  # 409: BucketAlreadyOwnedByYou/AlreadyExists (another won)
+                return
+            if self._bucket_request("HEAD", timeout) < 300:
+                return
+            time.sleep(0.1 * 2**attempt)
+        raise Unavailable(f"object store: cannot create bucket {self.bucket}: HTTP {status}", bucket=self.bucket)
+
+    def _bucket_request(self, method: str, timeout: float) -> int:
+        """The HTTP status of a presigned request on the bucket's root."""
+        sign = lambda: obstore.sign(self._store, method, "", timedelta(minutes=1))  # noqa: E731
+        url = self._call(f"sign a {method} of the bucket", sign)
+        request = urllib.request.Request(url, data=b"" if method == "PUT" else None, method=method)
         try:
-            urllib.request.urlopen(urllib.request.Request(url, data=b"", method="PUT"), timeout=timeout).close()
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return int(response.status)
         except urllib.error.HTTPError as exc:
-            if exc.code != 409:  # 409: BucketAlreadyOwnedByYou or BucketAlreadyExists (another frontend won)
-                raise Unavailable(f"object store: cannot create bucket {self.bucket}: HTTP {exc.code}",
-                                  bucket=self.bucket) from None  # fmt: skip
+            return exc.code
         except OSError as exc:
             raise Unavailable(f"object store at {self.endpoint} unreachable: {exc}", bucket=self.bucket) from None
 
