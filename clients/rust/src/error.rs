@@ -19,6 +19,7 @@ const ERROR_INFO_TYPE: &str = "type.googleapis.com/google.rpc.ErrorInfo";
 /// }
 /// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The server (or the channel) answered with a non-OK gRPC status.
     #[error("{}", describe(.status, .info.as_ref()))]

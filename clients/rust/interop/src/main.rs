@@ -8,13 +8,9 @@
 //! Prints `ok NAME` / `FAIL NAME: why` per scenario and, last, `interop: N passed, M failed`;
 //! exits 1 if any scenario failed, 2 on a usage or setup error.
 
-#[path = "interop/content.rs"]
 mod content;
-#[path = "interop/convert.rs"]
 mod convert;
-#[path = "interop/ops.rs"]
 mod ops;
-#[path = "interop/scenario.rs"]
 mod scenario;
 
 use std::collections::BTreeMap;
