@@ -20,12 +20,16 @@
 #![warn(missing_docs)]
 
 mod artifacts;
+mod call;
+pub mod chunking;
 mod client;
+mod dedup;
 mod error;
 pub mod json;
 mod messages;
 mod paging;
 mod replay;
+mod replay_control;
 mod sessions;
 #[cfg(test)]
 mod tests;
@@ -43,8 +47,10 @@ pub mod tls {
 }
 
 pub use artifacts::UPLOAD_MESSAGE_SIZE;
+pub use call::{CancelToken, CORRELATION_ID_HEADER};
 pub use client::{Auth, AuthChannel, Client, ClientBuilder, DEFAULT_ADDRESS};
+pub use dedup::{DedupUpload, DEDUP_MIN_SIZE};
 pub use error::{code_name, Error, ErrorInfo, ERROR_DOMAIN};
-pub use replay::HistoryPoint;
+pub use replay::{HistoryPoint, Replay};
 pub use sessions::{LoadedSession, StateUpdate};
 pub use tonic::Code;
