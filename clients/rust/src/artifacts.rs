@@ -201,9 +201,8 @@ impl Client {
 /// A temporary file name next to `path`: `.NAME.PID.N.part`, unique within this process.
 fn partial_path(path: &Path) -> Result<PathBuf, Error> {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::InvalidArgument(format!("{} does not name a file", path.display())))?;
+    let name =
+        path.file_name().ok_or_else(|| Error::InvalidArgument(format!("{} does not name a file", path.display())))?;
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let partial = format!(".{}.{}.{n}.part", name.to_string_lossy(), std::process::id());
     Ok(path.with_file_name(partial))

@@ -9,10 +9,10 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::service::Interceptor;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::call::{CallOptions, CancelToken};
 use crate::pb::artifact_service_client::ArtifactServiceClient;
 use crate::pb::replay_service_client::ReplayServiceClient;
 use crate::pb::session_service_client::SessionServiceClient;
-use crate::call::{CallOptions, CancelToken};
 use crate::Error;
 
 /// The address used when none is given: `127.0.0.1:50051`.
@@ -115,7 +115,8 @@ impl Client {
     /// events those calls append.
     pub fn with_correlation_id(&self, id: impl Into<String>) -> Result<Client, Error> {
         let id = id.into();
-        let value = id.parse().map_err(|_| Error::InvalidArgument(format!("correlation id {id:?} is not header text")))?;
+        let value =
+            id.parse().map_err(|_| Error::InvalidArgument(format!("correlation id {id:?} is not header text")))?;
         let mut client = self.clone();
         client.options.correlation_id = Some(value);
         Ok(client)

@@ -64,7 +64,11 @@ impl Client {
     /// (FastCDC with the parameters of [`Client::get_capabilities`]), hashes each chunk with BLAKE3,
     /// asks which chunks the server lacks, sends only those and commits the artifact from the chunk
     /// list. Re-uploading an edited file sends little more than the edited chunks.
-    pub async fn upload_deduplicated(&self, mut header: UploadHeader, path: impl AsRef<Path>) -> Result<DedupUpload, Error> {
+    pub async fn upload_deduplicated(
+        &self,
+        mut header: UploadHeader,
+        path: impl AsRef<Path>,
+    ) -> Result<DedupUpload, Error> {
         let path = path.as_ref();
         let chunker = Chunker::from_capabilities(&self.get_capabilities().await?)?;
         let (plan, content_digest, size) = plan_chunks(&chunker, path).await?;

@@ -262,8 +262,12 @@ mod tests {
     #[test]
     fn decodes_the_retry_delay_beside_the_reason() {
         let delay = prost_types::Duration { seconds: 2, nanos: 500_000_000 };
-        let status =
-            status_with_details(Code::ResourceExhausted, "slow down", vec![info("RATE_LIMITED", ERROR_DOMAIN)], Some(delay));
+        let status = status_with_details(
+            Code::ResourceExhausted,
+            "slow down",
+            vec![info("RATE_LIMITED", ERROR_DOMAIN)],
+            Some(delay),
+        );
         let err = Error::from(status);
         assert_eq!(err.reason(), Some("RATE_LIMITED"));
         assert_eq!(err.retry_delay(), Some(Duration::from_millis(2500)));

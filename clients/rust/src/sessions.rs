@@ -204,8 +204,11 @@ impl Client {
         subject: &str,
         access: pb::SessionAccess,
     ) -> Result<Session, Error> {
-        let request =
-            pb::GrantSessionAccessRequest { session_id: session_id.into(), subject: subject.into(), access: access as i32 };
+        let request = pb::GrantSessionAccessRequest {
+            session_id: session_id.into(),
+            subject: subject.into(),
+            access: access as i32,
+        };
         self.unary(self.sessions.clone().grant_session_access(self.request(request))).await
     }
 

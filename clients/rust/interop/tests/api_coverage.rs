@@ -33,8 +33,10 @@ fn every_rpc_in_the_protos_has_a_client_method() {
         .iter()
         .filter(|rpc| {
             let name = snake(rpc);
-            !source.contains(&format!("pub async fn {name}(")) && !source.contains(&format!("pub fn {name}("))
-                && !source.contains(&format!("pub async fn {name}<")) && !source.contains(&format!("pub fn {name}<"))
+            !source.contains(&format!("pub async fn {name}("))
+                && !source.contains(&format!("pub fn {name}("))
+                && !source.contains(&format!("pub async fn {name}<"))
+                && !source.contains(&format!("pub fn {name}<"))
         })
         .collect();
     assert!(missing.is_empty(), "RPCs without a Client method: {missing:?}");

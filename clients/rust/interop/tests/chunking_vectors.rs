@@ -15,8 +15,12 @@ fn vectors(name: &str) -> Json {
 fn the_gear_table_matches_the_published_one() {
     let doc = vectors("gear_table.json");
     assert_eq!(doc["id"], GEAR_TABLE);
-    let published: Vec<u64> =
-        doc["table"].as_array().unwrap().iter().map(|h| u64::from_str_radix(h.as_str().unwrap(), 16).unwrap()).collect();
+    let published: Vec<u64> = doc["table"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| u64::from_str_radix(h.as_str().unwrap(), 16).unwrap())
+        .collect();
     assert_eq!(published.len(), 256);
     assert_eq!(&published[..], &gear_table()[..]);
 }

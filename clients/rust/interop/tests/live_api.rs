@@ -90,7 +90,8 @@ async fn apply_read_snapshot_compare_and_storage_calls_work_against_the_server()
     let stats = client.get_storage_stats(&id).await.unwrap();
     assert_eq!((stats.artifact_count, stats.logical_bytes), (1, 5));
 
-    let missing = client.find_missing_chunks(vec![blake3::hash(b"hello").to_hex().to_string(), "0".repeat(64)]).await.unwrap();
+    let missing =
+        client.find_missing_chunks(vec![blake3::hash(b"hello").to_hex().to_string(), "0".repeat(64)]).await.unwrap();
     assert_eq!(missing, vec!["0".repeat(64)], "the stored content's chunk is known");
 }
 
@@ -104,12 +105,16 @@ async fn chunks_uploaded_one_by_one_commit_into_an_artifact() {
     let id = session(&client).await;
     let parts: Vec<Vec<u8>> = vec![vec![1u8; 1000], vec![2u8; 500]];
     let digests: Vec<String> = parts.iter().map(|p| blake3::hash(p).to_hex().to_string()).collect();
-    let messages: Vec<pb::UploadChunksRequest> =
-        parts.iter().zip(&digests).map(|(p, d)| pb::UploadChunksRequest { digest: d.clone(), data: p.clone() }).collect();
+    let messages: Vec<pb::UploadChunksRequest> = parts
+        .iter()
+        .zip(&digests)
+        .map(|(p, d)| pb::UploadChunksRequest { digest: d.clone(), data: p.clone() })
+        .collect();
     let stored = client.upload_chunks(futures_util::stream::iter(messages)).await.unwrap();
     assert_eq!((stored.stored_chunks, stored.stored_bytes), (2, 1500));
     let whole: Vec<u8> = parts.concat();
-    let refs = parts.iter().zip(&digests).map(|(p, d)| pb::ChunkRef { digest: d.clone(), size: p.len() as i64 }).collect();
+    let refs =
+        parts.iter().zip(&digests).map(|(p, d)| pb::ChunkRef { digest: d.clone(), size: p.len() as i64 }).collect();
     let header = pb::UploadHeader { session_id: id, name: "joined".into(), ..Default::default() };
     let artifact = client.commit_artifact(header.clone(), refs, blake3::hash(&whole).to_hex().as_str()).await.unwrap();
     assert_eq!(artifact.size, 1500);
@@ -127,9 +132,11 @@ async fn the_correlation_id_reaches_the_events_a_call_appends() {
     let client = Client::connect(server.address.clone()).await.unwrap();
     let id = session(&client).await;
     let tagged = client.with_correlation_id("rust-corr-42").unwrap();
-    let events = tagged.append_events(&id, vec![NewEvent::json("agent.step", json!(null)).unwrap()], None).await.unwrap();
+    let events =
+        tagged.append_events(&id, vec![NewEvent::json("agent.step", json!(null)).unwrap()], None).await.unwrap();
     assert_eq!(events[0].correlation_id, "rust-corr-42");
-    let plain = client.append_events(&id, vec![NewEvent::json("agent.step", json!(null)).unwrap()], None).await.unwrap();
+    let plain =
+        client.append_events(&id, vec![NewEvent::json("agent.step", json!(null)).unwrap()], None).await.unwrap();
     assert_ne!(plain[0].correlation_id, "rust-corr-42");
     assert!(client.with_correlation_id("bad\nid").is_err());
 }

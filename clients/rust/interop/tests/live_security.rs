@@ -10,9 +10,13 @@ use llmspell_sessions_client::{Client, Code};
 /// alice and carol write, root administers, all in tenant `t`.
 fn token_config(dir: &std::path::Path) -> std::path::PathBuf {
     let mut text = String::new();
-    for (token, subject, role) in [("alice-w", "alice", "writer"), ("carol-w", "carol", "writer"), ("root", "root", "admin")] {
+    for (token, subject, role) in
+        [("alice-w", "alice", "writer"), ("carol-w", "carol", "writer"), ("root", "root", "admin")]
+    {
         let digest = sha256_hex(token);
-        text += &format!("[[auth.tokens]]\nsha256 = \"{digest}\"\nsubject = \"{subject}\"\ntenant = \"t\"\nrole = \"{role}\"\n\n");
+        text += &format!(
+            "[[auth.tokens]]\nsha256 = \"{digest}\"\nsubject = \"{subject}\"\ntenant = \"t\"\nrole = \"{role}\"\n\n"
+        );
     }
     let path = dir.join("server.toml");
     std::fs::write(&path, text).unwrap();
@@ -53,7 +57,10 @@ async fn tls_with_a_token_reaches_a_server_with_a_self_signed_ca() {
     let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(std::fs::read(&ca).unwrap()));
 
     let client = Client::connect(format!("localhost:{port}")).tls(tls.clone()).token("alice-w").await.unwrap();
-    let session = client.create_session(pb::CreateSessionRequest { name: "over tls".into(), ..Default::default() }).await.unwrap();
+    let session = client
+        .create_session(pb::CreateSessionRequest { name: "over tls".into(), ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(session.created_by, "alice");
 
     let by_ip = Client::connect(format!("https://127.0.0.1:{port}")).tls(tls.clone()).token("alice-w").await.unwrap();
@@ -80,7 +87,8 @@ async fn grants_let_another_subject_read_then_write_until_revoked() {
     let server = Server::start_with(&["--config", config.to_str().unwrap()]);
     let connect = |token: &str| Client::connect(server.address.clone()).token(token).build_lazy().unwrap();
     let (alice, carol, root) = (connect("alice-w"), connect("carol-w"), connect("root"));
-    let session = alice.create_session(pb::CreateSessionRequest { name: "alice's".into(), ..Default::default() }).await.unwrap();
+    let session =
+        alice.create_session(pb::CreateSessionRequest { name: "alice's".into(), ..Default::default() }).await.unwrap();
     let id = session.session_id.as_str();
 
     let denied = carol.get_session(id).await.unwrap_err();

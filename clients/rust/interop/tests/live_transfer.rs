@@ -67,7 +67,11 @@ struct Interrupted {
 }
 
 impl tokio::io::AsyncRead for Interrupted {
-    fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         if self.at >= self.limit {
             return Poll::Ready(Err(std::io::Error::other("connection lost")));
         }

@@ -114,15 +114,31 @@ pub fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
             .expect("the openssl command line is needed by the TLS test");
         assert!(status.success(), "openssl {args:?} failed");
     };
-    std::fs::write(dir.join("ext.cnf"), "basicConstraints=critical,CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n")
-        .unwrap();
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "basicConstraints=critical,CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .unwrap();
     run(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key"]);
     run(&["req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=test-ca", "-days", "1", "-out", "ca.pem"]);
     run(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "server.key"]);
     run(&["req", "-new", "-key", "server.key", "-subj", "/CN=localhost", "-out", "server.csr"]);
     run(&[
-        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1",
-        "-extfile", "ext.cnf", "-out", "server.pem",
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "server.pem",
     ]);
     (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
 }
