@@ -53,13 +53,40 @@ impl Client {
     where
         W: AsyncWrite + Unpin + ?Sized,
     {
+        self.download_checked(artifact_id, writer, None).await
+    }
+
+    /// Like [`Client::download_artifact`], but the bytes must hash to `expected_digest` (BLAKE3
+    /// hex) — a digest the caller recorded itself — rather than to the digest the server reports.
+    pub async fn download_artifact_expecting<W>(
+        &self,
+        artifact_id: &str,
+        writer: &mut W,
+        expected_digest: &str,
+    ) -> Result<Artifact, Error>
+    where
+        W: AsyncWrite + Unpin + ?Sized,
+    {
+        self.download_checked(artifact_id, writer, Some(expected_digest)).await
+    }
+
+    async fn download_checked<W>(
+        &self,
+        artifact_id: &str,
+        writer: &mut W,
+        expected_digest: Option<&str>,
+    ) -> Result<Artifact, Error>
+    where
+        W: AsyncWrite + Unpin + ?Sized,
+    {
         let mut hasher = blake3::Hasher::new();
         let (artifact, size) = self.download(artifact_id, 0, 0, writer, Some(&mut hasher)).await?;
         let digest = hasher.finalize().to_hex();
-        if size != artifact.size || digest.as_str() != artifact.content_digest {
+        let expected = expected_digest.unwrap_or(&artifact.content_digest);
+        if size != artifact.size || digest.as_str() != expected {
             return Err(Error::Integrity(format!(
-                "artifact {}: received {size} bytes with digest {digest}, expected {} bytes with digest {}",
-                artifact.artifact_id, artifact.size, artifact.content_digest
+                "artifact {}: received {size} bytes with digest {digest}, expected {} bytes with digest {expected}",
+                artifact.artifact_id, artifact.size
             )));
         }
         Ok(artifact)

@@ -19,6 +19,8 @@ pub(crate) struct CallOptions {
     pub(crate) timeout: Option<Duration>,
     pub(crate) correlation_id: Option<MetadataValue<Ascii>>,
     pub(crate) cancel: Option<CancelToken>,
+    /// `Bearer <token>` for this client's calls, overriding the channel's token.
+    pub(crate) authorization: Option<MetadataValue<Ascii>>,
 }
 
 impl CallOptions {
@@ -30,6 +32,9 @@ impl CallOptions {
         }
         if let Some(id) = &self.correlation_id {
             request.metadata_mut().insert(CORRELATION_ID_HEADER, id.clone());
+        }
+        if let Some(authorization) = &self.authorization {
+            request.metadata_mut().insert("authorization", authorization.clone());
         }
         request
     }
@@ -150,9 +155,11 @@ mod tests {
             timeout: Some(Duration::from_secs(3)),
             correlation_id: Some("corr-1".parse().unwrap()),
             cancel: None,
+            authorization: Some("Bearer t".parse().unwrap()),
         };
         let request = options.request(());
         assert_eq!(request.metadata().get(CORRELATION_ID_HEADER).unwrap(), "corr-1");
         assert!(request.metadata().get("grpc-timeout").is_some());
+        assert_eq!(request.metadata().get("authorization").unwrap(), "Bearer t");
     }
 }

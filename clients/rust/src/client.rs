@@ -42,9 +42,12 @@ impl Auth {
 }
 
 impl Interceptor for Auth {
+    /// Adds the token unless the call already carries one (see [`Client::with_token`]).
     fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
         if let Some(header) = &self.header {
-            request.metadata_mut().insert("authorization", header.clone());
+            if !request.metadata().contains_key("authorization") {
+                request.metadata_mut().insert("authorization", header.clone());
+            }
         }
         Ok(request)
     }
@@ -64,6 +67,8 @@ pub struct Client {
     pub(crate) artifacts: ArtifactServiceClient<AuthChannel>,
     pub(crate) replay: ReplayServiceClient<AuthChannel>,
     pub(crate) options: CallOptions,
+    /// Whether the security rule lets this client send a token (TLS, loopback, or opted in).
+    token_allowed: bool,
 }
 
 impl Client {
@@ -93,7 +98,25 @@ impl Client {
                 .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE),
             replay: ReplayServiceClient::new(intercepted).max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE),
             options: CallOptions::default(),
+            token_allowed: true,
         }
+    }
+
+    /// This client sending `token` (as `authorization: Bearer <token>`) on every call made through
+    /// it, over the same connection: one channel can serve several callers. Refused, like
+    /// [`ClientBuilder::token`], when the connection is plaintext to a host that is not loopback.
+    pub fn with_token(&self, token: &str) -> Result<Client, Error> {
+        if !self.token_allowed {
+            return Err(Error::InvalidArgument(
+                "refusing to send a token in plaintext to a host that is not loopback".into(),
+            ));
+        }
+        let value = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| Error::InvalidArgument("the token is not valid header text".into()))?;
+        let mut client = self.clone();
+        client.options.authorization = Some(value);
+        Ok(client)
     }
 
     /// This client with a deadline on every call made through it: past it, a call fails with
@@ -264,7 +287,8 @@ impl ClientBuilder {
     }
 
     fn client(&self, channel: Channel, auth: Auth) -> Client {
-        let client = Client::from_channel(channel, auth);
+        let mut client = Client::from_channel(channel, auth);
+        client.token_allowed = self.token_allowed();
         match self.timeout {
             Some(timeout) => client.with_timeout(timeout),
             None => client,
@@ -304,6 +328,12 @@ impl ClientBuilder {
             )));
         }
         Ok(Transport::Plaintext)
+    }
+
+    /// Whether a token may go over this connection (the second half of the security rule).
+    fn token_allowed(&self) -> bool {
+        let loopback = Target::parse(&self.target).is_ok_and(|t| t.is_loopback());
+        loopback || self.token_over_plaintext || matches!(self.transport(), Ok(Transport::Tls))
     }
 
     fn uri(&self) -> Result<String, Error> {
@@ -424,6 +454,25 @@ mod tests {
         assert!(err.to_string().contains("allow_token_over_plaintext"), "{err}");
         assert_eq!(transport(refused.allow_token_over_plaintext()), Ok(Transport::Plaintext));
         assert_eq!(transport(Client::connect("10.0.0.8:50051").plaintext()), Ok(Transport::Plaintext));
+    }
+
+    #[tokio::test]
+    async fn per_call_tokens_follow_the_same_rule() {
+        let remote = Client::connect("10.0.0.8:50051").plaintext().build_lazy().unwrap();
+        assert_eq!(remote.with_token("t").unwrap_err().code(), Code::InvalidArgument);
+        let opted = Client::connect("10.0.0.8:50051").plaintext().allow_token_over_plaintext().build_lazy().unwrap();
+        assert!(opted.with_token("t").is_ok());
+        let local = Client::connect("127.0.0.1:1").build_lazy().unwrap();
+        assert!(local.with_token("t").is_ok());
+        assert!(local.with_token("bad\ntoken").is_err());
+    }
+
+    #[test]
+    fn a_per_call_token_wins_over_the_channel_token() {
+        let mut auth = Auth::new(Some("channel")).unwrap();
+        let mut request = tonic::Request::new(());
+        request.metadata_mut().insert("authorization", "Bearer call".parse().unwrap());
+        assert_eq!(auth.call(request).unwrap().metadata().get("authorization").unwrap(), "Bearer call");
     }
 
     #[cfg(feature = "tls")]

@@ -95,9 +95,13 @@ impl Error {
         }
     }
 
-    /// The `ErrorInfo.reason` (e.g. `INVALID_STATE_TRANSITION`), when the server sent one.
+    /// The `ErrorInfo.reason` (e.g. `INVALID_STATE_TRANSITION`), when the server sent one;
+    /// `INTEGRITY_ERROR` for a download that failed the client's own check ([`Error::Integrity`]).
     pub fn reason(&self) -> Option<&str> {
-        self.info().map(|info| info.reason.as_str())
+        match self {
+            Error::Integrity(_) => Some("INTEGRITY_ERROR"),
+            _ => self.info().map(|info| info.reason.as_str()),
+        }
     }
 
     /// The `ErrorInfo.metadata` naming the resource involved; empty when there is none.
@@ -293,5 +297,7 @@ mod tests {
     fn local_errors_map_to_the_closest_code() {
         assert_eq!(Error::InvalidArgument("x".into()).code(), Code::InvalidArgument);
         assert_eq!(Error::Protocol("x".into()).code(), Code::Internal);
+        let integrity = Error::Integrity("x".into());
+        assert_eq!((integrity.code(), integrity.reason()), (Code::DataLoss, Some("INTEGRITY_ERROR")));
     }
 }
