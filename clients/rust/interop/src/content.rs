@@ -2,27 +2,80 @@
 
 use serde_json::Value as Json;
 
-/// Content given as `{"generate": "xorshift32", "seed": S, "size": N}`.
-#[derive(Clone, Copy, Debug)]
+#[cfg(test)]
+use serde_json::json;
+
+/// Content given as `{"generate": "xorshift32", "seed": S, "size": N, "edits": [...]}`.
+#[derive(Clone, Debug)]
 pub struct Spec {
     pub seed: u32,
     pub size: usize,
+    pub edits: Vec<Edit>,
+}
+
+/// One change applied to generated content, in order.
+#[derive(Clone, Copy, Debug)]
+pub enum Edit {
+    /// Every byte of `[offset, offset+size)` XORed with `byte`.
+    Xor { byte: u8, offset: usize, size: usize },
+    /// xorshift32(seed, size) inserted before byte `offset`.
+    Insert { size: usize, offset: usize, seed: u32 },
+}
+
+fn uint(value: &Json, what: &str) -> Result<u64, String> {
+    match value {
+        Json::Number(n) => n.as_u64().ok_or_else(|| format!("{what}: not an unsigned integer")),
+        Json::String(s) => s.parse().map_err(|_| format!("{what}: not an unsigned integer")),
+        _ => Err(format!("{what} is missing")),
+    }
 }
 
 impl Spec {
-    /// Reads a content spec; only the xorshift32 generator exists.
+    /// Reads a content spec (after substitution); only the xorshift32 generator exists.
     pub fn parse(value: &Json) -> Result<Spec, String> {
         if value["generate"] != "xorshift32" {
             return Err(format!("unknown content generator in {value}"));
         }
-        let seed = value["seed"].as_u64().and_then(|s| u32::try_from(s).ok()).ok_or("content needs a u32 seed")?;
-        let size = value["size"].as_u64().ok_or("content needs a size")? as usize;
-        Ok(Spec { seed, size })
+        let seed = u32::try_from(uint(&value["seed"], "content seed")?).map_err(|_| "content seed over u32")?;
+        let size = uint(&value["size"], "content size")? as usize;
+        let edits = value["edits"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let edits = edits.iter().map(Edit::parse).collect::<Result<_, _>>()?;
+        Ok(Spec { seed, size, edits })
     }
 
-    /// The content's bytes.
+    /// The content's bytes, edits applied.
     pub fn generate(&self) -> Vec<u8> {
-        xorshift32(self.seed, self.size)
+        let mut bytes = xorshift32(self.seed, self.size);
+        for edit in &self.edits {
+            edit.apply(&mut bytes);
+        }
+        bytes
+    }
+}
+
+impl Edit {
+    fn parse(value: &Json) -> Result<Edit, String> {
+        let offset = uint(&value["offset"], "edit offset")? as usize;
+        if !value["xor"].is_null() {
+            let byte = u8::try_from(uint(&value["xor"], "xor")?).map_err(|_| "xor over 255")?;
+            return Ok(Edit::Xor { byte, offset, size: uint(&value["size"], "edit size")? as usize });
+        }
+        let size = uint(&value["insert"], "insert")? as usize;
+        let seed = u32::try_from(uint(&value["seed"], "insert seed")?).map_err(|_| "insert seed over u32")?;
+        Ok(Edit::Insert { size, offset, seed })
+    }
+
+    fn apply(&self, bytes: &mut Vec<u8>) {
+        match *self {
+            Edit::Xor { byte, offset, size } => {
+                let end = (offset + size).min(bytes.len());
+                bytes[offset.min(end)..end].iter_mut().for_each(|b| *b ^= byte);
+            }
+            Edit::Insert { size, offset, seed } => {
+                let at = offset.min(bytes.len());
+                bytes.splice(at..at, xorshift32(seed, size));
+            }
+        }
     }
 }
 
@@ -54,6 +107,15 @@ mod tests {
         // From state 1 the words are 0x00042021, then 0x04080601.
         assert_eq!(xorshift32(1, 6), vec![0x21, 0x20, 0x04, 0x00, 0x01, 0x06]);
         assert_eq!(xorshift32(7, 1_048_576).len(), 1_048_576);
+    }
+
+    #[test]
+    fn edits_xor_in_place_and_insert_generated_bytes() {
+        let spec = json!({"generate": "xorshift32", "seed": 1, "size": 6,
+            "edits": [{"xor": 255, "offset": 0, "size": 2}, {"insert": 2, "offset": 1, "seed": 1}]});
+        let bytes = Spec::parse(&spec).unwrap().generate();
+        assert_eq!(bytes, vec![0xde, 0x21, 0x20, 0xdf, 0x04, 0x00, 0x01, 0x06]);
+        assert!(Spec::parse(&json!({"generate": "xorshift32", "seed": "7", "size": 3})).is_ok());
     }
 
     #[test]

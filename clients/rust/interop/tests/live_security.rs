@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{make_certs, skipped, temp_dir, Server};
+use common::{make_certs, sha256_hex, skipped, temp_dir, Server};
 use llmspell_sessions_client::pb::{self, SessionAccess};
 use llmspell_sessions_client::tls::{Certificate, ClientTlsConfig};
 use llmspell_sessions_client::{Client, Code};
@@ -21,20 +21,6 @@ fn token_config(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("server.toml");
     std::fs::write(&path, text).unwrap();
     path
-}
-
-/// SHA-256 hex through the openssl command line (the tests carry no SHA-2 crate).
-fn sha256_hex(text: &str) -> String {
-    use std::io::Write;
-    let mut child = std::process::Command::new("openssl")
-        .args(["dgst", "-sha256", "-r"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("openssl");
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
 }
 
 #[tokio::test]

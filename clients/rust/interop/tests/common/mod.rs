@@ -156,3 +156,17 @@ pub fn xorshift(seed: u32, size: usize) -> Vec<u8> {
     out.truncate(size);
     out
 }
+
+/// SHA-256 hex through the openssl command line (the tests carry no SHA-2 crate).
+pub fn sha256_hex(text: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new("openssl")
+        .args(["dgst", "-sha256", "-r"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the openssl command line");
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
+}
