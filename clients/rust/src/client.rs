@@ -13,6 +13,7 @@ use crate::call::{CallOptions, CancelToken};
 use crate::pb::artifact_service_client::ArtifactServiceClient;
 use crate::pb::replay_service_client::ReplayServiceClient;
 use crate::pb::session_service_client::SessionServiceClient;
+use crate::security::{self, Choice, Target, Transport};
 use crate::Error;
 
 /// The address used when none is given: `127.0.0.1:50051`.
@@ -201,13 +202,6 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
 }
 
-/// How a [`ClientBuilder`] reaches its target once the security rule has been applied.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Transport {
-    Tls,
-    Plaintext,
-}
-
 impl ClientBuilder {
     fn new(target: String) -> Self {
         ClientBuilder {
@@ -297,37 +291,17 @@ impl ClientBuilder {
 
     /// Applies the security rule: TLS or plaintext, or a refusal.
     pub(crate) fn transport(&self) -> Result<Transport, Error> {
-        let target = Target::parse(&self.target)?;
         #[cfg(feature = "tls")]
         let tls_configured = self.tls.is_some();
         #[cfg(not(feature = "tls"))]
         let tls_configured = false;
-        match target.scheme {
-            Some("https") => return Ok(Transport::Tls),
-            Some("http") if tls_configured => {
-                return Err(Error::InvalidArgument(format!("{}: an http:// target cannot use TLS", self.target)))
-            }
-            _ if tls_configured => return Ok(Transport::Tls),
-            _ => {}
-        }
-        let loopback = target.is_loopback();
-        if !loopback && !self.plaintext {
-            if cfg!(feature = "tls") && target.scheme.is_none() {
-                return Ok(Transport::Tls);
-            }
-            return Err(Error::InvalidArgument(format!(
-                "{}: plaintext to a host that is not loopback needs ClientBuilder::plaintext() (or use TLS)",
-                self.target
-            )));
-        }
-        if !loopback && self.token.is_some() && !self.token_over_plaintext {
-            return Err(Error::InvalidArgument(format!(
-                "{}: refusing to send a token in plaintext to a host that is not loopback; use TLS or \
-                 ClientBuilder::allow_token_over_plaintext()",
-                self.target
-            )));
-        }
-        Ok(Transport::Plaintext)
+        let choice = Choice {
+            tls_configured,
+            plaintext: self.plaintext,
+            token: self.token.is_some(),
+            token_over_plaintext: self.token_over_plaintext,
+        };
+        security::transport(&self.target, choice)
     }
 
     /// Whether a token may go over this connection (the second half of the security rule).
@@ -360,46 +334,6 @@ impl ClientBuilder {
             endpoint = endpoint.connect_timeout(timeout);
         }
         Ok(endpoint)
-    }
-}
-
-/// The parts of a target string the security rule looks at.
-struct Target<'a> {
-    scheme: Option<&'a str>,
-    host: &'a str,
-}
-
-impl<'a> Target<'a> {
-    fn parse(target: &'a str) -> Result<Self, Error> {
-        let (scheme, rest) = match target.split_once("://") {
-            Some((scheme @ ("http" | "https"), rest)) => (Some(scheme), rest),
-            Some((other, _)) => {
-                return Err(Error::InvalidArgument(format!("{target}: unsupported scheme {other:?} (http or https)")))
-            }
-            None => (None, target),
-        };
-        let authority = rest.split('/').next().unwrap_or_default();
-        let authority = authority.rsplit('@').next().unwrap_or_default();
-        let host = if let Some(bracketed) = authority.strip_prefix('[') {
-            bracketed.split(']').next().unwrap_or_default()
-        } else if authority.matches(':').count() == 1 {
-            authority.split(':').next().unwrap_or_default()
-        } else {
-            authority
-        };
-        if host.is_empty() {
-            return Err(Error::InvalidArgument(format!("{target}: no host")));
-        }
-        Ok(Target { scheme, host })
-    }
-
-    /// `localhost`, `*.localhost`, 127.0.0.0/8 and ::1.
-    fn is_loopback(&self) -> bool {
-        let host = self.host.to_ascii_lowercase();
-        if host == "localhost" || host.ends_with(".localhost") {
-            return true;
-        }
-        host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
     }
 }
 
@@ -483,17 +417,6 @@ mod tests {
         assert_eq!(transport(Client::connect("https://127.0.0.1:1").token("t")), Ok(Transport::Tls));
         let mixed = Client::connect("http://localhost:1").tls(tonic::transport::ClientTlsConfig::new());
         assert_eq!(transport(mixed), Err(Code::InvalidArgument));
-    }
-
-    #[test]
-    fn hosts_are_read_from_every_target_form() {
-        let host = |t| Target::parse(t).map(|t| t.host.to_owned()).map_err(|e| e.code());
-        assert_eq!(host("h.example:1"), Ok("h.example".into()));
-        assert_eq!(host("https://user@h.example:1/x"), Ok("h.example".into()));
-        assert_eq!(host("[::1]:50051"), Ok("::1".into()));
-        assert_eq!(host("::1"), Ok("::1".into()));
-        assert_eq!(host("ftp://h:1"), Err(Code::InvalidArgument));
-        assert_eq!(host(":1"), Err(Code::InvalidArgument));
     }
 
     #[test]

@@ -13,9 +13,19 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Calls return [`Error`], which exposes the gRPC code and the server's `ErrorInfo` reason. The
-//! generated messages and clients live in [`pb`]; [`json`] converts `Struct`/`Value` to and from
-//! `serde_json`.
+//! Secure by default: a target that is not loopback is reached over TLS unless
+//! [`ClientBuilder::plaintext`] opts out, and a token never travels in plaintext to such a target
+//! unless [`ClientBuilder::allow_token_over_plaintext`] says so.
+//!
+//! Every RPC of the three services has a method on [`Client`]; [`Client::with_timeout`],
+//! [`Client::with_correlation_id`], [`Client::with_token`] and [`Client::with_cancel`] scope calls.
+//! Uploads can be deduplicated ([`Client::upload_deduplicated`], with the server's FastCDC chunking
+//! in [`chunking`]) and resumed ([`Client::resume_upload`]); whole downloads are verified against
+//! the artifact's BLAKE3 digest, and [`Client::download_file`] only replaces its target once they are.
+//!
+//! Calls return [`Error`], which exposes the gRPC code, the server's `ErrorInfo` reason and its
+//! `RetryInfo` delay. The generated messages and clients live in [`pb`]; [`json`] converts
+//! `Struct`/`Value` to and from `serde_json`.
 
 #![warn(missing_docs)]
 
@@ -30,6 +40,7 @@ mod messages;
 mod paging;
 mod replay;
 mod replay_control;
+mod security;
 mod sessions;
 #[cfg(test)]
 mod tests;
