@@ -6,6 +6,7 @@ use std::io::SeekFrom;
 use std::path::Path;
 
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::sync::oneshot;
 
 use crate::chunking::Chunker;
 use crate::pb::{self, Artifact, ChunkRef, UploadHeader};
@@ -83,7 +84,12 @@ impl Client {
             plan.iter().filter(|c| missing.contains(&c.digest) && sent.insert(&c.digest)).cloned().collect();
         let sent_bytes = wanted.iter().map(|c| c.size).sum();
         if !wanted.is_empty() {
-            self.upload_chunks(chunk_messages(path.to_owned(), wanted.clone())).await?;
+            let (failed_tx, failed_rx) = oneshot::channel();
+            let upload = self.upload_chunks(chunk_messages(path.to_owned(), wanted.clone(), failed_tx));
+            tokio::select! {
+                stored = upload => { stored?; }
+                Ok(error) = failed_rx => return Err(Error::Io(error)),
+            }
         }
         header.expected_size = size as i64;
         let refs = plan.iter().map(|c| ChunkRef { digest: c.digest.clone(), size: c.size as i64 }).collect();
@@ -165,20 +171,40 @@ async fn plan_chunks(chunker: &Chunker, path: &Path) -> Result<(Vec<PlannedChunk
     }
 }
 
-/// One UploadChunks message per wanted chunk, read from the file as the stream is consumed.
+/// One UploadChunks message per wanted chunk, read from the file as the stream is consumed. A read
+/// error goes to `failed` and the stream stays open, so that the call is cancelled, not finished.
 fn chunk_messages(
     path: std::path::PathBuf,
     wanted: Vec<PlannedChunk>,
+    failed: oneshot::Sender<std::io::Error>,
 ) -> impl futures_core::Stream<Item = pb::UploadChunksRequest> + Send + 'static {
     async_stream::stream! {
-        let Ok(mut file) = tokio::fs::File::open(&path).await else { return };
-        for chunk in wanted {
-            let mut data = vec![0; chunk.size as usize];
-            if file.seek(SeekFrom::Start(chunk.offset)).await.is_err() || file.read_exact(&mut data).await.is_err() {
-                // Ending early makes the commit fail with MISSING_CHUNKS rather than store garbage.
-                return;
+        match tokio::fs::File::open(&path).await {
+            Ok(mut file) => {
+                let mut failed = Some(failed);
+                for chunk in wanted {
+                    match read_chunk(&mut file, &chunk).await {
+                        Ok(data) => yield pb::UploadChunksRequest { digest: chunk.digest, data },
+                        Err(error) => {
+                            if let Some(failed) = failed.take() {
+                                let _ = failed.send(error);
+                            }
+                            std::future::pending::<()>().await;
+                        }
+                    }
+                }
             }
-            yield pb::UploadChunksRequest { digest: chunk.digest, data };
+            Err(error) => {
+                let _ = failed.send(error);
+                std::future::pending::<()>().await;
+            }
         }
     }
+}
+
+async fn read_chunk(file: &mut tokio::fs::File, chunk: &PlannedChunk) -> std::io::Result<Vec<u8>> {
+    let mut data = vec![0; chunk.size as usize];
+    file.seek(SeekFrom::Start(chunk.offset)).await?;
+    file.read_exact(&mut data).await?;
+    Ok(data)
 }
