@@ -179,3 +179,38 @@ def test_adk_artifact_calls_do_not_grow_with_versions(counted: tuple[SessionClie
     assert asyncio.run(service.load_artifact(filename="f.txt", version=9, **where)) is None
     asyncio.run(service.delete_artifact(filename="f.txt", **where))
     assert save(0) == 0 and load() == b"v0" and load(0) == b"v0"  # numbering restarts after a delete
+
+
+def test_langgraph_saver_operations_are_one_round_trip(counted: tuple[SessionClient, CountingInterceptor]) -> None:
+    pytest.importorskip("langgraph")
+    from langgraph.checkpoint.base import empty_checkpoint
+    from llmspell_sessions.integrations.langgraph import LlmspellSaver
+
+    client, counter = counted
+    saver = LlmspellSaver(client)
+    thread = {"configurable": {"thread_id": f"rt-{uuid.uuid4()}", "checkpoint_ns": ""}}
+    config: Any = thread
+    for n in range(12):
+        checkpoint = empty_checkpoint()
+        checkpoint["channel_values"] = {"messages": [f"m{n}"], "step": n}
+        checkpoint["channel_versions"] = {"messages": n + 1, "step": n + 1}
+        config = saver.put(config, checkpoint, {"step": n}, {"messages": n + 1, "step": n + 1})
+        if n == 0:
+            counter.take()  # the first put finds or creates the thread's session
+        else:
+            assert counter.take() == {"ApplyChanges": 1}
+        for task in ("a", "b"):
+            saver.put_writes(config, [("messages", f"w{n}{task}"), ("step", n)], task_id=task)
+            assert counter.take() == {"ApplyChanges": 1}
+    latest = saver.get_tuple(thread)
+    assert counter.take() == {"ReadSession": 1}
+    assert latest is not None and latest.checkpoint["channel_values"] == {"messages": ["m11"], "step": 11}
+    assert sorted(w[2] for w in latest.pending_writes if w[1] == "messages") == ["w11a", "w11b"]
+    older = saver.get_tuple(latest.parent_config or {})
+    assert counter.take() == {"ReadSession": 1} and older is not None and older.metadata["step"] == 10
+    page = list(saver.list(thread, limit=10))
+    assert counter.take() == {"ReadSession": 1}
+    assert [t.metadata["step"] for t in page] == list(range(11, 1, -1))
+    assert all(len(t.pending_writes) == 4 for t in page)
+    rest = list(saver.list(thread, before=page[-1].config))
+    assert [t.metadata["step"] for t in rest] == [1, 0]
