@@ -62,6 +62,7 @@ from .replay import (
     EventSubscription,
     Replayer,
 )
+from .store_format import open_format
 from .timeouts import Sweeper
 
 READER, WRITER, ADMIN = Role.READER, Role.WRITER, Role.ADMIN
@@ -90,6 +91,11 @@ class SessionManager:
             raise TypeError("pass either a config or keyword overrides, not both")
         self.config = config.validate()
         self._storage = storage if storage is not None else build_storage(config)
+        try:
+            open_format(self._storage)
+        except BaseException:
+            self._storage.close()
+            raise
         runner = HookRunner([*load_hooks(config.hooks), *(hooks or [])])
         self._p = Parts(config, self._storage, blobs if blobs is not None else build_blob_store(config), runner)
         self._admit = self._p.admission.enter
