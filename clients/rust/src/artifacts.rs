@@ -191,7 +191,8 @@ impl Client {
     where
         W: AsyncWrite + Unpin + ?Sized,
     {
-        let request = pb::DownloadArtifactRequest { artifact_id: artifact_id.into(), offset, limit };
+        let request =
+            pb::DownloadArtifactRequest { artifact_id: artifact_id.into(), offset, limit, ..Default::default() };
         self.options.guard(self.download_stream(self.request(request), writer, hasher)).await
     }
 

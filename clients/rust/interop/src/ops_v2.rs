@@ -97,6 +97,7 @@ async fn read_session(client: &Client, args: &Args<'_>) -> Result<Json, Failure>
         last_events: args.int("last_events")?.unwrap_or(0) as i32,
         event_types: args.strings("event_types"),
         artifact_names: args.strings("artifact_names"),
+        related_session_ids: args.strings("related_session_ids"),
     };
     let response = client.read_session(request).await?;
     let mut result = to_json(&response, "ReadSessionResponse");
