@@ -53,7 +53,28 @@ impl Client {
     where
         W: AsyncWrite + Unpin + ?Sized,
     {
-        self.download_checked(artifact_id, writer, None).await
+        self.download_checked(by_id(artifact_id, 0, 0), writer, None).await
+    }
+
+    /// Like [`Client::download_artifact`] (verified), for the artifact `name` of a session;
+    /// `version` 0 means the latest.
+    pub async fn download_artifact_by_name<W>(
+        &self,
+        session_id: &str,
+        name: &str,
+        version: i32,
+        writer: &mut W,
+    ) -> Result<Artifact, Error>
+    where
+        W: AsyncWrite + Unpin + ?Sized,
+    {
+        let request = pb::DownloadArtifactRequest {
+            session_id: session_id.into(),
+            name: name.into(),
+            version,
+            ..Default::default()
+        };
+        self.download_checked(request, writer, None).await
     }
 
     /// Like [`Client::download_artifact`], but the bytes must hash to `expected_digest` (BLAKE3
@@ -67,12 +88,12 @@ impl Client {
     where
         W: AsyncWrite + Unpin + ?Sized,
     {
-        self.download_checked(artifact_id, writer, Some(expected_digest)).await
+        self.download_checked(by_id(artifact_id, 0, 0), writer, Some(expected_digest)).await
     }
 
     async fn download_checked<W>(
         &self,
-        artifact_id: &str,
+        request: pb::DownloadArtifactRequest,
         writer: &mut W,
         expected_digest: Option<&str>,
     ) -> Result<Artifact, Error>
@@ -80,7 +101,7 @@ impl Client {
         W: AsyncWrite + Unpin + ?Sized,
     {
         let mut hasher = blake3::Hasher::new();
-        let (artifact, size) = self.download(artifact_id, 0, 0, writer, Some(&mut hasher)).await?;
+        let (artifact, size) = self.download(request, writer, Some(&mut hasher)).await?;
         let digest = hasher.finalize().to_hex();
         let expected = expected_digest.unwrap_or(&artifact.content_digest);
         if size != artifact.size || digest.as_str() != expected {
@@ -105,7 +126,7 @@ impl Client {
     where
         W: AsyncWrite + Unpin + ?Sized,
     {
-        Ok(self.download(artifact_id, offset, limit, writer, None).await?.0)
+        Ok(self.download(by_id(artifact_id, offset, limit), writer, None).await?.0)
     }
 
     /// Downloads the artifact's whole content into a file at `path`, verified.
@@ -182,17 +203,13 @@ impl Client {
 
     async fn download<W>(
         &self,
-        artifact_id: &str,
-        offset: i64,
-        limit: i64,
+        request: pb::DownloadArtifactRequest,
         writer: &mut W,
         hasher: Option<&mut blake3::Hasher>,
     ) -> Result<(Artifact, i64), Error>
     where
         W: AsyncWrite + Unpin + ?Sized,
     {
-        let request =
-            pb::DownloadArtifactRequest { artifact_id: artifact_id.into(), offset, limit, ..Default::default() };
         self.options.guard(self.download_stream(self.request(request), writer, hasher)).await
     }
 
@@ -224,6 +241,10 @@ impl Client {
         writer.flush().await?;
         Ok((artifact, size))
     }
+}
+
+fn by_id(artifact_id: &str, offset: i64, limit: i64) -> pb::DownloadArtifactRequest {
+    pb::DownloadArtifactRequest { artifact_id: artifact_id.into(), offset, limit, ..Default::default() }
 }
 
 /// A temporary file name next to `path`: `.NAME.PID.N.part`, unique within this process.

@@ -208,3 +208,27 @@ async fn read_chunk(file: &mut tokio::fs::File, chunk: &PlannedChunk) -> std::io
     file.read_exact(&mut data).await?;
     Ok(data)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn streaming_the_file_in_buffers_cuts_where_chunking_it_whole_does() {
+        let data: Vec<u8> =
+            (0..(3 * 1024 * 1024 + 4321u32)).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+        let path = std::env::temp_dir().join(format!("llmspell-rust-plan-{}.bin", std::process::id()));
+        tokio::fs::write(&path, &data).await.unwrap();
+        for chunker in [Chunker::new(64, 256, 1024).unwrap(), Chunker::new(16384, 65536, 262144).unwrap()] {
+            let (plan, digest, size) = plan_chunks(&chunker, &path).await.unwrap();
+            let whole = chunker.cuts(&data, true);
+            let ends: Vec<usize> = plan.iter().map(|c| (c.offset + c.size) as usize).collect();
+            assert_eq!(ends, whole);
+            assert_eq!((digest, size), (blake3::hash(&data).to_hex().to_string(), data.len() as u64));
+            let (first, last) = (&plan[0], plan.last().unwrap());
+            assert_eq!(first.digest, blake3::hash(&data[..first.size as usize]).to_hex().as_str());
+            assert_eq!(last.digest, blake3::hash(&data[last.offset as usize..]).to_hex().as_str());
+        }
+        tokio::fs::remove_file(&path).await.unwrap();
+    }
+}

@@ -81,6 +81,9 @@ async fn apply_read_snapshot_compare_and_storage_calls_work_against_the_server()
 
     let by_name = client.get_artifact_by_name(&id, "notes.txt", 0).await.unwrap();
     assert_eq!(by_name.artifact_id, stored.artifact_id);
+    let mut bytes = Vec::new();
+    let downloaded = client.download_artifact_by_name(&id, "notes.txt", 1, &mut bytes).await.unwrap();
+    assert_eq!((downloaded.artifact_id.as_str(), bytes.as_slice()), (stored.artifact_id.as_str(), &b"hello"[..]));
     let missing = client.get_artifact_by_name(&id, "notes.txt", 7).await.unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
 
