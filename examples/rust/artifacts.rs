@@ -106,12 +106,19 @@ async fn run() -> Result<(), Error> {
         first.chunks, first.sent_bytes, again.sent_bytes
     );
     let copy = dir.join("copy.bin");
-    client.download_file(&again.artifact.artifact_id, &copy).await?;
+    client
+        .download_file(&again.artifact.artifact_id, &copy)
+        .await?;
     let intact = std::fs::read(&copy)? == content;
     std::fs::remove_dir_all(&dir)?;
     if again.sent_bytes != 0 || !intact {
-        return Err(Error::Integrity("dedup upload or verified download went wrong".into()));
+        return Err(Error::Integrity(
+            "dedup upload or verified download went wrong".into(),
+        ));
     }
-    println!("verified download of v{} into a file", again.artifact.version);
+    println!(
+        "verified download of v{} into a file",
+        again.artifact.version
+    );
     Ok(())
 }
