@@ -45,12 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     _add_serve(commands)
     from .cli_artifacts import add_artifact_commands
     from .cli_client import add_client_commands
+    from .cli_ops import add_ops_commands
     from .cli_replay import add_replay_commands
 
     add_client_commands(commands)
     add_artifact_commands(commands)
     add_replay_commands(commands)
     _add_check(commands)
+    add_ops_commands(commands)
     _add_bench(commands)
     return parser
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -63,6 +64,7 @@ from .replay import (
     Replayer,
 )
 from .store_format import open_format
+from .store_snapshot import take_snapshot
 from .timeouts import Sweeper
 
 READER, WRITER, ADMIN = Role.READER, Role.WRITER, Role.ADMIN
@@ -466,6 +468,13 @@ class SessionManager:
     def get_storage_stats(self, session_id: str = "", *, caller: Caller | None = None) -> StorageStats:
         """Logical and stored bytes of a session's live artifacts, or of the caller's whole tenant."""
         return self._p.queries.stats(self._admit(caller, READER), session_id)
+
+    def snapshot_store(self, *, caller: Caller | None = None) -> tuple[Path, dict[str, int]]:
+        """Operators only: a point-in-time copy of the whole store for a backup (hard links in a new
+        directory inside the store's; see engine/store_snapshot.py), and {relative path: size} of
+        its files. The caller removes the directory's parent when done."""
+        self._admit(caller, Role.OPERATOR)
+        return take_snapshot(self._storage, self._p.blobs)
 
     def capabilities(self) -> dict[str, Any]:
         """What clients need to chunk like the server and respect its limits."""

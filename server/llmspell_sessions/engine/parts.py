@@ -31,6 +31,7 @@ class Parts:
     """Every part of the engine, built once with explicit dependencies."""
 
     def __init__(self, config: SessionManagerConfig, storage: Storage, blobs: BlobStore, hooks: HookRunner) -> None:
+        self.blobs = blobs
         self.limits = Limits.from_config(config)
         self.admission = Admission(config, self.limits)
         self.records = SessionRecords(config, storage)

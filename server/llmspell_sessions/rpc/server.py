@@ -103,7 +103,7 @@ class Server:
         )
         self.interceptor = ServiceInterceptor(self.authenticator, observers, self.execution, self.probe.admit)
         services = WrappingRegistrar(self.grpc, self.interceptor)  # health and reflection stay unwrapped
-        session_pb2_grpc.add_SessionServiceServicer_to_server(SessionServicer(self.manager), services)
+        session_pb2_grpc.add_SessionServiceServicer_to_server(SessionServicer(self.manager, self.execution), services)
         artifact_pb2_grpc.add_ArtifactServiceServicer_to_server(
             ArtifactServicer(self.manager, config.max_message_size, self.execution), services
         )

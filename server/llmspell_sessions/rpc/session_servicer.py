@@ -6,6 +6,7 @@ The methods are plain functions: the interceptor runs them where the execution m
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
 import grpc
@@ -15,6 +16,8 @@ from .._pb import common_pb2, session_pb2, session_pb2_grpc
 from ..engine import SessionManager
 from ..wire import batches, py_to_value_map, session_to_pb, value_map_to_py
 from ..wire import sessions as wire
+from .backup_stream import stream_backup
+from .execution import Execution
 from .interceptors import current_caller
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
@@ -23,8 +26,15 @@ Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     """Translates SessionService RPCs to SessionManager calls."""
 
-    def __init__(self, manager: SessionManager) -> None:
+    def __init__(self, manager: SessionManager, execution: Execution) -> None:
         self._m = manager
+        self._run = execution.run
+
+    async def BackupStore(
+        self, request: session_pb2.BackupStoreRequest, context: Context
+    ) -> AsyncIterator[session_pb2.BackupStorePart]:
+        async for part in stream_backup(self._m, request, self._run):
+            yield part
 
     def CreateSession(self, request: session_pb2.CreateSessionRequest, context: Context) -> common_pb2.Session:
         return session_to_pb(self._m.new_session(**wire.create_from_pb(request), caller=current_caller()))
