@@ -1,5 +1,6 @@
-"""Operations commands: ``backup (--target ADDR | --path DIR) DEST``, ``restore DEST --path NEWDIR`` and
-``migrate --path DIR [--dry-run]``. They translate; the work is in backup.py and the engine."""
+"""Operations commands: ``backup (--target ADDR | --path DIR) DEST``, ``restore DEST --path NEWDIR``,
+``retention`` and ``migrate`` (both ``--path DIR [--dry-run]``). They translate; the work is in
+backup.py and the engine."""
 
 from __future__ import annotations
 
@@ -27,6 +28,13 @@ def add_ops_commands(commands: Any) -> None:
     restore.add_argument("dest", help="a backup, or a directory of backups (the latest is restored)")
     restore.add_argument("--path", required=True, help="the new store directory (must not exist or be empty)")
     restore.set_defaults(run=_restore)
+    retention = commands.add_parser(
+        "retention", help="apply the retention policies (config retention_*) to a store no server has open"
+    )
+    retention.add_argument("--path", help=f"store directory (default $LLMSPELL_SESSION_PATH or ./{DEFAULT_PATH})")
+    retention.add_argument("--config", help="TOML file with the retention_* settings (or LLMSPELL_SESSION_RETENTION_*)")
+    retention.add_argument("--dry-run", action="store_true", help="list what would be archived, deleted or expired")
+    retention.set_defaults(run=_retention)
     migrate = commands.add_parser("migrate", help="bring a store written by an older version to this one's format")
     migrate.add_argument("--path", help=f"store directory (default $LLMSPELL_SESSION_PATH or ./{DEFAULT_PATH})")
     migrate.add_argument("--dry-run", action="store_true", help="list the steps, change nothing")
@@ -69,6 +77,30 @@ def _restore(args: argparse.Namespace) -> int:
     if not report.ok:
         print(format_report(report), file=sys.stderr)
         return 1
+    return 0
+
+
+def _retention(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .engine import SessionManager
+
+    path = args.path or os.environ.get("LLMSPELL_SESSION_PATH") or DEFAULT_PATH
+    if not (Path(path) / "CURRENT").is_file():
+        print(f"error: no store at {path} (no RocksDB CURRENT file there)", file=sys.stderr)
+        return 2
+    config = load_config(args.config, overrides={"storage_path": path})[0]
+    with SessionManager(config, start_sweeper=False) as manager:
+        report = manager.apply_retention(dry_run=args.dry_run, everything=True)
+    verb = "would" if args.dry_run else "did"
+    print(
+        f"{report.visited} sessions visited; {verb} archive {len(report.archived)}, delete {len(report.deleted)}, "
+        f"expire {len(report.expired_versions)} artifact versions"
+    )
+    for action, items in (("archive", report.archived), ("delete", report.deleted)):
+        for tenant, session_id in items:
+            print(f"  {action} {tenant}/{session_id}")
+    for tenant, session_id, artifact_id in report.expired_versions:
+        print(f"  expire {tenant}/{session_id} artifact {artifact_id}")
     return 0
 
 

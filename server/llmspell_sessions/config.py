@@ -88,6 +88,12 @@ class SessionManagerConfig:
     """Seconds a replay may wait for a control (paused, stepping) before it ends as STOPPED."""
     maintenance_interval: float = 60.0
     """Seconds between background passes of upload expiry, chunk garbage collection and compaction."""
+    retention_archive_after: float = 0.0
+    """Seconds after a session ended (COMPLETED or FAILED) that retention archives it; 0 = off."""
+    retention_delete_after: float = 0.0
+    """Seconds after a session ended (COMPLETED, FAILED or ARCHIVED) that retention deletes it; 0 = off."""
+    retention_keep_versions: int = 0
+    """Artifact versions kept per name in sessions that are not archived; older ones are deleted; 0 = off."""
 
     def validate(self) -> SessionManagerConfig:
         """Checks every field and returns self; raises InvalidArgument naming the bad field."""
@@ -114,6 +120,13 @@ class SessionManagerConfig:
             raise InvalidArgument("segment_bytes must be >= 1024 and segment_compaction_ratio in (0, 1]")
         if self.max_state_bytes < 1 or self.replay_idle_timeout <= 0 or self.maintenance_interval <= 0:
             raise InvalidArgument("max_state_bytes must be >= 1, replay_idle_timeout and maintenance_interval > 0")
+        for name in ("retention_archive_after", "retention_delete_after", "retention_keep_versions"):
+            if getattr(self, name) < 0:
+                raise InvalidArgument(f"{name} must be >= 0 (0 = off)", field=name)
+        if 0 < self.retention_delete_after <= self.retention_archive_after:
+            raise InvalidArgument(
+                "retention_delete_after must be longer than retention_archive_after", field="retention_delete_after"
+            )
         if self.sweep_interval <= 0 or self.session_cache_size < 0:
             raise InvalidArgument("sweep_interval must be > 0 and session_cache_size >= 0")
         return self

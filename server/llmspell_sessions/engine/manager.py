@@ -63,6 +63,8 @@ from .replay import (
     EventSubscription,
     Replayer,
 )
+from .retention import BATCH as RETENTION_BATCH
+from .retention import RetentionReport
 from .store_format import open_format
 from .store_snapshot import take_snapshot
 from .timeouts import Sweeper
@@ -582,9 +584,20 @@ class SessionManager:
         if time.monotonic() - self._last_collection >= self.config.maintenance_interval:
             self._last_collection = time.monotonic()
             self.expire_uploads()
+            if self._p.retention.enabled:
+                self.apply_retention()
             self.collect_garbage()
             self.compact_segments()
         return changed
+
+    def apply_retention(self, *, dry_run: bool = False, everything: bool = False) -> RetentionReport:
+        """One retention pass (config retention_*): a batch of sessions, or ``everything``; with
+        dry_run, only what it would do. Runs in the background every maintenance interval."""
+        return self._p.retention.run(dry_run=dry_run, limit=None if everything else RETENTION_BATCH)
+
+    def retention_totals(self) -> dict[str, int]:
+        """Sessions archived and deleted and artifact versions expired by retention since start."""
+        return dict(self._p.retention.totals)
 
     def sweep_timeouts(self) -> int:
         """Applies every due timeout; returns how many sessions changed."""

@@ -13,6 +13,7 @@ from .limits import Limits
 from .listing import SessionListing
 from .records import SessionRecords
 from .replay import Checkpoints, EventLog, ForkAndRewind, Replays, Subscriptions, TimeTravel
+from .retention import Retention
 from .sessions import Sessions
 from .state import StateStore
 from .unit_of_work import Units
@@ -57,4 +58,5 @@ class Parts:
         self.replays = Replays(self.units, self.log, self.timetravel, config.replay_idle_timeout)
         self.session_reader = SessionReader(self.units)
         self.changes = Changes(self.units, storage, self.state, self.log, self.artifacts)
+        self.retention = Retention(config, storage, self.sessions, self.artifacts)
         self.units.listeners.extend([self.subscriptions, self.checkpoints])

@@ -91,7 +91,11 @@ class Server:
             ("grpc.so_reuseport", 1 if config.workers > 1 else 0),
         ]
         metrics_on = bool(config.metrics_address)
-        self.metrics = ServerMetrics(self.manager.active_sessions, _tenants(config)) if metrics_on else None
+        self.metrics = (
+            ServerMetrics(self.manager.active_sessions, _tenants(config), self.manager.retention_totals)
+            if metrics_on
+            else None
+        )
         observers: list[Observer] = [self.metrics.observe] if self.metrics else []
         observers += [AccessLog()] if config.access_log else []
         self.execution = execution or Execution()

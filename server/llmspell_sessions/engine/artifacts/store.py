@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ...cas import ChunkRecord, ContentStore
 from ...errors import ArtifactNotFound, InvalidArgument, MissingChunks
-from ...model import Artifact, ArtifactType, Caller, EventSpec, UploadHeader
+from ...model import Artifact, ArtifactType, Caller, EventSpec, SessionState, UploadHeader
 from ...storage import Storage, keys
 from .. import validation
 from ..admission import READ, WRITE
@@ -292,6 +292,36 @@ class ArtifactStore:
             payload = {"artifact_id": a.artifact_id, "name": a.name, "version": a.version}
             uow.record(skey, before, after, [EventSpec("artifact.deleted", payload)], operation="delete_artifact")
             uow.commit()
+
+    def expire_versions(self, caller: Caller, session_id: str, keep: int, *, dry_run: bool = False) -> list[Artifact]:
+        """Deletes every live version of each name but the newest ``keep`` (retention), one
+        artifact.deleted event each with reason "retention", in one unit; returns them (only lists
+        them with dry_run). Archived sessions are left as they are."""
+        with self._units.begin(caller) as uow:
+            skey, before = uow.session(session_id, WRITE)
+            if before.state == SessionState.ARCHIVED:
+                return []
+            versions: dict[bytes, list[str]] = {}
+            for key, artifact_id in self._storage.scan("artifact_names", skey):
+                rest = key[len(skey) :]
+                if rest[:1] != b"\x01":  # version counters live beside the names
+                    versions.setdefault(rest[:-5], []).append(artifact_id.decode())
+            doomed = [i for ids in versions.values() for i in ids[: max(len(ids) - keep, 0)]]  # oldest first
+            records = self.records_of(skey, doomed)
+            if dry_run or not records:
+                return [r.artifact for r in records]
+            after = clone_session(before)
+            specs = []
+            for n, record in enumerate(records):
+                a = record.artifact
+                self.unlink(uow, skey, [record], before.last_event_seq + 1 + n)
+                after.artifact_count -= 1
+                after.artifact_bytes -= a.size
+                payload = {"artifact_id": a.artifact_id, "name": a.name, "version": a.version, "reason": "retention"}
+                specs.append(EventSpec("artifact.deleted", payload))
+            uow.record(skey, before, after, specs, operation="expire_artifact_versions")
+            uow.commit()
+            return [r.artifact for r in records]
 
     def unlink(self, uow: UnitOfWork, skey: bytes, records: Iterable[ArtifactRecord], seq: int) -> None:
         """Adds to the unit: records become history (deleted at seq) and their references are dropped;
