@@ -1,6 +1,6 @@
 """History subcommands of the command line: events, checkpoints, snapshots, replay, fork, rewind.
 
-Like cli_client.py: parse arguments, make client calls, print tables (or JSON with --json).
+Like sessions.py: parse arguments, make client calls, print tables (or JSON with --json).
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ import json
 import sys
 from typing import Any
 
-from .cli import plain
-from .cli_client import ETAG, SID, _client, _command, _common, _json_object
-from .model import Event, ReplayFrame, ReplayMode, ReplayStart, ReplayStatus
+from ..model import Event, ReplayFrame, ReplayMode, ReplayStart, ReplayStatus
+from .common import add_common, client, command, json_object, list_command
+from .output import plain
+from .sessions import ETAG, SID, session_view
 
 EVENT_COLUMNS = ("seq", "type", "time", "actor", "payload")
 CHECKPOINT_COLUMNS = ("checkpoint_id", "seq", "label", "create_time")
@@ -22,7 +23,7 @@ def add_replay_commands(commands: Any) -> None:
     """Adds events, checkpoint, snapshot, replay, fork and rewind to the command parser."""
     _events(_group(commands, "events", "list, follow and append a session's events"))
     checkpoint = _group(commands, "checkpoint", "create and list checkpoints")
-    _command(
+    command(
         checkpoint,
         "create",
         "create a checkpoint",
@@ -30,16 +31,15 @@ def add_replay_commands(commands: Any) -> None:
         SID,
         (("--label",), {"default": ""}),
     )
-    _command(
+    list_command(
         checkpoint,
         "list",
-        "list checkpoints",
-        lambda c, a: c.list_checkpoints(a.session_id, a.page_size, a.page_token).items,
+        "checkpoints",
+        lambda c, a, token: c.list_checkpoints(a.session_id, a.page_size, token),
         SID,
-        *_PAGING,
         columns=CHECKPOINT_COLUMNS,
     )
-    _command(
+    command(
         commands,
         "snapshot",
         "the session as it was after an event or at a checkpoint",
@@ -48,34 +48,33 @@ def add_replay_commands(commands: Any) -> None:
         _AT_SEQ,
         _CHECKPOINT,
     )
-    _command(
+    command(
         commands,
         "fork",
         "a new session from a past moment",
-        lambda c, a: c.fork_session(a.session_id, a.at_seq, a.checkpoint or "", a.name),
+        lambda c, a: session_view(c.fork_session(a.session_id, a.at_seq, a.checkpoint or "", a.name)),
         SID,
         _AT_SEQ,
         _CHECKPOINT,
         (("--name",), {"default": ""}),
     )
-    _command(
+    command(
         commands,
         "rewind",
         "restore state and artifacts as they were",
-        lambda c, a: c.rewind_session(a.session_id, a.to_seq, a.checkpoint or "", etag=a.etag),
+        lambda c, a: session_view(c.rewind_session(a.session_id, a.to_seq, a.checkpoint or "", etag=a.etag)),
         SID,
         (("--to-seq",), {"type": int}),
         _CHECKPOINT,
         ETAG,
     )
     replay = commands.add_parser("replay", help="replay a session's events as a timeline")
-    _common(replay)
+    add_common(replay)
     for flags, options in _REPLAY_ARGUMENTS:
         replay.add_argument(*flags, **options)
     replay.set_defaults(run=_run_replay)
 
 
-_PAGING = ((("--page-size",), {"type": int, "default": 0}), (("--page-token",), {"default": ""}))
 _AT_SEQ = (("--at-seq",), {"type": int, "help": "event seq (default: the latest)"})
 _CHECKPOINT = (("--checkpoint",), {"help": "checkpoint id"})
 _TYPES = (("--type",), {"action": "append", "default": [], "help": "type prefix; repeat for several"})
@@ -97,32 +96,31 @@ def _group(commands: Any, name: str, help_text: str) -> Any:
 
 
 def _events(group: Any) -> None:
-    _command(
+    list_command(
         group,
         "list",
-        "list events",
-        lambda c, a: c.list_events(a.session_id, a.after_seq, a.type, a.page_size, a.page_token).items,
+        "events",
+        lambda c, a, token: c.list_events(a.session_id, a.after_seq, a.type, a.page_size, token),
         SID,
-        (("--after-seq",), {"type": int, "default": 0}),
+        (("--after-seq",), {"type": int, "default": 0, "help": "events after this seq"}),
         _TYPES,
-        *_PAGING,
         columns=EVENT_COLUMNS,
     )
-    _command(
+    command(
         group,
         "append",
         "append one client event",
         lambda c, a: c.append_events(a.session_id, [_new_event(a)], a.expected_last_seq),
         SID,
         (("type",), {"help": "event type (not session./state./artifact./checkpoint.)"}),
-        (("--payload",), {"type": _json_object, "default": None, "help": "a JSON object"}),
+        (("--payload",), {"type": json_object, "default": None, "help": "a JSON object"}),
         (("--expected-last-seq",), {"type": int}),
         (("--correlation-id",), {"default": ""}),
         (("--causation-id",), {"default": ""}),
         columns=EVENT_COLUMNS,
     )
     tail = group.add_parser("tail", help="print events as they happen (history first)")
-    _common(tail)
+    add_common(tail)
     tail.add_argument("session_id")
     tail.add_argument("--after-seq", type=int, default=0)
     tail.add_argument(*_TYPES[0], **_TYPES[1])
@@ -151,8 +149,8 @@ def _snapshot_view(snapshot: Any) -> dict[str, Any]:
 
 
 def _run_tail(args: argparse.Namespace) -> int:
-    with _client(args) as client:
-        stream = client.subscribe_events(args.session_id, args.after_seq, args.type)
+    with client(args) as connection:
+        stream = connection.subscribe_events(args.session_id, args.after_seq, args.type)
         try:
             for event in stream:
                 print(json.dumps(plain(event)) if args.json else _event_line(event), flush=True)
@@ -178,8 +176,8 @@ def _run_replay(args: argparse.Namespace) -> int:
         args.break_type,
         args.type,
     )
-    with _client(args) as client:
-        replay = client.replay_session(start)
+    with client(args) as connection:
+        replay = connection.replay_session(start)
         if start.mode == ReplayMode.STEP:  # a step replay sends nothing until the first step
             _prompt(replay)
         for frame in replay:

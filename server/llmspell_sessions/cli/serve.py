@@ -1,66 +1,39 @@
-"""The llmspell-sessions command line: ``serve`` and client subcommands. It only translates."""
+"""The subcommands that work on a store, not through a server: serve, check and bench."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
-import enum
+import errno
 import json
+import os
+import socket
 import sys
-from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
 
-from .errors import LlmspellError
-from .model import SessionState
-
-Handler = Callable[[Any, argparse.Namespace], Any]
-SESSION_COLUMNS = ("session_id", "name", "state", "tags", "last_event_seq", "update_time")
-ARTIFACT_COLUMNS = ("artifact_id", "name", "version", "type", "size", "stored_size", "create_time")
+STORE_PATH_HELP = "store directory (default $LLMSPELL_SESSION_PATH or ./.llmspell-sessions)"
 
 
-def _is_artifacts(value: Any) -> bool:
-    from .model import Artifact
+class AddressInUse(Exception):
+    """Another process listens on the address serve was asked to use."""
 
-    return isinstance(value, list) and bool(value) and isinstance(value[0], Artifact)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if not hasattr(args, "run"):
-        parser.print_help()
-        return 2
-    try:
-        return int(args.run(args) or 0)
-    except LlmspellError as error:
-        print(f"error: {error.reason}: {error.message}", file=sys.stderr)
-        return 1
+    def __init__(self, address: str) -> None:
+        super().__init__(
+            f"address {address} is in use (another server?): stop it, or pick another --address (port 0: any)"
+        )
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="llmspell-sessions", description=__doc__)
-    commands = parser.add_subparsers(title="commands")
+def add_store_commands(commands: Any) -> None:
+    """Adds serve, check and bench to the command parser."""
     _add_serve(commands)
-    from .cli_artifacts import add_artifact_commands
-    from .cli_client import add_client_commands
-    from .cli_ops import add_ops_commands
-    from .cli_replay import add_replay_commands
-
-    add_client_commands(commands)
-    add_artifact_commands(commands)
-    add_replay_commands(commands)
     _add_check(commands)
-    add_ops_commands(commands)
     _add_bench(commands)
-    return parser
 
 
 def _add_serve(commands: Any) -> None:
     serve = commands.add_parser("serve", help="serve the gRPC API over an embedded store")
     serve.add_argument("--address", help="HOST:PORT (default 127.0.0.1:50051; port 0 picks one)")
-    serve.add_argument("--path", help="store directory (default $LLMSPELL_SESSION_PATH or ./.llmspell-sessions)")
+    serve.add_argument("--path", help=STORE_PATH_HELP)
     serve.add_argument("--backend", choices=["rocksdb", "memory", "postgres"], help="storage backend (default rocksdb)")
     serve.add_argument("--postgres-dsn", help="database of --backend postgres (default $LLMSPELL_SESSION_POSTGRES_DSN)")
     serve.add_argument("--blob-store", choices=["segments", "memory", "s3"], help="where chunk bytes go")
@@ -92,9 +65,9 @@ def _add_serve(commands: Any) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .config import load_config
-    from .rpc.logs import configure_logging
-    from .rpc.server import serve
+    from ..config import load_config
+    from ..rpc.logs import configure_logging
+    from ..rpc.server import serve
 
     configure_logging(args.log_level, args.log_format)
     engine_config, server_config = load_config(
@@ -119,19 +92,48 @@ def _serve(args: argparse.Namespace) -> int:
             "workers": args.workers,
         },
     )
+    require_free_address(server_config.address)
     if server_config.workers > 1:
-        from .rpc.workers import Supervisor
+        from ..rpc.workers import Supervisor
 
         return Supervisor(engine_config, server_config, args.log_level, args.log_format).run()
-    asyncio.run(serve(engine_config, server_config))
+    try:
+        asyncio.run(serve(engine_config, server_config))
+    except RuntimeError as error:  # gRPC's bind failure, when another process took the port since the check
+        if "Failed to bind" in str(error):
+            raise AddressInUse(server_config.address) from None
+        raise
     return 0
+
+
+def require_free_address(address: str) -> None:
+    """Raises AddressInUse when something listens on the address (before the store is opened; gRPC's
+    own bind failure is a 30-line traceback). Port 0 and names that do not resolve are left to gRPC."""
+    host, _, port = address.rpartition(":")
+    if not port.isdigit() or int(port) == 0:
+        return
+    try:
+        candidates = socket.getaddrinfo(host.strip("[]") or None, int(port), type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return
+    refused = []
+    for family, kind, protocol, _, sockaddr in candidates:
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC: TIME_WAIT is no obstacle
+            try:
+                probe.bind(sockaddr)
+                return  # gRPC serves when any of the addresses binds
+            except OSError as error:
+                refused.append(error.errno)
+    if errno.EADDRINUSE in refused:
+        raise AddressInUse(address)
 
 
 def _add_check(commands: Any) -> None:
     check = commands.add_parser(
         "check", help="read-only consistency check of a store directory (exit 1 on any problem, 2 when none is there)"
     )
-    check.add_argument("--path", help="store directory (default $LLMSPELL_SESSION_PATH or ./.llmspell-sessions)")
+    check.add_argument("--path", help=STORE_PATH_HELP)
     check.add_argument(
         "--no-verify-bytes",
         dest="verify_bytes",
@@ -143,9 +145,7 @@ def _add_check(commands: Any) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    import os
-
-    from .check import StoreNotFound, check_store, format_report
+    from ..check import StoreNotFound, check_store, format_report
 
     path = args.path or os.environ.get("LLMSPELL_SESSION_PATH") or ".llmspell-sessions"
     try:
@@ -165,11 +165,11 @@ def _add_bench(commands: Any) -> None:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    """Runs ``python -m bench.run`` in the checkout whose bench/ is found (it is not installed)."""
+    """Runs `python -m bench.run` in the checkout whose bench/ is found (it is not installed)."""
     import subprocess
     from pathlib import Path
 
-    candidates = [Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[2]]
+    candidates = [Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[3]]
     root = next((c for c in candidates if (c / "bench" / "run.py").is_file()), None)
     if root is None:
         print(
@@ -180,71 +180,3 @@ def _bench(args: argparse.Namespace) -> int:
         return 2
     argv = ["--quick"] * args.quick + (["--only", *args.only] if args.only else [])
     return subprocess.call([sys.executable, "-m", "bench.run", *argv], cwd=root)
-
-
-# -- output ---------------------------------------------------------------------------------------
-
-
-def plain(value: Any) -> Any:
-    """A JSON-ready form of domain objects."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        data = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        if hasattr(value, "etag"):
-            data["etag"] = value.etag
-        return data
-    if isinstance(value, enum.Enum):
-        return value.name
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
-
-
-def emit(value: Any, as_json: bool, columns: Sequence[str] | None = None) -> None:
-    """Prints a result: JSON with --json, otherwise a table (lists) or key: value lines."""
-    data = plain(value)
-    if columns is None:
-        columns = ARTIFACT_COLUMNS if _is_artifacts(value) else SESSION_COLUMNS
-    if as_json:
-        print(json.dumps(data, indent=2, sort_keys=True))
-    elif isinstance(data, list):
-        print_table(data, columns)
-    elif isinstance(data, dict):
-        width = max((len(k) for k in data), default=0)
-        for key, item in data.items():
-            shown = json.dumps(item) if isinstance(item, dict | list) else item
-            print(f"{key:<{width}}  {shown}")
-    elif data is not None:
-        print(data)
-
-
-def print_table(rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
-    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
-    for row in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dict):
-        return json.dumps(value, separators=(",", ":"))
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value)
-    return str(value)
-
-
-def parse_state(name: str) -> SessionState:
-    try:
-        return SessionState[name.upper()]
-    except KeyError:
-        raise argparse.ArgumentTypeError(f"unknown state {name!r}") from None
-
-
-if __name__ == "__main__":
-    sys.exit(main())

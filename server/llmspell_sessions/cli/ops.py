@@ -1,5 +1,5 @@
-"""Operations commands: ``backup (--target ADDR | --path DIR) DEST``, ``restore DEST --path NEWDIR``,
-``retention`` and ``migrate`` (both ``--path DIR [--dry-run]``). They translate; the work is in
+"""Operations commands: `backup (--target ADDR | --path DIR) DEST`, `restore DEST --path NEWDIR`,
+`retention` and `migrate` (both `--path DIR [--dry-run]`). They translate; the work is in
 backup.py and the engine."""
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import shutil
 import sys
 from pathlib import Path
 from typing import Any
+
+from .common import resolve_target
 
 DEFAULT_PATH = ".llmspell-sessions"
 
@@ -42,19 +44,19 @@ def add_ops_commands(commands: Any) -> None:
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from .backup import BackupWriter, copy_snapshot, receive_backup
+    from ..backup import BackupWriter, copy_snapshot, receive_backup
 
     if args.path and not (Path(args.path) / "CURRENT").is_file():
         print(f"error: no store at {args.path} (no RocksDB CURRENT file there)", file=sys.stderr)
         return 2
     if args.target:
-        from .client import SessionClient
+        from ..client import SessionClient
 
-        with SessionClient(args.target, token=args.token) as client:
+        with SessionClient(resolve_target(args.target), token=args.token) as client:
             writer = BackupWriter(Path(args.dest))
             done = receive_backup(client.backup_store(writer.known()), writer)
     else:
-        from .engine import SessionManager
+        from ..engine import SessionManager
 
         with SessionManager(storage_path=args.path, start_sweeper=False) as manager:
             writer = BackupWriter(Path(args.dest))
@@ -68,8 +70,8 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
-    from .backup import restore
-    from .check import check_store, format_report
+    from ..backup import restore
+    from ..check import check_store, format_report
 
     restored = restore(Path(args.dest), Path(args.path))
     report = check_store(args.path)
@@ -81,8 +83,8 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def _retention(args: argparse.Namespace) -> int:
-    from .config import load_config
-    from .engine import SessionManager
+    from ..config import load_config
+    from ..engine import SessionManager
 
     path = args.path or os.environ.get("LLMSPELL_SESSION_PATH") or DEFAULT_PATH
     if not (Path(path) / "CURRENT").is_file():
@@ -105,8 +107,8 @@ def _retention(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from .engine import store_format
-    from .storage.rocksdb import RocksDBStorage
+    from ..engine import store_format
+    from ..storage.rocksdb import RocksDBStorage
 
     path = args.path or os.environ.get("LLMSPELL_SESSION_PATH") or DEFAULT_PATH
     storage = RocksDBStorage(path)
