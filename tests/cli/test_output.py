@@ -32,8 +32,10 @@ def test_records_show_no_none(cli: Callable[..., Run], sid: str, client: Session
     assert "None" not in shown
 
 
-def test_session_fields_are_the_ones_the_server_sent(cli: Callable[..., Run], sid: str) -> None:
-    """Fields the wire does not carry (active_since, state_bytes) would only ever show defaults."""
+def test_session_fields_are_the_ones_the_server_sent(cli: Callable[..., Run], sid: str, client: SessionClient) -> None:
+    """Fields the wire does not carry (active_since and state_bytes, until common.proto has them)
+    would only ever show defaults: they are left out rather than shown empty or 0."""
+    client.set_session_state(sid, {"k": "v"})
     session = record(cli("session", "get", sid))
     for field in ("active_since", "state_bytes"):
         assert field not in session or session[field] not in ("", "0 B")
