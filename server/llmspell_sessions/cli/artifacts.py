@@ -125,6 +125,17 @@ def add_artifact_commands(commands: Any) -> None:
         (("artifact_id",), {}),
         (("output",), {"help": "the file to write"}),
     ).set_defaults(run=_get)
+    _add_list_info_delete(group)
+    command(
+        commands,
+        "stats",
+        "storage statistics of a session or the whole tenant",
+        lambda c, a: c.get_storage_stats(a.session_id),
+        (("session_id",), {"nargs": "?", "default": "", "help": "a session (default: the whole tenant)"}),
+    )
+
+
+def _add_list_info_delete(group: Any) -> None:
     list_command(
         group,
         "list",
@@ -153,11 +164,4 @@ def add_artifact_commands(commands: Any) -> None:
     )
     command(
         group, "delete", "delete an artifact", lambda c, a: c.delete_artifact(a.artifact_id), (("artifact_id",), {})
-    )
-    command(
-        commands,
-        "stats",
-        "storage statistics of a session or the whole tenant",
-        lambda c, a: c.get_storage_stats(a.session_id),
-        (("session_id",), {"nargs": "?", "default": "", "help": "a session (default: the whole tenant)"}),
     )

@@ -41,6 +41,7 @@ def add_session_commands(commands: Any) -> None:
     )
     _add_create_and_list(session)
     _add_changes(session)
+    _add_storage_and_access(session)
     _add_state(commands)
 
 
@@ -119,6 +120,9 @@ def _add_changes(session: Any) -> None:
         SID,
         ETAG,
     )
+
+
+def _add_storage_and_access(session: Any) -> None:
     command(
         session, "save", "make a session durable on disk", lambda c, a: session_view(c.save_session(a.session_id)), SID
     )
