@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -105,3 +106,16 @@ def test_target_localhost_dials_port_50051(server_factory: Callable[..., ServerP
     created = run_cli("session", "create", "--name", "via localhost", "--target", "localhost")
     assert created.code == 0, created.err
     assert record(created)["name"] == "via localhost"
+
+
+def test_session_load_shows_record_state_and_artifacts(
+    cli: Callable[..., Run], sid: str, client: SessionClient
+) -> None:
+    client.set_session_state(sid, {"turn": 2})
+    artifact_id = client.store_artifact(sid, "notes.txt", b"hi")
+    out = cli("session", "load", sid).out.splitlines()
+    assert out[0].split() == ["session_id", sid]
+    assert out[out.index("STATE") + 1] == "turn  2"
+    assert out[out.index("ARTIFACTS") + 2].split()[:2] == [artifact_id, "notes.txt"]
+    loaded = json.loads(cli("session", "load", sid, "--json").out)
+    assert loaded["state"] == {"turn": 2} and loaded["artifacts"][0]["artifact_id"] == artifact_id

@@ -9,7 +9,7 @@ from typing import Any
 from .._pb import common_pb2
 from ..model import SessionState
 from .common import Call, UsageError, client, command, json_object, list_command, subcommand
-from .output import SESSION_COLUMNS, emit, plain, print_values
+from .output import ARTIFACT_COLUMNS, SESSION_COLUMNS, emit, plain, print_record, print_table, print_values
 
 SID = (("session_id",), {"help": "the session id"})
 ETAG = (("--etag",), {"default": "", "help": "fail with ABORTED unless this is the current etag"})
@@ -22,8 +22,21 @@ def session_view(session: Any) -> dict[str, Any]:
     return {k: v for k, v in plain(session).items() if k in WIRE_FIELDS}
 
 
-def _loaded(loaded: Any) -> dict[str, Any]:
-    return {"session": session_view(loaded.session), "state": loaded.state, "artifacts": plain(loaded.artifacts)}
+def _load(args: argparse.Namespace) -> int:
+    """`session load`: the record, then the state, then the latest artifacts (one JSON object with --json)."""
+    with client(args) as connection:
+        loaded = connection.load_session(args.session_id)
+    session = session_view(loaded.session)
+    if args.json:
+        emit({"session": session, "state": loaded.state, "artifacts": loaded.artifacts}, True)
+        return 0
+    print_record(session)
+    print("\nSTATE" if loaded.state else "\nSTATE (empty)")
+    print_values(loaded.state)
+    print("\nARTIFACTS" if loaded.artifacts else "\nARTIFACTS (none)")
+    if loaded.artifacts:
+        print_table(plain(loaded.artifacts), ARTIFACT_COLUMNS)
+    return 0
 
 
 def parse_state(name: str) -> SessionState:
@@ -126,13 +139,7 @@ def _add_storage_and_access(session: Any) -> None:
     command(
         session, "save", "make a session durable on disk", lambda c, a: session_view(c.save_session(a.session_id)), SID
     )
-    command(
-        session,
-        "load",
-        "a session with its state and artifacts",
-        lambda c, a: _loaded(c.load_session(a.session_id)),
-        SID,
-    )
+    subcommand(session, "load", "a session with its state and artifacts", SID).set_defaults(run=_load)
     command(
         session,
         "grant",
