@@ -8,6 +8,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+from llmspell_sessions.cli import common
+from llmspell_sessions.cli.app import DEBUG_ENV, main
 from llmspell_sessions.client import SessionClient
 
 from tests.cli.conftest import Run, run_cli
@@ -92,3 +95,20 @@ def test_a_closed_pipe_ends_the_output_quietly(shared_server: ServerProcess, sid
     code = reader.wait(60)
     assert reader.stderr.read() == b""
     assert code == 141
+
+
+def test_an_unexpected_error_is_one_line_unless_debugging(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(args: object) -> None:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(common, "client", broken)
+    monkeypatch.delenv(DEBUG_ENV, raising=False)
+    assert main(["session", "list"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: unexpected RuntimeError: boom second line (set {DEBUG_ENV}=1 to see the traceback)"
+    ]
+    monkeypatch.setenv(DEBUG_ENV, "1")
+    with pytest.raises(RuntimeError, match="boom"):
+        main(["session", "list"])
