@@ -87,10 +87,7 @@ def describe(error: Exception, args: argparse.Namespace) -> str:
 def _describe_service_error(error: LlmspellError, args: argparse.Namespace) -> str:
     if error.reason == "STORAGE_UNAVAILABLE" and "lock" in error.message.lower():
         path = error.metadata.get("path", "the store")
-        return (
-            f"another server holds the store at {path} (its RocksDB LOCK is taken): "
-            "stop that server, or serve another --path"
-        )
+        return f"{error.reason}: another server holds the store at {path} (its RocksDB LOCK is taken): stop it first"
     if error.reason == "UNAVAILABLE" and hasattr(args, "target"):  # a transport error, not the store
         return f"UNAVAILABLE: no server reachable at {resolve_target(args.target)}: {error.message}"
     return f"{error.reason}: {error.message}"
