@@ -91,6 +91,17 @@ class Session:
 
 
 @dataclass(slots=True)
+class ImportReport:
+    """What an import did: sessions created, sessions skipped (already there, identical), and the
+    chunks it had to store (the others were already held)."""
+
+    imported: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    chunks_stored: int = 0
+    bytes_stored: int = 0
+
+
+@dataclass(slots=True)
 class Event:
     """One entry of a session's event log."""
 

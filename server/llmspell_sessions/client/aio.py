@@ -10,6 +10,7 @@ import grpc
 
 from .._pb import artifact_pb2_grpc, replay_pb2_grpc, session_pb2_grpc
 from ._api import ClientApi
+from ._archive_api import AsyncArchives
 from ._artifact_api import ArtifactClientApi
 from ._async_streams import AsyncStreams
 from ._replay_api import AsyncReplayStreams, ReplayClientApi
@@ -19,7 +20,9 @@ from .errors import error_from_status
 T = TypeVar("T")
 
 
-class AsyncSessionClient(AsyncReplayStreams, AsyncStreams, ReplayClientApi, ArtifactClientApi, ClientApi):
+class AsyncSessionClient(
+    AsyncArchives, AsyncReplayStreams, AsyncStreams, ReplayClientApi, ArtifactClientApi, ClientApi
+):
     """An asyncio client with the same method names as SessionClient and SessionManager."""
 
     def __init__(self, target: str = "", *, token: str = "", timeout: float | None = 30.0, **tls: Any) -> None:

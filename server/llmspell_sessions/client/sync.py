@@ -10,6 +10,7 @@ import grpc
 
 from .._pb import artifact_pb2_grpc, replay_pb2_grpc, session_pb2_grpc
 from ._api import ClientApi
+from ._archive_api import SyncArchives
 from ._artifact_api import ArtifactClientApi
 from ._replay_api import ReplayClientApi, SyncReplayStreams
 from ._sync_streams import SyncStreams
@@ -19,7 +20,7 @@ from .errors import error_from_rpc
 T = TypeVar("T")
 
 
-class SessionClient(SyncReplayStreams, SyncStreams, ReplayClientApi, ArtifactClientApi, ClientApi):
+class SessionClient(SyncArchives, SyncReplayStreams, SyncStreams, ReplayClientApi, ArtifactClientApi, ClientApi):
     """A blocking client; errors are raised as the same LlmspellError classes as in-process."""
 
     def __init__(self, target: str = "", *, token: str = "", timeout: float | None = 30.0, **tls: Any) -> None:

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, BinaryIO
 
 from .. import hotpath
 from ..cas.compaction import SETTLE_SECONDS, compact_segments
@@ -33,6 +33,7 @@ from ..model import (
     Checkpoint,
     Event,
     EventSpec,
+    ImportReport,
     LoadedSession,
     Page,
     Point,
@@ -575,6 +576,18 @@ class SessionManager:
     ) -> Session:
         """Restores state and artifacts in place as they were after to_seq (or a checkpoint)."""
         return self._p.forks.rewind(self._admit(caller, WRITER), session_id, to_seq, checkpoint_id, etag)
+
+    # -- archives ---------------------------------------------------------------------------------
+
+    def export_sessions(self, session_ids: Sequence[str], out: BinaryIO, *, caller: Caller | None = None) -> None:
+        """Writes the sessions (READ access to each), with their history and content, to out as one
+        portable archive (docs/archive-format.md)."""
+        self._p.archives.export(self._admit(caller, READER), session_ids, out)
+
+    def import_sessions(self, src: BinaryIO, *, caller: Caller | None = None) -> ImportReport:
+        """Imports an archive's sessions into the caller's tenant (WRITER role), ids kept: verified
+        whole first, then written at once; sessions already there and identical are skipped."""
+        return self._p.archives.import_(self._admit(caller, WRITER), src)
 
     # -- maintenance ------------------------------------------------------------------------------
 

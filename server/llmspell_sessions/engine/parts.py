@@ -6,6 +6,7 @@ from ..cas import ContentStore
 from ..config import SessionManagerConfig
 from ..storage import BlobStore, Storage
 from .admission import Admission
+from .archive import Archives
 from .artifacts import ArtifactQueries, ArtifactStore, ChunkUploads, SessionReader, UploadProgress
 from .changes import Changes
 from .hooks import HookRunner
@@ -59,4 +60,5 @@ class Parts:
         self.session_reader = SessionReader(self.units)
         self.changes = Changes(self.units, storage, self.state, self.log, self.artifacts)
         self.retention = Retention(config, storage, self.sessions, self.artifacts)
+        self.archives = Archives(self.units, storage, self.records, self.content, self.artifacts, threshold)
         self.units.listeners.extend([self.subscriptions, self.checkpoints])

@@ -173,6 +173,18 @@ class UnitOfWork:
         self._written.append(_Written(tenant, skey, after, after.session_id, events, contexts))
         return events
 
+    def restore(self, skey: bytes, session: Session, events: Sequence[Event]) -> None:
+        """Adds a session as an archive holds it (import): its record and whole log, verbatim. Quotas
+        and counters as for any new record; no hooks or listeners: nothing happened to it now."""
+        for event in events:
+            self.batch.put("events", keys.event_key(skey, event.seq), encode_event(event))
+        self._units.admission.check_session(None, session)
+        tenant = self.caller.tenant
+        for name, delta in self._units.records.put(self.batch, tenant, skey, None, session).items():
+            self.count(tenant, name, delta)
+        self._pending[skey] = session
+        self._written.append(_Written(tenant, skey, session, session.session_id))
+
     def delete(self, skey: bytes, session: Session, *, operation: str) -> None:
         """Adds the deletion of a session record with its state, events and checkpoints."""
         context = HookContext(operation, self.caller, session.session_id, "", {})

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ...cas import ChunkRecord, ContentStore
-from ...errors import ArtifactNotFound, InvalidArgument, MissingChunks
+from ...errors import ArchiveConflict, ArtifactNotFound, InvalidArgument, MissingChunks
 from ...model import Artifact, ArtifactType, Caller, EventSpec, SessionState, UploadHeader
 from ...storage import Storage, keys
 from .. import validation
@@ -345,6 +345,29 @@ class ArtifactStore:
         uow.drop(uow.caller.tenant, dropped)
         uow.batch.delete_prefix("artifacts", skey)
         uow.batch.delete_prefix("artifact_names", skey)
+
+    def import_records(self, uow: UnitOfWork, skey: bytes, records: Iterable[ArtifactRecord]) -> None:
+        """Adds artifact records as an archive holds them (import, ids kept): their name and version
+        entries, and the references of the live ones. An id the tenant already uses is a conflict."""
+        records = list(records)
+        ids = [r.artifact.artifact_id for r in records]
+        taken = self._storage.multi_get("artifacts", [keys.artifact_id_key(uow.caller.tenant, i) for i in ids])
+        if any(t is not None for t in taken):
+            sid = skey[-36:].decode()
+            raise ArchiveConflict("an artifact id of the archive is in use in this tenant", session_id=sid)
+        versions: dict[str, int] = {}
+        references: Counter[bytes] = Counter()
+        for record in records:
+            a, batch = record.artifact, uow.batch
+            batch.put("artifacts", keys.artifact_key(skey, a.artifact_id), encode_record(record))
+            batch.put("artifacts", keys.artifact_id_key(uow.caller.tenant, a.artifact_id), a.session_id.encode())
+            versions[a.name] = max(versions.get(a.name, 0), a.version)
+            if record.live:
+                batch.put("artifact_names", keys.artifact_name_key(skey, a.name, a.version), a.artifact_id.encode())
+                references.update(d for d, _ in record.chunks)
+        for name, version in versions.items():
+            uow.batch.put("artifact_names", keys.version_counter_key(skey, name), str(version).encode())
+        uow.take(uow.caller.tenant, references)
 
     # -- history: fork and rewind ------------------------------------------------------------------------
 
