@@ -32,23 +32,41 @@ def _where(parser: argparse.ArgumentParser) -> None:
         "--target", help="server HOST[:PORT] (default $LLMSPELL_SESSION_ADDRESS or 127.0.0.1:50051; port 50051)"
     )
     group.add_argument("--path", help="a store directory, opened in-process (no server may hold it)")
+    parser.add_argument("--tenant", default="default", help="with --path: the tenant to work in (default 'default')")
     parser.add_argument("--token", help="bearer token (default $LLMSPELL_SESSION_TOKEN)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 @contextlib.contextmanager
 def _store(args: argparse.Namespace) -> Iterator[Any]:
-    """The embedded engine over --path, else a client of --target: both have the same two methods."""
+    """The embedded engine over --path (as an admin of --tenant), else a client of --target: both
+    have the same two methods."""
     if args.path:
         from .engine import SessionManager
+        from .engine.validation import tenant
+        from .model import Caller
 
+        caller = Caller(tenant=tenant(args.tenant), subject="local")
         with SessionManager(storage_path=args.path, start_sweeper=False) as manager:
-            yield manager
+            yield _AsCaller(manager, caller)
         return
     from .client import SessionClient
 
     with SessionClient(resolve_target(args.target), token=args.token or "") as client:
         yield client
+
+
+class _AsCaller:
+    """The engine's archive methods for one caller."""
+
+    def __init__(self, manager: Any, caller: Any) -> None:
+        self._manager, self._caller = manager, caller
+
+    def export_sessions(self, session_ids: list[str], out: BinaryIO) -> None:
+        self._manager.export_sessions(session_ids, out, caller=self._caller)
+
+    def import_sessions(self, src: BinaryIO) -> Any:
+        return self._manager.import_sessions(src, caller=self._caller)
 
 
 @contextlib.contextmanager

@@ -22,8 +22,8 @@ from blake3 import blake3
 
 from ...cas import ChunkRecord, ContentStore
 from ...cas.pipeline import compress_chunk
-from ...errors import ArchiveConflict, InvalidArgument, MissingChunks
-from ...model import Caller, ImportReport
+from ...errors import AccessDenied, ArchiveConflict, InvalidArgument, MissingChunks
+from ...model import Caller, ImportReport, Role
 from ...storage import Storage, keys
 from .. import validation
 from ..admission import READ
@@ -88,6 +88,7 @@ class Archives:
         skipped, different ones are a conflict (nothing written)."""
         with _seekable(source) as file:
             archive = reader.read_archive(file)
+            _check_owner(caller, archive)
             with self._units.begin(caller) as uow:
                 todo, skipped = self._classify(uow, archive)
             report = ImportReport([s.session.session_id for s in todo], skipped)
@@ -163,6 +164,19 @@ class Archives:
         for checkpoint, snapshot in archived.checkpoints:
             checkpoints.put_checkpoint(uow.batch, skey, checkpoint, snapshot)
         self._artifacts.import_records(uow, skey, archived.artifacts)
+
+
+def _check_owner(caller: Caller, archive: Archive) -> None:
+    """Sessions keep their creator: only an admin may import sessions another subject created."""
+    if caller.role == Role.ADMIN:
+        return
+    for archived in archive.sessions:
+        if archived.session.created_by != caller.subject:
+            raise AccessDenied(
+                f"session {archived.session.session_id} was created by another subject: an admin must import it",
+                session_id=archived.session.session_id,
+                subject=caller.subject,
+            )
 
 
 @contextmanager
