@@ -24,6 +24,8 @@ from ..replay.snapshot import Snapshot, entry_bytes
 from . import format as fmt
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+# What tarfile raises on bytes that are not a (whole) tar: the archive's fault, never ours.
+_UNREADABLE = (tarfile.TarError, EOFError, OSError, ValueError, UnicodeError)
 
 
 @dataclass(slots=True)
@@ -66,7 +68,7 @@ def read_archive(source: BinaryIO) -> Archive:
     try:
         tar = tarfile.open(fileobj=source, mode="r:")
         infos = tar.getmembers()
-    except (tarfile.TarError, EOFError, OSError) as exc:
+    except _UNREADABLE as exc:
         raise fmt.invalid(f"not a readable archive: {exc}") from None
     members = _member_table(infos)
     manifest_bytes = _read(tar, members[fmt.MANIFEST], MAX_MANIFEST_BYTES)
@@ -117,7 +119,7 @@ def _read(tar: tarfile.TarFile, info: tarfile.TarInfo, limit: int = -1) -> bytes
         handle = tar.extractfile(info)
         assert handle is not None  # regular files only (_member_table)
         return handle.read(limit)
-    except (tarfile.TarError, EOFError, OSError) as exc:
+    except _UNREADABLE as exc:
         raise fmt.invalid(f"cannot read the member: {exc} (truncated?)", info.name) from None
 
 
