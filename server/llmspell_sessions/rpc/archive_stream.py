@@ -13,6 +13,11 @@ import io
 from collections.abc import AsyncIterator
 from typing import Any
 
+from ..errors import InvalidArgument
+
+# A stream that stops sending (or a server stopping under it) must not hold a worker thread forever.
+PART_TIMEOUT_SECONDS = 60.0
+
 
 class PartReader(io.RawIOBase):
     """A read-only file over a stream of ArchivePart messages, read from a worker thread."""
@@ -30,7 +35,12 @@ class PartReader(io.RawIOBase):
         while not self._pending:
             if self._done:
                 return 0
-            part = asyncio.run_coroutine_threadsafe(_next(self._parts), self._loop).result()
+            waiting = asyncio.run_coroutine_threadsafe(_next(self._parts), self._loop)
+            try:
+                part = waiting.result(PART_TIMEOUT_SECONDS)
+            except TimeoutError:
+                waiting.cancel()
+                raise InvalidArgument(f"no archive part for {PART_TIMEOUT_SECONDS} s: the stream stalled") from None
             if part is None:
                 self._done = True
                 return 0

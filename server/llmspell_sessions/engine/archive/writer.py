@@ -20,7 +20,7 @@ from blake3 import blake3
 from ...model import Session
 from ...storage import Storage, keys
 from ..artifacts import ArtifactStore
-from ..codec import decode_checkpoint, decode_event
+from ..codec import UNKNOWN_STATE_BYTES, decode_checkpoint, decode_event
 from ..replay.snapshot import Snapshot
 from . import format as fmt
 
@@ -28,10 +28,14 @@ from . import format as fmt
 def session_lines(storage: Storage, artifacts: ArtifactStore, skey: bytes, session: Session) -> Iterator[dict]:
     """The member's lines of one session (call with its row locked, so they agree with each other)."""
     sid = session.session_id
-    yield {"kind": "session", "session": fmt.session_to_json(session)}
     prefix = keys.state_prefix(skey)
-    for key, raw in storage.scan("state", prefix):
-        yield {"kind": "state", "key": key[len(prefix) :].decode(), "value": orjson.loads(raw)}
+    state = [(k[len(prefix) :].decode(), v) for k, v in storage.scan("state", prefix)]
+    head = fmt.session_to_json(session)
+    if session.state_bytes == UNKNOWN_STATE_BYTES:  # a record older than state sizes: count them now
+        head["state_bytes"] = sum(len(name.encode()) + len(value) for name, value in state)
+    yield {"kind": "session", "session": head}
+    for name, value in state:
+        yield {"kind": "state", "key": name, "value": orjson.loads(value)}
     for _, raw in storage.scan("events", skey):
         yield {"kind": "event", **fmt.event_to_json(decode_event(sid, raw))}
     width = len(skey) + keys.CHECKPOINT_ID_BYTES
