@@ -23,7 +23,7 @@ from blake3 import blake3
 from ...cas import ChunkRecord, ContentStore
 from ...cas.pipeline import compress_chunk
 from ...errors import AccessDenied, ArchiveConflict, InvalidArgument, MissingChunks
-from ...model import Caller, ImportReport, Role
+from ...model import Caller, ImportReport, Role, Session
 from ...storage import Storage, keys
 from .. import validation
 from ..admission import READ
@@ -78,8 +78,9 @@ class Archives:
         finally:
             self._content.unpin(pinned)
 
-    def _member(self, skey: bytes, session: object) -> tuple[bytes, dict[bytes, int]]:
-        return writer.encode_member(writer.session_lines(self._storage, self._artifacts, skey, session))  # type: ignore[arg-type]
+    def _member(self, skey: bytes, session: Session) -> tuple[bytes, dict[bytes, int]]:
+        """(member bytes, live chunk digest -> size) of a session (call with its row locked)."""
+        return writer.encode_member(writer.session_lines(self._storage, self._artifacts, skey, session))
 
     # -- import -------------------------------------------------------------------------------------
 
