@@ -232,6 +232,11 @@ def _check_contents(archive: Archive, s: ArchivedSession) -> None:
     record, member = s.session, fmt.session_member(s.session.session_id)
     if [e.seq for e in s.events] != list(range(1, record.last_event_seq + 1)):
         raise fmt.invalid("the events are not gapless from 1 to last_event_seq", member)
+    if any(not 0 <= snap.seq <= c.seq <= record.last_event_seq for c, snap in s.checkpoints):
+        raise fmt.invalid("a checkpoint lies outside the session's log", member)
+    versions = {(r.artifact.name, r.artifact.version) for r in s.artifacts}
+    if len(versions) != len(s.artifacts):
+        raise fmt.invalid("two artifact records share a name and version", member)
     live = [r for r in s.artifacts if r.live]
     if record.artifact_count != len(live) or record.artifact_bytes != sum(r.artifact.size for r in live):
         raise fmt.invalid("artifact_count/artifact_bytes do not match the live artifacts", member)
