@@ -22,9 +22,11 @@ from typing import Any
 import pytest
 from blake3 import blake3
 from llmspell_sessions import SessionManager
+from llmspell_sessions.check import check_storage, format_report
 from llmspell_sessions.client import AsyncSessionClient, SessionClient
 from llmspell_sessions.errors import AccessDenied, ArchiveConflict, InvalidArchive, ResourceExhausted, SessionNotFound
 from llmspell_sessions.model import Caller, EventSpec, Role, SessionState
+from llmspell_sessions.storage.postgres import PostgresStorage
 
 from tests.helpers.server import ServerProcess
 
@@ -196,6 +198,12 @@ def test_embedded_store_moves_to_memory_and_postgres_servers(
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["imported"] == ids
         assert _views(server.address, "alice-w", ids) == expected
+    storage = PostgresStorage(postgres_dsn)  # counters, references and chunks agree with the records
+    try:
+        report = check_storage(storage, postgres.path / "segments", name=postgres_dsn)
+        assert report.ok, format_report(report)
+    finally:
+        storage.close()
 
 
 def test_import_into_a_directory_keeps_the_store_consistent(source: dict[str, Any], tmp_path: Path) -> None:
