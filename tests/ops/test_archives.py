@@ -151,6 +151,9 @@ def test_archive_round_trips_into_another_server_and_tenant(source: dict[str, An
     with SessionClient(source["server"].address, token="alice-w") as client:
         source_stats = client.get_storage_stats()
     with SessionClient(target.address, token="alice-w") as client:
+        listed = client.list_sessions(states=[SessionState.ACTIVE, SessionState.COMPLETED], order_by="name")
+        assert [s.name for s in listed.items] == ["first", "fork", "second"] and listed.total_size == 3
+        assert client.list_sessions(parent_session_id=ids[0]).items[0].session_id == ids[2]
         stats = client.get_storage_stats()
         assert (stats.artifact_count, stats.logical_bytes, stats.unique_chunks) == (
             source_stats.artifact_count,
