@@ -28,7 +28,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> Parser:
     """Every subcommand of llmspell-sessions."""
-    from ..cli_archive import add_archive_commands
+    from .archive import add_archive_commands
     from .artifacts import add_artifact_commands
     from .history import add_replay_commands
     from .ops import add_ops_commands

@@ -9,8 +9,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from .cli.common import resolve_target
-from .cli.output import emit
+from .common import resolve_target
+from .output import emit
 
 
 def add_archive_commands(commands: Any) -> None:
@@ -42,15 +42,15 @@ def _store(args: argparse.Namespace) -> Iterator[Any]:
     """The embedded engine over --path (as an admin of --tenant), else a client of --target: both
     have the same two methods."""
     if args.path:
-        from .engine import SessionManager
-        from .engine.validation import tenant
-        from .model import Caller
+        from ..engine import SessionManager
+        from ..engine.validation import tenant
+        from ..model import Caller
 
         caller = Caller(tenant=tenant(args.tenant), subject="local")
         with SessionManager(storage_path=args.path, start_sweeper=False) as manager:
             yield _AsCaller(manager, caller)
         return
-    from .client import SessionClient
+    from ..client import SessionClient
 
     with SessionClient(resolve_target(args.target), token=args.token or "") as client:
         yield client
