@@ -313,3 +313,29 @@ def test_access_and_quotas_apply(
         with pytest.raises(ResourceExhausted):  # two of the three are ACTIVE
             client.import_sessions(io.BytesIO(source["archive"]))
     _empty(small.address, "alice-w")
+
+
+def test_cli_pipes_an_archive_from_one_server_to_another(source: dict[str, Any], target: ServerProcess) -> None:
+    first = source["ids"][0]
+    command = [sys.executable, "-m", "llmspell_sessions"]
+    out = subprocess.run(
+        [*command, "export", first, "--target", source["server"].address, "--token", "alice-w"],
+        capture_output=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    done = subprocess.run(
+        [*command, "import", "-", "--target", target.address, "--token", "alice-w"],
+        input=out.stdout,
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert first.encode() in done.stdout
+    refused = subprocess.run(
+        [*command, "import", "-", "--target", target.address, "--token", "alice-w"],
+        input=out.stdout[: len(out.stdout) // 2],
+        capture_output=True,
+        timeout=120,
+    )
+    assert refused.returncode == 1 and refused.stderr.startswith(b"error: INVALID_ARCHIVE")
