@@ -88,6 +88,9 @@ class SessionManagerConfig:
     """Seconds a replay may wait for a control (paused, stepping) before it ends as STOPPED."""
     maintenance_interval: float = 60.0
     """Seconds between background passes of upload expiry, chunk garbage collection and compaction."""
+    max_archive_bytes: int = 4 * 1024 * MiB
+    """The largest archive ImportSessions accepts: a stream is spooled to a temporary file before it is
+    verified, so this bounds the disk one import can take."""
     retention_archive_after: float = 0.0
     """Seconds after a session ended (COMPLETED or FAILED) that retention archives it; 0 = off."""
     retention_delete_after: float = 0.0
@@ -97,7 +100,13 @@ class SessionManagerConfig:
 
     def validate(self) -> SessionManagerConfig:
         """Checks every field and returns self; raises InvalidArgument naming the bad field."""
-        for name in ("max_sessions", "max_artifacts_per_session", "max_session_bytes", "max_artifact_size"):
+        for name in (
+            "max_sessions",
+            "max_artifacts_per_session",
+            "max_session_bytes",
+            "max_artifact_size",
+            "max_archive_bytes",
+        ):
             if getattr(self, name) < 1:
                 raise InvalidArgument(f"{name} must be >= 1", field=name)
         if self.max_tenant_bytes < 0:

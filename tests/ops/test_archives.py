@@ -339,3 +339,21 @@ def test_cli_pipes_an_archive_from_one_server_to_another(source: dict[str, Any],
         timeout=120,
     )
     assert refused.returncode == 1 and refused.stderr.startswith(b"error: INVALID_ARCHIVE")
+
+
+def test_an_archive_past_max_archive_bytes_is_cut_off_and_writes_nothing(
+    source: dict[str, Any], server_factory: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    data = source["archive"]
+    small = server_factory(
+        args=["--config", str(_config(tmp_path))],
+        env={"LLMSPELL_SESSION_MAX_ARCHIVE_BYTES": str(len(data) // 2)},
+        backend="memory",
+    )
+    with SessionClient(small.address, token="alice-w") as client, pytest.raises(ResourceExhausted) as caught:
+        client.import_sessions(io.BytesIO(data))
+    assert caught.value.metadata.get("limit") == "max_archive_bytes"
+    _empty(small.address, "alice-w")
+    with SessionManager(storage_backend="memory", max_archive_bytes=len(data) - 1) as manager:
+        with pytest.raises(ResourceExhausted):
+            manager.import_sessions(io.BytesIO(data), caller=ALICE)  # a seekable source: checked by its size

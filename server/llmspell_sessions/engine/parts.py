@@ -60,5 +60,7 @@ class Parts:
         self.session_reader = SessionReader(self.units)
         self.changes = Changes(self.units, storage, self.state, self.log, self.artifacts)
         self.retention = Retention(config, storage, self.sessions, self.artifacts)
-        self.archives = Archives(self.units, storage, self.records, self.content, self.artifacts, threshold)
+        self.archives = Archives(
+            self.units, storage, self.records, self.content, self.artifacts, threshold, self.limits
+        )
         self.units.listeners.extend([self.subscriptions, self.checkpoints])

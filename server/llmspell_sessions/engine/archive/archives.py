@@ -10,7 +10,7 @@ quotas checked at its commit. So a bad archive, a conflict or a quota writes not
 
 from __future__ import annotations
 
-import shutil
+import os
 import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -29,6 +29,7 @@ from .. import validation
 from ..admission import READ
 from ..artifacts import ArtifactStore
 from ..codec import clone_session, now
+from ..limits import Limits
 from ..records import SessionRecords
 from ..replay import store as checkpoints
 from ..unit_of_work import UnitOfWork, Units
@@ -50,9 +51,11 @@ class Archives:
         content: ContentStore,
         artifacts: ArtifactStore,
         threshold: int,
+        limits: Limits,
     ) -> None:
         self._units, self._storage, self._records = units, storage, records
         self._content, self._artifacts, self._threshold = content, artifacts, threshold
+        self._limits = limits
 
     # -- export -------------------------------------------------------------------------------------
 
@@ -87,7 +90,7 @@ class Archives:
     def import_(self, caller: Caller, source: BinaryIO) -> ImportReport:
         """Imports every session of the archive that the caller's tenant lacks; identical ones are
         skipped, different ones are a conflict (nothing written)."""
-        with _seekable(source) as file:
+        with _seekable(source, self._limits) as file:
             archive = reader.read_archive(file)
             _check_owner(caller, archive)
             with self._units.begin(caller) as uow:
@@ -181,12 +184,19 @@ def _check_owner(caller: Caller, archive: Archive) -> None:
 
 
 @contextmanager
-def _seekable(source: BinaryIO) -> Iterator[BinaryIO]:
-    """source itself when it can seek, else a temporary file holding it."""
+def _seekable(source: BinaryIO, limits: Limits) -> Iterator[BinaryIO]:
+    """source itself when it can seek (its size checked), else a temporary file holding it, never
+    more than max_archive_bytes (the stream is cut off as soon as it passes)."""
     if source.seekable():
+        limits.archive_size(source.seek(0, os.SEEK_END))
+        source.seek(0)
         yield source
         return
     with tempfile.TemporaryFile() as spool:
-        shutil.copyfileobj(source, spool, 1024 * 1024)
+        size = 0
+        while piece := source.read(1024 * 1024):
+            size += len(piece)
+            limits.archive_size(size)
+            spool.write(piece)
         spool.seek(0)
         yield spool  # type: ignore[misc]
