@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 export { connect, SessionsClient } from "./client.js";
-export { DEFAULT_TARGET, isLoopback, type ConnectOptions, type TlsOptions } from "./connection.js";
+export { DEFAULT_TARGET, InsecureTokenError, isLoopback, resolveConnection, type ConnectOptions, type TlsOptions } from "./connection.js";
 export { RpcBase, type CallOptions, type RawClients } from "./rpc.js";
 export {
   SessionCalls, type CreateSessionInput, type EtagOptions, type ListSessionsQuery, type LoadedSession,
@@ -23,6 +23,7 @@ export {
   decodeStatusDetails, ERROR_DOMAIN, GrpcStatus, SessionsError, statusDetailsFromMetadata, STATUS_DETAILS_KEY,
   type StatusDetails,
 } from "./errors.js";
+export { blake3Hex, DigestCounter } from "./digest.js";
 export { checkJson, checkJsonObject, type JsonObject, type JsonValue } from "./json.js";
 export {
   ArtifactType, SessionState, artifactTypeFromJSON, artifactTypeToJSON, sessionStateFromJSON, sessionStateToJSON,

@@ -3,10 +3,9 @@
  *
  * @module
  */
-import type { SessionsClient } from "../client.js";
-import { SessionsError } from "../errors.js";
+import { blake3Hex, DigestCounter, SessionsError, type SessionsClient } from "@llmspell/sessions";
 import { firstMismatch, type Result } from "./compare.js";
-import { blake3Hex, generateContent, HashCounter, type ContentSpec } from "./content.js";
+import { generateContent, type ContentSpec } from "./content.js";
 import { OPS } from "./ops.js";
 
 /** One step of a scenario (see tests/interop/README.md). */
@@ -136,7 +135,7 @@ export class ScenarioRunner {
 /** Downloads every shared artifact of another driver and checks its size and digest. */
 export async function verifyShared(client: SessionsClient, shared: SharedArtifact[]): Promise<void> {
   for (const artifact of shared) {
-    const counter = new HashCounter();
+    const counter = new DigestCounter();
     await client.downloadArtifact(artifact.artifact_id, counter.update);
     const digest = counter.digest();
     if (counter.size !== Number(artifact.size) || digest !== artifact.content_digest) {

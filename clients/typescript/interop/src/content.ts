@@ -1,10 +1,8 @@
 /**
- * Deterministic content and digests of the interop suite: xorshift32 bytes and BLAKE3 hex.
+ * Deterministic content of the interop suite: xorshift32 bytes.
  *
  * @module
  */
-import { blake3 } from "@noble/hashes/blake3.js";
-import { bytesToHex } from "@noble/hashes/utils.js";
 
 /** `{"generate": "xorshift32", "seed": S, "size": N}` in a scenario. */
 export interface ContentSpec {
@@ -35,26 +33,4 @@ export function xorshift32(seed: number, size: number): Buffer {
 export function generateContent(spec: ContentSpec): Buffer {
   if (spec.generate !== "xorshift32") throw new Error(`unknown content generator ${JSON.stringify(spec.generate)}`);
   return xorshift32(spec.seed, spec.size);
-}
-
-/** BLAKE3 of `bytes`, lowercase hex. */
-export function blake3Hex(bytes: Uint8Array): string {
-  return bytesToHex(blake3(bytes));
-}
-
-/** Counts and hashes bytes as they stream past. */
-export class HashCounter {
-  readonly #hash = blake3.create();
-  size = 0;
-
-  /** Adds one chunk (usable as a download sink). */
-  readonly update = (chunk: Uint8Array): void => {
-    this.#hash.update(chunk);
-    this.size += chunk.length;
-  };
-
-  /** The BLAKE3 hex of everything added. */
-  digest(): string {
-    return bytesToHex(this.#hash.digest());
-  }
 }

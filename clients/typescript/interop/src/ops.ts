@@ -4,14 +4,9 @@
  *
  * @module
  */
-import type { SessionsClient } from "../client.js";
-import { Artifact, Checkpoint, Event, Session } from "../gen/llmspell/sessions/v1/common.js";
-import { CreateSessionRequest } from "../gen/llmspell/sessions/v1/session.js";
-import { UploadHeader } from "../gen/llmspell/sessions/v1/artifact.js";
-import { NewEvent } from "../gen/llmspell/sessions/v1/replay.js";
-import type { JsonObject } from "../json.js";
+import { DigestCounter, type JsonObject, type SessionsClient } from "@llmspell/sessions";
+import { Artifact, Checkpoint, CreateSessionRequest, Event, NewEvent, Session, UploadHeader } from "@llmspell/sessions/proto";
 import { snakeResult, type Result } from "./compare.js";
-import { HashCounter } from "./content.js";
 
 /** Scenario arguments after substitution. `content` (uploads) is already generated. */
 export type Args = Record<string, any> & { content?: Buffer };
@@ -42,7 +37,7 @@ export const OPS: Record<string, Op> = {
     return snakeResult(Artifact.toJSON(artifact));
   },
   download_artifact: async (c, a) => {
-    const counter = new HashCounter();
+    const counter = new DigestCounter();
     await c.downloadArtifact(a.artifact_id, counter.update, { offset: Number(a.offset ?? 0), limit: Number(a.limit ?? 0) });
     return { size: counter.size, content_digest: counter.digest() };
   },

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isLoopback } from "../src/index.js";
-import { jsonEqual, snakeResult } from "../src/interop/compare.js";
-import { blake3Hex, xorshift32 } from "../src/interop/content.js";
+import { isLoopback } from "@llmspell/sessions";
+import { jsonEqual, snakeResult } from "./compare.js";
+import { blake3Hex } from "@llmspell/sessions";
+import { xorshift32 } from "./content.js";
 
 test("xorshift32 emits little-endian words and truncates the last one", () => {
   // seed 1: 1 ^ 1<<13 = 8193; >>17 changes nothing; 8193 ^ 8193<<5 = 270369 = 0x00042021.

@@ -2,7 +2,7 @@
 /**
  * The TypeScript interop driver (see tests/interop/README.md):
  *
- *     node dist/src/interop.js --target HOST:PORT --scenarios tests/interop/scenarios.json --lang ts \
+ *     node interop/dist/main.js --target HOST:PORT --scenarios tests/interop/scenarios.json --lang ts \
  *          --out RESULTS.json [--verify SHARED.json ...]
  *
  * Prints `ok NAME` / `FAIL NAME: why` per scenario, then `interop: N passed, M failed`; exits 1 if any
@@ -12,8 +12,8 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { connect, type SessionsClient } from "./index.js";
-import { ScenarioRunner, verifyShared, type Scenario, type SharedArtifact } from "./interop/runner.js";
+import { connect, type SessionsClient } from "@llmspell/sessions";
+import { ScenarioRunner, verifyShared, type Scenario, type SharedArtifact } from "./runner.js";
 
 const USAGE = "usage: interop --target HOST:PORT --scenarios FILE --lang LANG [--out FILE] [--verify FILE ...] [--timeout SECONDS]";
 
