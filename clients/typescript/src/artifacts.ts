@@ -4,9 +4,7 @@
  *
  * @module
  */
-import { createReadStream, createWriteStream } from "node:fs";
-import { rm } from "node:fs/promises";
-import { finished } from "node:stream/promises";
+import { createReadStream } from "node:fs";
 import type { Artifact } from "./gen/llmspell/sessions/v1/common.js";
 import {
   ListArtifactsRequest,
@@ -20,6 +18,7 @@ import {
   type UploadChunksRequest,
   type UploadChunksResponse,
 } from "./gen/llmspell/sessions/v1/artifact.js";
+import { DigestCounter } from "./digest.js";
 import { GrpcStatus, SessionsError } from "./errors.js";
 import { checkJsonObject, type JsonObject } from "./json.js";
 import { cancelOnAbort, type CallOptions } from "./rpc.js";
@@ -27,6 +26,7 @@ import { SessionCalls } from "./sessions.js";
 import {
   deliver, rechunk, writeClientStream, UPLOAD_MESSAGE_SIZE, type DownloadSink, type UploadSource,
 } from "./streams.js";
+import { checkDownload, writeThenRename } from "./verify.js";
 
 /** The header of an upload: where the artifact goes and what it is. Only `sessionId` and `name` are required. */
 export type UploadHeaderInput = Partial<Omit<UploadHeader, "metadata">> & {
@@ -41,10 +41,19 @@ export interface UploadOptions extends CallOptions {
   messageSize?: number;
 }
 
-/** Options of downloads: a byte range (offset, limit 0 = to the end) and call options. */
+/** Options of downloads: a byte range, what the bytes must match, and call options. */
 export interface DownloadOptions extends CallOptions {
+  /** First byte to read. */
   offset?: number;
+  /** Bytes to read; 0 or absent = to the end. */
   limit?: number;
+  /**
+   * The BLAKE3 hex the bytes must have, instead of the artifact's `contentDigest` (which only covers
+   * whole downloads). A mismatch is an {@link IntegrityError}.
+   */
+  expectedDigest?: string;
+  /** `false` skips the size and digest check (default: checked). */
+  verify?: boolean;
 }
 
 /** A whole artifact read into memory by {@link ArtifactCalls.readArtifact}. */
@@ -85,17 +94,24 @@ export class ArtifactCalls extends SessionCalls {
 
   /**
    * Streams an artifact's bytes (or the range `offset`, `limit`) into `sink` and returns its metadata.
-   * A `Writable` sink is written with backpressure and left open.
+   * A `Writable` sink is written with backpressure and left open. The bytes are hashed as they arrive
+   * and checked at the end (see {@link DownloadOptions.verify}); as `sink` has seen them by then, use
+   * {@link downloadFile} or {@link readArtifact} when nothing unchecked may be kept.
    */
   async downloadArtifact(artifactId: string, sink: DownloadSink, options: DownloadOptions = {}): Promise<Artifact> {
-    const request = { artifactId, offset: options.offset ?? 0, limit: options.limit ?? 0 };
+    const check = { offset: options.offset ?? 0, limit: options.limit ?? 0, expectedDigest: options.expectedDigest };
+    const request = { artifactId, offset: check.offset, limit: check.limit };
     const call = this.raw.artifacts.downloadArtifact(request, this.metadata(options), this.grpcOptions(options, true));
     const release = cancelOnAbort(call, options.signal);
+    const received = new DigestCounter();
     let artifact: Artifact | undefined;
     try {
       for await (const message of call as AsyncIterable<{ artifact?: Artifact; data?: Uint8Array }>) {
         if (message.artifact) artifact = message.artifact;
-        else if (message.data) await deliver(sink, message.data);
+        else if (message.data) {
+          received.update(message.data);
+          await deliver(sink, message.data);
+        }
       }
     } catch (error) {
       throw isLocal(error) ? error : SessionsError.from(error);
@@ -104,25 +120,20 @@ export class ArtifactCalls extends SessionCalls {
       call.cancel(); // a no-op once the stream completed; stops it when the sink failed
     }
     if (!artifact) throw new SessionsError(GrpcStatus.INTERNAL, "download stream carried no artifact metadata");
+    if (options.verify !== false) checkDownload(artifact, received, check);
     return artifact;
   }
 
-  /** Downloads an artifact into the file at `path`; a failed download removes the partial file. */
-  async downloadFile(artifactId: string, path: string, options: DownloadOptions = {}): Promise<Artifact> {
-    const file = createWriteStream(path);
-    try {
-      const artifact = await this.downloadArtifact(artifactId, file, options);
-      file.end();
-      await finished(file);
-      return artifact;
-    } catch (error) {
-      file.destroy();
-      await rm(path, { force: true });
-      throw error;
-    }
+  /**
+   * Downloads an artifact into the file at `path`: the bytes go to a temporary file in the same
+   * directory, renamed to `path` only once size and digest match. A failed or mismatching download
+   * (an {@link IntegrityError}) leaves `path` untouched.
+   */
+  downloadFile(artifactId: string, path: string, options: DownloadOptions = {}): Promise<Artifact> {
+    return writeThenRename(path, (file) => this.downloadArtifact(artifactId, file, options));
   }
 
-  /** Downloads a whole artifact (or a range) into memory. */
+  /** Downloads a whole artifact (or a range) into memory, checked like {@link downloadArtifact}. */
   async readArtifact(artifactId: string, options: DownloadOptions = {}): Promise<ArtifactContent> {
     const chunks: Uint8Array[] = [];
     const artifact = await this.downloadArtifact(artifactId, (chunk) => void chunks.push(chunk), options);

@@ -20,7 +20,7 @@ export {
 } from "./replay.js";
 export { rechunk, UPLOAD_MESSAGE_SIZE, type DownloadSink, type UploadSource } from "./streams.js";
 export {
-  decodeStatusDetails, ERROR_DOMAIN, GrpcStatus, SessionsError, statusDetailsFromMetadata, STATUS_DETAILS_KEY,
+  decodeStatusDetails, ERROR_DOMAIN, GrpcStatus, IntegrityError, SessionsError, statusDetailsFromMetadata, STATUS_DETAILS_KEY,
   type StatusDetails,
 } from "./errors.js";
 export { blake3Hex, DigestCounter } from "./digest.js";

@@ -1,9 +1,12 @@
 // The wrapper against an in-process grpc-js server implementing the generated service definitions.
 import assert from "node:assert/strict";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { after, before, test } from "node:test";
 import { status, type sendUnaryData, type ServerUnaryCall, type ServerReadableStream, type ServerWritableStream } from "@grpc/grpc-js";
-import { SessionsError, type SessionsClient } from "../src/index.js";
+import { blake3Hex, IntegrityError, SessionsError, type SessionsClient } from "../src/index.js";
 import {
   Artifact, ArtifactServiceService, Event, ReplayServiceService, Session, SessionServiceService,
   type AppendEventsRequest, type AppendEventsResponse, type DownloadArtifactRequest, type ForkSessionRequest, type GetSessionRequest, type ListSessionsRequest, type ListSessionsResponse,
@@ -50,9 +53,12 @@ const artifacts = {
     call.on("end", () => done(null, Artifact.fromPartial({ artifactId: "a1", size })));
   },
   downloadArtifact(call: ServerWritableStream<DownloadArtifactRequest, unknown>) {
-    const { offset, limit } = call.request;
-    call.write({ artifact: Artifact.fromPartial({ artifactId: call.request.artifactId, size: 10 }) });
-    const bytes = Buffer.from("0123456789").subarray(offset, limit ? offset + limit : undefined);
+    const { artifactId, offset, limit } = call.request;
+    const contentDigest = blake3Hex(Buffer.from("0123456789"));
+    call.write({ artifact: Artifact.fromPartial({ artifactId, size: 10, contentDigest }) });
+    // "corrupt" flips one byte; "short" loses the last one: the client's checks must catch both.
+    const stored = { corrupt: "0123456788", short: "012345678" }[artifactId] ?? "0123456789";
+    const bytes = Buffer.from(stored).subarray(offset, limit ? offset + limit : undefined);
     call.write({ data: bytes.subarray(0, 3) });
     call.write({ data: bytes.subarray(3) });
     call.end();
@@ -167,4 +173,31 @@ test("forkSession sends a checkpoint or a seq as the point", async () => {
   await client.forkSession("s", { checkpointId: "cp1" }, "fork-a");
   await client.forkSession("s", { seq: 4 });
   assert.deepEqual(forks.map((f) => [f.checkpointId, f.atSeq, f.name]), [["cp1", undefined, "fork-a"], [undefined, 4, ""]]);
+});
+
+test("a whole download is checked against the artifact's size and BLAKE3 digest", async () => {
+  assert.equal((await client.readArtifact("a9")).content.toString(), "0123456789");
+  await assert.rejects(client.readArtifact("corrupt"),
+    (e: unknown) => e instanceof IntegrityError && e.codeName === "DATA_LOSS" && e.reason === "INTEGRITY_ERROR" &&
+      e.metadata.expected_digest === blake3Hex(Buffer.from("0123456789")));
+  await assert.rejects(client.readArtifact("short"), (e: unknown) => e instanceof IntegrityError && e.metadata.actual_size === "9");
+  // A range cannot be checked against the whole artifact's digest, only by its size or an expected digest.
+  assert.equal((await client.readArtifact("corrupt", { offset: 5 })).content.toString(), "56788");
+  await assert.rejects(client.readArtifact("corrupt", { offset: 5, expectedDigest: blake3Hex(Buffer.from("56789")) }), IntegrityError);
+});
+
+test("downloadFile renames into place only after the check; a mismatch leaves the target untouched", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "llmspell-ts-dl-"));
+  try {
+    const target = join(dir, "out.bin");
+    await writeFile(target, "previous");
+    await assert.rejects(client.downloadFile("corrupt", target), IntegrityError);
+    assert.equal(await readFile(target, "utf8"), "previous");
+    assert.deepEqual(await readdir(dir), ["out.bin"]);
+    await client.downloadFile("a9", target);
+    assert.equal(await readFile(target, "utf8"), "0123456789");
+    assert.deepEqual(await readdir(dir), ["out.bin"]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
