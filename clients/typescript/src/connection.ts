@@ -48,6 +48,8 @@ export interface ConnectOptions {
 export interface ResolvedConnection {
   target: string;
   token?: string;
+  /** False when a token would travel in plaintext to a non-loopback target (and that was not allowed). */
+  tokenAllowed: boolean;
   credentials: ChannelCredentials;
   channelOptions: ChannelOptions;
   timeoutMs?: number;
@@ -80,14 +82,13 @@ export function resolveConnection(options: ConnectOptions = {}): ResolvedConnect
   const token = options.token ?? (process.env.LLMSPELL_SESSION_TOKEN || undefined);
   const loopback = isLoopback(target);
   const tls = options.tls ?? !loopback;
-  if (token && tls === false && !loopback && !options.allowTokenOverPlaintext) {
-    throw new InsecureTokenError(target);
-  }
+  const tokenAllowed = tls !== false || loopback || options.allowTokenOverPlaintext === true;
+  if (token && !tokenAllowed) throw new InsecureTokenError(target);
   const channelOptions = { ...DEFAULT_CHANNEL_OPTIONS, ...options.channelOptions };
   if (typeof tls === "object" && tls.serverNameOverride) {
     channelOptions["grpc.ssl_target_name_override"] = tls.serverNameOverride;
   }
-  return { target, token, credentials: channelCredentials(tls), channelOptions, timeoutMs: options.timeoutMs };
+  return { target, token, tokenAllowed, credentials: channelCredentials(tls), channelOptions, timeoutMs: options.timeoutMs };
 }
 
 function channelCredentials(tls: boolean | TlsOptions): ChannelCredentials {

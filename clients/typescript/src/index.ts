@@ -7,7 +7,7 @@ export { connect, SessionsClient } from "./client.js";
 export { DEFAULT_TARGET, InsecureTokenError, isLoopback, resolveConnection, type ConnectOptions, type TlsOptions } from "./connection.js";
 export { RpcBase, type CallOptions, type RawClients } from "./rpc.js";
 export {
-  SessionCalls, type CreateSessionInput, type EtagOptions, type ListSessionsQuery, type LoadedSession,
+  SessionCalls, type AppliedChanges, type ApplyOptions, type CreateSessionInput, type ReadSessionQuery, type SessionChangeSet, type EtagOptions, type ListSessionsQuery, type LoadedSession,
   type SessionChanges, type SetStateOptions,
 } from "./sessions.js";
 export {
@@ -26,7 +26,7 @@ export {
 export { blake3Hex, DigestCounter } from "./digest.js";
 export { checkJson, checkJsonObject, type JsonObject, type JsonValue } from "./json.js";
 export {
-  ArtifactType, SessionState, artifactTypeFromJSON, artifactTypeToJSON, sessionStateFromJSON, sessionStateToJSON,
+  ArtifactType, SessionAccess, SessionState, artifactTypeFromJSON, artifactTypeToJSON, sessionStateFromJSON, sessionStateToJSON,
   type Artifact, type Checkpoint, type Event, type Session,
 } from "./gen/llmspell/sessions/v1/common.js";
 export { ReplayMode, ReplayStatus, type ReplayFrame } from "./gen/llmspell/sessions/v1/replay.js";

@@ -18,7 +18,7 @@ import {
 } from "./gen/llmspell/sessions/v1/replay.js";
 import { SessionsError } from "./errors.js";
 import { checkJsonObject, type JsonObject } from "./json.js";
-import type { CallOptions } from "./rpc.js";
+import { cancelOnAbort, type CallOptions } from "./rpc.js";
 import type { EtagOptions } from "./sessions.js";
 
 /** A client event to append. `type` must not start with a reserved prefix (`session.`, `state.`, …). */
@@ -86,22 +86,20 @@ export class ReplayCalls extends ArtifactCalls {
 
   /**
    * Streams the events after `afterSeq`, then live ones as they are appended, in order and without gaps.
-   * The iteration ends when `signal` aborts or the loop is left; a server error is thrown.
+   * Leaving the loop ends the subscription; an aborted `signal` makes the iteration throw a CANCELLED
+   * {@link SessionsError}, like every other call; so does a server error.
    */
   async *subscribeEvents(sessionId: string, options: SubscribeOptions = {}): AsyncGenerator<Event> {
     const request = { sessionId, afterSeq: options.afterSeq ?? 0, types: options.types ?? [] };
     const call = this.raw.replay.subscribeEvents(request, this.metadata(options), this.grpcOptions(options, true));
-    const signal = options.signal;
-    const onAbort = () => call.cancel();
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const release = cancelOnAbort(call, options.signal);
     try {
-      if (signal?.aborted) return;
       for await (const event of call as AsyncIterable<Event>) yield event;
     } catch (error) {
-      if (!signal?.aborted) throw SessionsError.from(error);
+      throw SessionsError.from(error);
     } finally {
-      signal?.removeEventListener("abort", onAbort);
-      call.cancel();
+      release();
+      call.cancel(); // the loop was left early: end the subscription
     }
   }
 
@@ -156,13 +154,12 @@ export class ReplayCalls extends ArtifactCalls {
 /** A running replay: iterate it for frames, and steer it with the control methods. */
 export class ReplayHandle implements AsyncIterable<ReplayFrame> {
   readonly #call: ClientDuplexStream<ReplayControl, ReplayFrame>;
-  readonly #signal?: AbortSignal;
 
   /** @internal */
   constructor(call: ClientDuplexStream<ReplayControl, ReplayFrame>, signal?: AbortSignal) {
     this.#call = call;
-    this.#signal = signal;
-    signal?.addEventListener("abort", () => call.cancel(), { once: true });
+    const release = cancelOnAbort(call, signal);
+    call.once("status", release); // the call ended, however: drop the abort listener
   }
 
   /** @internal */
@@ -184,14 +181,14 @@ export class ReplayHandle implements AsyncIterable<ReplayFrame> {
     this.send({ stop: {} });
     this.#call.end();
   }
-  /** Abandons the replay without waiting for the server. */
+  /** Abandons the replay without waiting for the server; the iteration throws CANCELLED. */
   cancel(): void { this.#call.cancel(); }
 
   async *[Symbol.asyncIterator](): AsyncIterator<ReplayFrame> {
     try {
       for await (const frame of this.#call as AsyncIterable<ReplayFrame>) yield frame;
     } catch (error) {
-      if (!this.#signal?.aborted) throw SessionsError.from(error);
+      throw SessionsError.from(error); // CANCELLED after cancel() or an aborted signal
     } finally {
       this.#call.cancel();
     }

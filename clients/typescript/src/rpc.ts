@@ -13,7 +13,7 @@ import {
 import { ArtifactServiceClient } from "./gen/llmspell/sessions/v1/artifact.js";
 import { ReplayServiceClient } from "./gen/llmspell/sessions/v1/replay.js";
 import { SessionServiceClient } from "./gen/llmspell/sessions/v1/session.js";
-import type { ResolvedConnection } from "./connection.js";
+import { InsecureTokenError, type ResolvedConnection } from "./connection.js";
 import { GrpcStatus, SessionsError } from "./errors.js";
 
 /** Per-call options accepted by every method. */
@@ -24,6 +24,11 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Sent as `x-correlation-id`; the server stamps it on every event the call appends. */
   correlationId?: string;
+  /**
+   * The bearer token of this call instead of the connection's (one channel, several callers); `""`
+   * sends none. Subject to the same plaintext rule as the connection's token.
+   */
+  token?: string;
 }
 
 /** The generated grpc-js clients, for RPCs the wrapper does not cover. They share one channel. */
@@ -52,6 +57,7 @@ export class RpcBase {
   /** The `host:port` this client talks to. */
   readonly target: string;
   readonly #token?: string;
+  readonly #tokenAllowed: boolean;
   readonly #timeoutMs?: number;
 
   constructor(connection: ResolvedConnection) {
@@ -65,6 +71,7 @@ export class RpcBase {
     };
     this.target = target;
     this.#token = connection.token;
+    this.#tokenAllowed = connection.tokenAllowed;
     this.#timeoutMs = connection.timeoutMs;
   }
 
@@ -85,7 +92,9 @@ export class RpcBase {
   /** The request metadata of one call: the bearer token and the correlation id. */
   protected metadata(options?: CallOptions): Metadata {
     const metadata = new Metadata();
-    if (this.#token) metadata.set("authorization", `Bearer ${this.#token}`);
+    const token = options?.token ?? this.#token;
+    if (token && !this.#tokenAllowed) throw new InsecureTokenError(this.target);
+    if (token) metadata.set("authorization", `Bearer ${token}`);
     if (options?.correlationId) metadata.set("x-correlation-id", options.correlationId);
     return metadata;
   }

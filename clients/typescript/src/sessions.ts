@@ -3,11 +3,13 @@
  *
  * @module
  */
-import { Session, type Artifact } from "./gen/llmspell/sessions/v1/common.js";
+import { Session, SessionAccess, type Artifact, type Event } from "./gen/llmspell/sessions/v1/common.js";
 import {
   CreateSessionRequest,
   ListSessionsRequest,
+  ReadSessionRequest,
   type ListSessionsResponse,
+  type ReadSessionResponse,
 } from "./gen/llmspell/sessions/v1/session.js";
 import { checkJsonObject, type JsonObject } from "./json.js";
 import { RpcBase, type CallOptions } from "./rpc.js";
@@ -53,6 +55,34 @@ export interface LoadedSession {
   /** Latest version of each artifact name (metadata only). */
   artifacts: Artifact[];
 }
+
+/** What {@link SessionCalls.applyChanges} writes in one atomic step. */
+export interface SessionChangeSet {
+  /** Keys to set. */
+  entries?: JsonObject;
+  /** Keys to set only where they do not exist yet (existing keys keep their value). */
+  createEntries?: JsonObject;
+  deleteKeys?: string[];
+  /** Client events appended after the `state.changed` event (at most 1000). */
+  events?: { type: string; payload?: JsonObject; correlationId?: string; causationId?: string }[];
+}
+
+/** Options of {@link SessionCalls.applyChanges}. */
+export interface ApplyOptions extends EtagOptions {
+  /** Fails with ABORTED / SEQ_MISMATCH unless the log's last seq is exactly this. */
+  expectedLastSeq?: number;
+  /** Idempotency key: a retry within 10 minutes returns the first call's result. */
+  requestId?: string;
+}
+
+/** The session and every event one {@link SessionCalls.applyChanges} appended, in seq order. */
+export interface AppliedChanges {
+  session: Session;
+  events: Event[];
+}
+
+/** What {@link SessionCalls.readSession} reads; every field is optional (the record is always read). */
+export type ReadSessionQuery = Partial<Omit<ReadSessionRequest, "sessionId">>;
 
 const UPDATABLE = ["name", "description", "tags", "metadata"] as const;
 
@@ -154,5 +184,45 @@ export class SessionCalls extends RpcBase {
     const response = await this.unary(
       this.raw.sessions.getSessionState.bind(this.raw.sessions), { sessionId, keys }, options);
     return response.entries as JsonObject;
+  }
+
+  /**
+   * Sets, creates and deletes state keys and appends client events in one atomic write: all or
+   * nothing, one `state.changed` event first when state changed.
+   */
+  async applyChanges(sessionId: string, changes: SessionChangeSet, options: ApplyOptions = {}): Promise<AppliedChanges> {
+    if (changes.entries) checkJsonObject(changes.entries, "entries");
+    if (changes.createEntries) checkJsonObject(changes.createEntries, "createEntries");
+    const events = (changes.events ?? []).map((event, index) => {
+      if (event.payload) checkJsonObject(event.payload, `events[${index}].payload`);
+      return { payload: undefined, correlationId: "", causationId: "", ...event };
+    });
+    const request = {
+      sessionId, entries: changes.entries ?? {}, createEntries: changes.createEntries ?? {},
+      deleteKeys: changes.deleteKeys ?? [], events, expectedLastSeq: options.expectedLastSeq,
+      etag: options.etag ?? "", requestId: options.requestId ?? "",
+    };
+    const response = await this.unary(this.raw.sessions.applyChanges.bind(this.raw.sessions), request, options);
+    return { session: response.session ?? Session.fromPartial({}), events: response.events };
+  }
+
+  /**
+   * Reads what a framework needs in one call: the record, exact state keys, one page of keys under a
+   * prefix (`entries`, `nextPageToken`), the last events and the latest artifacts by name.
+   */
+  readSession(sessionId: string, query: ReadSessionQuery = {}, options?: CallOptions): Promise<ReadSessionResponse> {
+    const request = ReadSessionRequest.fromPartial({ ...query, sessionId });
+    return this.unary(this.raw.sessions.readSession.bind(this.raw.sessions), request, options);
+  }
+
+  /** Lets another subject of the tenant read (or read and write) the session; admins only. */
+  grantSessionAccess(sessionId: string, subject: string, access: SessionAccess, options?: CallOptions): Promise<Session> {
+    const request = { sessionId, subject, access };
+    return this.unary(this.raw.sessions.grantSessionAccess.bind(this.raw.sessions), request, options);
+  }
+
+  /** Takes a grant back; admins only. */
+  revokeSessionAccess(sessionId: string, subject: string, options?: CallOptions): Promise<Session> {
+    return this.unary(this.raw.sessions.revokeSessionAccess.bind(this.raw.sessions), { sessionId, subject }, options);
   }
 }

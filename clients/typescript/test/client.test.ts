@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { getEventListeners } from "node:events";
 import { PassThrough, Readable } from "node:stream";
 import { after, before, test } from "node:test";
 import { status, type sendUnaryData, type ServerUnaryCall, type ServerReadableStream, type ServerWritableStream } from "@grpc/grpc-js";
@@ -150,16 +151,45 @@ test("downloadArtifact streams a range into a Writable and returns the metadata"
   assert.equal(whole.content.toString(), "0123456789");
 });
 
-test("subscribeEvents yields events in order and ends when the signal aborts", async () => {
+test("subscribeEvents yields events in order; an aborted signal throws CANCELLED and leaves no listener", async () => {
   const controller = new AbortController();
   const seqs: number[] = [];
-  for await (const event of client.subscribeEvents("s", { afterSeq: 4, signal: controller.signal })) {
-    seqs.push(event.seq);
-    if (seqs.length === 3) controller.abort();
-  }
+  const iterate = async () => {
+    for await (const event of client.subscribeEvents("s", { afterSeq: 4, signal: controller.signal })) {
+      seqs.push(event.seq);
+      if (seqs.length === 3) controller.abort();
+    }
+  };
+  await assert.rejects(iterate(), (e: unknown) => e instanceof SessionsError && e.codeName === "CANCELLED");
   assert.deepEqual(seqs, [5, 6, 7]);
+  assert.equal(getEventListeners(controller.signal, "abort").length, 0);
   for (let i = 0; i < 50 && cancelledSubscriptions === 0; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(cancelledSubscriptions, 1);
+});
+
+test("leaving a subscription loop early ends it without an error", async () => {
+  const before = cancelledSubscriptions;
+  for await (const event of client.subscribeEvents("s", { afterSeq: 0 })) if (event.seq === 2) break;
+  for (let i = 0; i < 50 && cancelledSubscriptions === before; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(cancelledSubscriptions, before + 1);
+});
+
+test("a signal shared by many calls keeps no listener once they end; an already aborted one cancels at once", async () => {
+  const controller = new AbortController();
+  await client.readArtifact("a9", { signal: controller.signal });
+  await client.getSession("missing", { signal: controller.signal }).catch(() => undefined);
+  await client.uploadArtifact({ sessionId: "s", name: "n" }, Buffer.alloc(10), { signal: controller.signal });
+  assert.equal(getEventListeners(controller.signal, "abort").length, 0);
+  const aborted = AbortSignal.abort();
+  for (const call of [client.getSession("x", { signal: aborted }), client.readArtifact("a9", { signal: aborted }),
+    client.uploadArtifact({ sessionId: "s", name: "n" }, Buffer.alloc(10), { signal: aborted })]) {
+    await assert.rejects(call, (e: unknown) => e instanceof SessionsError && e.codeName === "CANCELLED");
+  }
+});
+
+test("a per-call deadline fails with DEADLINE_EXCEEDED", async () => {
+  await assert.rejects(client.getSession("never", { timeoutMs: 50 }),
+    (e: unknown) => e instanceof SessionsError && e.codeName === "DEADLINE_EXCEEDED");
 });
 
 test("appendEvents sends payloads and expectedLastSeq only when given", async () => {
