@@ -5,6 +5,7 @@
  * @module
  */
 import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import type { Artifact } from "./gen/llmspell/sessions/v1/common.js";
 import {
   ListArtifactsRequest,
@@ -18,6 +19,7 @@ import {
   type UploadChunksRequest,
   type UploadChunksResponse,
 } from "./gen/llmspell/sessions/v1/artifact.js";
+import { chunkMessages, DEDUP_MIN_BYTES, planChunks, serverChunking, wantedChunks, type ChunkSource } from "./dedup.js";
 import { DigestCounter } from "./digest.js";
 import { GrpcStatus, SessionsError } from "./errors.js";
 import { checkJsonObject, type JsonObject } from "./json.js";
@@ -40,6 +42,25 @@ export interface UploadOptions extends CallOptions {
   /** Bytes per data message; default {@link UPLOAD_MESSAGE_SIZE} (1 MiB). */
   messageSize?: number;
 }
+
+/** Options of {@link ArtifactCalls.uploadFile}. */
+export interface UploadFileOptions extends UploadOptions {
+  /** `false` streams a large file whole instead of by chunks (default: by chunks from 4 MiB). */
+  dedup?: boolean;
+}
+
+/** What {@link ArtifactCalls.uploadChunked} stored and how much it had to send. */
+export interface ChunkedUpload {
+  artifact: Artifact;
+  /** Chunks the content was cut into (0 when the server's chunking was not supported). */
+  chunks: number;
+  /** Chunks sent in UploadChunks: those the store lacked, each distinct one once. */
+  chunksSent: number;
+  /** Bytes of chunk data sent (the whole size when the content went as one plain stream). */
+  bytesSent: number;
+}
+
+const FIND_MISSING_BATCH = 1000;
 
 /** Options of downloads: a byte range, what the bytes must match, and call options. */
 export interface DownloadOptions extends CallOptions {
@@ -74,16 +95,83 @@ export class ArtifactCalls extends SessionCalls {
    * Streams `source` as a new artifact (or a new version of `header.name`): the header, then data
    * messages of 1 MiB. A `Readable` or any (async) iterable of buffers is read as it is sent.
    */
-  uploadArtifact(header: UploadHeaderInput, source: UploadSource, options: UploadOptions = {}): Promise<Artifact> {
+  async uploadArtifact(header: UploadHeaderInput, source: UploadSource, options: UploadOptions = {}): Promise<Artifact> {
     const messages = uploadMessages(toHeader(header), source, options.messageSize ?? UPLOAD_MESSAGE_SIZE);
     const open = this.raw.artifacts.uploadArtifact.bind(this.raw.artifacts);
     return writeClientStream(open, messages, this.metadata(options), this.grpcOptions(options, true), options.signal);
   }
 
-  /** Streams the file at `path` as an artifact (see {@link uploadArtifact}). */
-  uploadFile(header: UploadHeaderInput, path: string, options: UploadOptions = {}): Promise<Artifact> {
-    const size = options.messageSize ?? UPLOAD_MESSAGE_SIZE;
-    return this.uploadArtifact(header, createReadStream(path, { highWaterMark: size }), options);
+  /**
+   * Uploads the file at `path`. Files of 4 MiB or more go by chunks (see {@link uploadChunked}), so
+   * re-uploading an edited file sends little more than the edits; `dedup: false` streams them whole.
+   * With `header.uploadId` the upload is resumable instead (see {@link resumeUpload}).
+   */
+  async uploadFile(header: UploadHeaderInput, path: string, options: UploadFileOptions = {}): Promise<Artifact> {
+    if (header.uploadId) return this.resumeUpload(header, path, options);
+    const { size } = await stat(path);
+    const sized = { expectedSize: size, ...header };
+    if (options.dedup !== false && size >= DEDUP_MIN_BYTES) return (await this.uploadChunked(sized, path, options)).artifact;
+    const messageSize = options.messageSize ?? UPLOAD_MESSAGE_SIZE;
+    return this.uploadArtifact(sized, createReadStream(path, { highWaterMark: messageSize }), options);
+  }
+
+  /**
+   * Uploads `source` (bytes, or a string naming a file) by content-defined chunks: cuts it as the
+   * server does (FastCDC with the parameters GetCapabilities announces), hashes each chunk with BLAKE3,
+   * asks FindMissingChunks which ones the store lacks, sends only those (each once) in one UploadChunks
+   * stream, then CommitArtifact builds the artifact from every chunk in order. A server whose chunking
+   * this client does not implement gets one plain stream instead.
+   */
+  async uploadChunked(header: UploadHeaderInput, source: ChunkSource, options: CallOptions = {}): Promise<ChunkedUpload> {
+    const params = serverChunking(await this.#capabilities(options));
+    if (!params) {
+      const stream = typeof source === "string" ? createReadStream(source, { highWaterMark: UPLOAD_MESSAGE_SIZE }) : source;
+      const artifact = await this.uploadArtifact(header, stream, options);
+      return { artifact, chunks: 0, chunksSent: 0, bytesSent: artifact.size };
+    }
+    const plan = await planChunks(source, params);
+    const missing: string[] = [];
+    const digests = [...new Set(plan.chunks.map((chunk) => chunk.digest))];
+    for (let at = 0; at < digests.length; at += FIND_MISSING_BATCH) {
+      missing.push(...await this.findMissingChunks(digests.slice(at, at + FIND_MISSING_BATCH), options));
+    }
+    const wanted = wantedChunks(plan, missing);
+    if (wanted.length > 0) await this.uploadChunks(chunkMessages(source, wanted), options);
+    const refs = plan.chunks.map(({ digest, size }) => ({ digest, size }));
+    const artifact = await this.commitArtifact({ expectedSize: plan.size, ...header }, refs, plan.contentDigest, options);
+    const bytesSent = wanted.reduce((sum, chunk) => sum + chunk.size, 0);
+    return { artifact, chunks: plan.chunks.length, chunksSent: wanted.length, bytesSent };
+  }
+
+  /**
+   * Uploads `source` (bytes, or a string naming a file) resumably under `header.uploadId`: asks
+   * QueryUploadStatus how much the server holds and streams the rest from there (`writeOffset`). Call
+   * it again with the same upload id after an interrupted attempt; an upload that already completed
+   * returns its artifact.
+   */
+  async resumeUpload(header: UploadHeaderInput, source: ChunkSource, options: UploadOptions = {}): Promise<Artifact> {
+    if (!header.uploadId) throw new TypeError("resumeUpload needs header.uploadId");
+    const status = await this.queryUploadStatus(header.uploadId, options).catch((error: unknown) => {
+      if (error instanceof SessionsError && error.reason === "UPLOAD_NOT_FOUND") return undefined;
+      throw error;
+    });
+    if (status?.complete) return this.getArtifact(status.artifactId, options);
+    const offset = status?.committedSize ?? 0;
+    const messageSize = options.messageSize ?? UPLOAD_MESSAGE_SIZE;
+    const rest = typeof source === "string"
+      ? createReadStream(source, { start: offset, highWaterMark: messageSize }) : source.subarray(offset);
+    return this.uploadArtifact({ ...header, writeOffset: offset }, rest, options);
+  }
+
+  #capabilitiesCache?: Promise<GetCapabilitiesResponse>;
+
+  /** GetCapabilities, asked once per client (a failed answer is asked again next time). */
+  #capabilities(options: CallOptions): Promise<GetCapabilitiesResponse> {
+    this.#capabilitiesCache ??= this.getCapabilities(options).catch((error: unknown) => {
+      this.#capabilitiesCache = undefined;
+      throw error;
+    });
+    return this.#capabilitiesCache;
   }
 
   /** Stores small content in one unary call. */

@@ -11,7 +11,7 @@ export {
   type SessionChanges, type SetStateOptions,
 } from "./sessions.js";
 export {
-  ArtifactCalls, type ArtifactContent, type ArtifactRef, type DownloadOptions, type ListArtifactsQuery,
+  ArtifactCalls, type ChunkedUpload, type UploadFileOptions, type ArtifactContent, type ArtifactRef, type DownloadOptions, type ListArtifactsQuery,
   type UploadHeaderInput, type UploadOptions,
 } from "./artifacts.js";
 export {
@@ -24,6 +24,8 @@ export {
   type StatusDetails,
 } from "./errors.js";
 export { blake3Hex, DigestCounter } from "./digest.js";
+export { chunkCuts, chunkParams, GEAR_TABLE_ID, StreamChunker, type ChunkParams } from "./chunker.js";
+export { DEDUP_MIN_BYTES, planChunks, serverChunking, type ChunkPlan, type ChunkSource, type PlannedChunk } from "./dedup.js";
 export { checkJson, checkJsonObject, type JsonObject, type JsonValue } from "./json.js";
 export {
   ArtifactType, SessionAccess, SessionState, artifactTypeFromJSON, artifactTypeToJSON, sessionStateFromJSON, sessionStateToJSON,

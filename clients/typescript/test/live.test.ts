@@ -5,7 +5,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { blake3Hex, connect, IntegrityError, type SessionsClient } from "../src/index.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { blake3Hex, connect, IntegrityError, SessionsError, type SessionsClient } from "../src/index.js";
 import { SKIP_LIVE, startServer, type LiveServer } from "./live.js";
 
 const MiB = 1024 * 1024;
@@ -48,4 +49,61 @@ test("live: a file download is verified and renamed into place; a wrong digest l
 
   const range = await client.readArtifact(artifact.artifactId, { offset: MiB, limit: 1000, expectedDigest: blake3Hex(content.subarray(MiB, MiB + 1000)) });
   assert.ok(range.content.equals(content.subarray(MiB, MiB + 1000)));
+});
+
+test("live: re-uploading a 1%-edited 32 MiB file by chunks sends at most 5% of its bytes", live, async () => {
+  const session = await client.createSession({ name: "dedup" });
+  const size = 32 * MiB;
+  const original = randomBytes(size);
+  const path = join(work, "big.bin");
+  await writeFile(path, original);
+  const first = await client.uploadChunked({ sessionId: session.sessionId, name: "big" }, path);
+  assert.equal(first.bytesSent, size);
+  assert.equal(first.artifact.contentDigest, blake3Hex(original));
+  assert.ok(first.chunks > 100, `${first.chunks} chunks`);
+
+  const edit = Math.floor(size / 200); // two edits of 0.5%: an overwrite and an insertion
+  const edited = Buffer.concat([original.subarray(0, 24 * MiB), randomBytes(edit), original.subarray(24 * MiB)]);
+  for (let i = 8 * MiB; i < 8 * MiB + edit; i++) edited[i] = edited[i]! ^ 0x5a;
+  await writeFile(path, edited);
+  const second = await client.uploadChunked({ sessionId: session.sessionId, name: "big" }, path);
+  assert.ok(second.bytesSent <= 0.05 * size, `sent ${second.bytesSent} bytes`);
+  assert.ok(second.chunksSent > 0 && second.chunksSent < second.chunks);
+  assert.equal(second.artifact.version, 2);
+  assert.equal(second.artifact.contentDigest, blake3Hex(edited));
+  assert.ok((await client.readArtifact(second.artifact.artifactId)).content.equals(edited));
+
+  const same = await client.uploadFile({ sessionId: session.sessionId, name: "again" }, path); // 4 MiB+: by chunks
+  assert.equal(same.contentDigest, second.artifact.contentDigest);
+  assert.equal(same.newBytes, 0);
+});
+
+test("live: an interrupted upload resumes from QueryUploadStatus's committed size", live, async () => {
+  const session = await client.createSession({ name: "resume" });
+  const content = randomBytes(12 * MiB);
+  const uploadId = `ts-resume-${randomBytes(8).toString("hex")}`;
+  const header = { sessionId: session.sessionId, name: "resumed", uploadId };
+  const controller = new AbortController();
+  async function* halfThenAbort() {
+    for (let i = 0; i < 6; i++) yield content.subarray(i * MiB, (i + 1) * MiB);
+    await new Promise((r) => setTimeout(r, 500));
+    controller.abort();
+    await sleep(60_000, undefined, { ref: false }); // never resumed: the call is cancelled
+  }
+  await assert.rejects(client.uploadArtifact(header, halfThenAbort(), { signal: controller.signal }),
+    (e: unknown) => e instanceof SessionsError && e.codeName === "CANCELLED");
+  let status = await client.queryUploadStatus(uploadId);
+  for (let i = 0; i < 50; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    const next = await client.queryUploadStatus(uploadId);
+    if (next.committedSize === status.committedSize) break;
+    status = next;
+  }
+  assert.equal(status.complete, false);
+  assert.ok(status.committedSize > 0 && status.committedSize <= 6 * MiB, `committed ${status.committedSize}`);
+  const artifact = await client.resumeUpload(header, content);
+  assert.equal(artifact.size, content.length);
+  assert.equal(artifact.contentDigest, blake3Hex(content));
+  const again = await client.resumeUpload(header, content); // already complete: the same artifact
+  assert.equal(again.artifactId, artifact.artifactId);
 });
