@@ -18,12 +18,12 @@ async function* generated(megabytes: number): AsyncGenerator<Uint8Array> {
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "llmspell-artifacts-"));
   try {
-    const session = await client.createSession({ name: "artifacts-example", tags: ["example"] });
+    const session = await client.sessions.createSession({ name: "artifacts-example", tags: ["example"] });
     const id = session.sessionId;
 
     const input = join(dir, "report.txt");
     await writeFile(input, "A report line.\n".repeat(200_000)); // ~3 MB, compresses well
-    const report = await client.uploadFile(
+    const report = await client.artifacts.uploadFile(
       { sessionId: id, name: "report.txt", type: ArtifactType.ARTIFACT_TYPE_AGENT_OUTPUT, mimeType: "text/plain",
         tags: ["report"], metadata: { pages: 12 } },
       input,
@@ -31,33 +31,33 @@ async function main(): Promise<void> {
     console.log(`uploaded ${report.name} v${report.version}: ${report.size} bytes, stored ${report.storedSize}, ` +
       `${report.chunkCount} chunks, digest ${report.contentDigest.slice(0, 16)}…`);
 
-    const v2 = await client.uploadArtifact(
+    const v2 = await client.artifacts.uploadArtifact(
       { sessionId: id, name: "report.txt", type: ArtifactType.ARTIFACT_TYPE_AGENT_OUTPUT, parentArtifactId: report.artifactId },
       generated(3),
     );
     console.log(`uploaded ${v2.name} v${v2.version} (previous digest ${v2.previousDigest.slice(0, 16)}…)`);
 
     const output = join(dir, "report.out");
-    await client.downloadFile(report.artifactId, output);
+    await client.artifacts.downloadFile(report.artifactId, output);
     if (sha256(await readFile(output)) !== sha256(await readFile(input))) throw new Error("downloaded file differs");
     console.log("downloaded v1 to a file: identical");
 
-    const { content } = await client.readArtifact(report.artifactId, { offset: 15, limit: 14 });
+    const { content } = await client.artifacts.readArtifact(report.artifactId, { offset: 15, limit: 14 });
     console.log(`range [15, 29): ${JSON.stringify(content.toString())}`);
 
-    const copy = await client.storeArtifact({ sessionId: id, name: "copy.txt" }, await readFile(input));
+    const copy = await client.artifacts.storeArtifact({ sessionId: id, name: "copy.txt" }, await readFile(input));
     console.log(`stored an identical copy: new_bytes=${copy.newBytes} (deduplicated)`);
 
-    for await (const a of client.iterateArtifacts({ sessionId: id, allVersions: true, orderBy: "name" })) {
+    for await (const a of client.artifacts.iterateArtifacts({ sessionId: id, allVersions: true, orderBy: "name" })) {
       console.log(`  ${a.name} v${a.version} ${a.size} bytes ${a.compressed ? "(lz4)" : ""}`);
     }
-    const latest = await client.getArtifact({ sessionId: id, name: "report.txt" });
+    const latest = await client.artifacts.getArtifact({ sessionId: id, name: "report.txt" });
     if (latest.version !== 2) throw new Error(`latest version is ${latest.version}, expected 2`);
 
-    const stats = await client.getStorageStats(id);
+    const stats = await client.artifacts.getStorageStats(id);
     console.log(`session storage: ${stats.logicalBytes} logical, ${stats.storedBytes} stored bytes, ` +
       `dedup ${stats.dedupRatio.toFixed(2)}, compression ${stats.compressionRatio.toFixed(2)}`);
-    await client.completeSession(id);
+    await client.sessions.completeSession(id);
     console.log("artifacts example ok");
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -48,14 +48,14 @@ try {
     writeFileSync(join(app, "esm.mjs"), `import { connect, SessionsError } from "@llmspell/sessions";
 import { Session } from "@llmspell/sessions/proto";
 const client = connect();
-const s = await client.createSession({ name: "esm" });
+const s = await client.sessions.createSession({ name: "esm" });
 console.log(typeof SessionsError, Session.toJSON(s).name);
 client.close();
 `);
     writeFileSync(join(app, "cjs.cjs"), `const { connect, SessionsError } = require("@llmspell/sessions");
 const { Session } = require("@llmspell/sessions/proto");
 const client = connect();
-client.createSession({ name: "cjs" }).then((s) => {
+client.sessions.createSession({ name: "cjs" }).then((s) => {
   console.log(typeof SessionsError, Session.toJSON(s).name);
   client.close();
 }, (e) => { console.error(e); process.exitCode = 1; client.close(); });

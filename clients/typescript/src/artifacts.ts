@@ -23,8 +23,7 @@ import { chunkMessages, DEDUP_MIN_BYTES, planChunks, serverChunking, wantedChunk
 import { DigestCounter } from "./digest.js";
 import { GrpcStatus, SessionsError } from "./errors.js";
 import { checkJsonObject, type JsonObject } from "./json.js";
-import { cancelOnAbort, type CallOptions } from "./rpc.js";
-import { SessionCalls } from "./sessions.js";
+import { cancelOnAbort, type CallOptions, type Rpc } from "./rpc.js";
 import {
   deliver, rechunk, writeClientStream, UPLOAD_MESSAGE_SIZE, type DownloadSink, type UploadSource,
 } from "./streams.js";
@@ -89,16 +88,23 @@ export type ArtifactRef = string | { sessionId: string; name: string; version?: 
 /** Filters and ordering of {@link ArtifactCalls.listArtifacts}; `sessionId` is required. */
 export type ListArtifactsQuery = Partial<ListArtifactsRequest> & { sessionId: string };
 
-/** ArtifactService methods of {@link SessionsClient}. */
-export class ArtifactCalls extends SessionCalls {
+/** ArtifactService calls: `client.artifacts`. */
+export class ArtifactCalls {
+  readonly #rpc: Rpc;
+
+  /** A group of calls over `rpc`; {@link SessionsClient} builds one of each. */
+  constructor(rpc: Rpc) {
+    this.#rpc = rpc;
+  }
+
   /**
    * Streams `source` as a new artifact (or a new version of `header.name`): the header, then data
    * messages of 1 MiB. A `Readable` or any (async) iterable of buffers is read as it is sent.
    */
   async uploadArtifact(header: UploadHeaderInput, source: UploadSource, options: UploadOptions = {}): Promise<Artifact> {
     const messages = uploadMessages(toHeader(header), source, options.messageSize ?? UPLOAD_MESSAGE_SIZE);
-    const open = this.raw.artifacts.uploadArtifact.bind(this.raw.artifacts);
-    return writeClientStream(open, messages, this.metadata(options), this.grpcOptions(options, true), options.signal);
+    const open = this.#rpc.raw.artifacts.uploadArtifact.bind(this.#rpc.raw.artifacts);
+    return writeClientStream(open, messages, this.#rpc.metadata(options), this.#rpc.grpcOptions(options, true), options.signal);
   }
 
   /**
@@ -177,7 +183,7 @@ export class ArtifactCalls extends SessionCalls {
   /** Stores small content in one unary call. */
   storeArtifact(header: UploadHeaderInput, content: Uint8Array, options?: CallOptions): Promise<Artifact> {
     const request = { header: toHeader(header), content: asBuffer(content) };
-    return this.unary(this.raw.artifacts.storeArtifact.bind(this.raw.artifacts), request, options);
+    return this.#rpc.unary(this.#rpc.raw.artifacts.storeArtifact.bind(this.#rpc.raw.artifacts), request, options);
   }
 
   /**
@@ -189,7 +195,7 @@ export class ArtifactCalls extends SessionCalls {
   async downloadArtifact(artifactId: string, sink: DownloadSink, options: DownloadOptions = {}): Promise<Artifact> {
     const check = { offset: options.offset ?? 0, limit: options.limit ?? 0, expectedDigest: options.expectedDigest };
     const request = { artifactId, offset: check.offset, limit: check.limit };
-    const call = this.raw.artifacts.downloadArtifact(request, this.metadata(options), this.grpcOptions(options, true));
+    const call = this.#rpc.raw.artifacts.downloadArtifact(request, this.#rpc.metadata(options), this.#rpc.grpcOptions(options, true));
     const release = cancelOnAbort(call, options.signal);
     const received = new DigestCounter();
     let artifact: Artifact | undefined;
@@ -233,13 +239,13 @@ export class ArtifactCalls extends SessionCalls {
     const request = typeof ref === "string"
       ? { artifactId: ref, sessionId: "", name: "", version: 0 }
       : { artifactId: "", sessionId: ref.sessionId, name: ref.name, version: ref.version ?? 0 };
-    return this.unary(this.raw.artifacts.getArtifact.bind(this.raw.artifacts), request, options);
+    return this.#rpc.unary(this.#rpc.raw.artifacts.getArtifact.bind(this.#rpc.raw.artifacts), request, options);
   }
 
   /** Reads one page of a session's artifacts. */
   listArtifacts(query: ListArtifactsQuery, options?: CallOptions): Promise<ListArtifactsResponse> {
     const request = ListArtifactsRequest.fromPartial(query);
-    return this.unary(this.raw.artifacts.listArtifacts.bind(this.raw.artifacts), request, options);
+    return this.#rpc.unary(this.#rpc.raw.artifacts.listArtifacts.bind(this.#rpc.raw.artifacts), request, options);
   }
 
   /** Iterates over every artifact matching `query`, fetching pages as needed. */
@@ -254,18 +260,18 @@ export class ArtifactCalls extends SessionCalls {
 
   /** Deletes one artifact version; content still referenced elsewhere stays stored. */
   async deleteArtifact(artifactId: string, options?: CallOptions): Promise<void> {
-    await this.unary(this.raw.artifacts.deleteArtifact.bind(this.raw.artifacts), { artifactId }, options);
+    await this.#rpc.unary(this.#rpc.raw.artifacts.deleteArtifact.bind(this.#rpc.raw.artifacts), { artifactId }, options);
   }
 
   /** How much of a resumable upload (one with `uploadId`) the server holds. */
   queryUploadStatus(uploadId: string, options?: CallOptions): Promise<QueryUploadStatusResponse> {
-    return this.unary(this.raw.artifacts.queryUploadStatus.bind(this.raw.artifacts), { uploadId }, options);
+    return this.#rpc.unary(this.#rpc.raw.artifacts.queryUploadStatus.bind(this.#rpc.raw.artifacts), { uploadId }, options);
   }
 
   /** The chunk digests (BLAKE3 hex of uncompressed bytes) the store does not hold. */
   async findMissingChunks(digests: string[], options?: CallOptions): Promise<string[]> {
-    const response = await this.unary(
-      this.raw.artifacts.findMissingChunks.bind(this.raw.artifacts), { digests }, options);
+    const response = await this.#rpc.unary(
+      this.#rpc.raw.artifacts.findMissingChunks.bind(this.#rpc.raw.artifacts), { digests }, options);
     return response.missingDigests;
   }
 
@@ -273,8 +279,8 @@ export class ArtifactCalls extends SessionCalls {
   uploadChunks(
     chunks: Iterable<UploadChunksRequest> | AsyncIterable<UploadChunksRequest>, options: CallOptions = {},
   ): Promise<UploadChunksResponse> {
-    const open = this.raw.artifacts.uploadChunks.bind(this.raw.artifacts);
-    return writeClientStream(open, toAsync(chunks), this.metadata(options), this.grpcOptions(options, true), options.signal);
+    const open = this.#rpc.raw.artifacts.uploadChunks.bind(this.#rpc.raw.artifacts);
+    return writeClientStream(open, toAsync(chunks), this.#rpc.metadata(options), this.#rpc.grpcOptions(options, true), options.signal);
   }
 
   /** Builds an artifact from chunks already stored; an unknown chunk fails with MISSING_CHUNKS. */
@@ -282,17 +288,17 @@ export class ArtifactCalls extends SessionCalls {
     header: UploadHeaderInput, chunks: ChunkRef[], contentDigest: string, options?: CallOptions,
   ): Promise<Artifact> {
     const request = { header: toHeader(header), chunks, contentDigest };
-    return this.unary(this.raw.artifacts.commitArtifact.bind(this.raw.artifacts), request, options);
+    return this.#rpc.unary(this.#rpc.raw.artifacts.commitArtifact.bind(this.#rpc.raw.artifacts), request, options);
   }
 
   /** The server's digest, compression, size limits and chunking parameters. */
   getCapabilities(options?: CallOptions): Promise<GetCapabilitiesResponse> {
-    return this.unary(this.raw.artifacts.getCapabilities.bind(this.raw.artifacts), {}, options);
+    return this.#rpc.unary(this.#rpc.raw.artifacts.getCapabilities.bind(this.#rpc.raw.artifacts), {}, options);
   }
 
   /** Storage use of one session, or of the caller's whole tenant when `sessionId` is omitted. */
   getStorageStats(sessionId = "", options?: CallOptions): Promise<GetStorageStatsResponse> {
-    return this.unary(this.raw.artifacts.getStorageStats.bind(this.raw.artifacts), { sessionId }, options);
+    return this.#rpc.unary(this.#rpc.raw.artifacts.getStorageStats.bind(this.#rpc.raw.artifacts), { sessionId }, options);
   }
 }
 

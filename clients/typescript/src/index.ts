@@ -5,7 +5,7 @@
  */
 export { connect, SessionsClient } from "./client.js";
 export { DEFAULT_TARGET, InsecureTokenError, isLoopback, resolveConnection, type ConnectOptions, type TlsOptions } from "./connection.js";
-export { RpcBase, type CallOptions, type RawClients } from "./rpc.js";
+export { Rpc, type CallOptions, type RawClients } from "./rpc.js";
 export {
   SessionCalls, type AppliedChanges, type ApplyOptions, type CreateSessionInput, type ReadSessionQuery, type SessionChangeSet, type EtagOptions, type ListSessionsQuery, type LoadedSession,
   type SessionChanges, type SetStateOptions,

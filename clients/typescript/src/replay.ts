@@ -5,7 +5,6 @@
  * @module
  */
 import type { ClientDuplexStream } from "@grpc/grpc-js";
-import { ArtifactCalls } from "./artifacts.js";
 import type { Checkpoint, Event, Session } from "./gen/llmspell/sessions/v1/common.js";
 import {
   ReplayStart,
@@ -18,7 +17,7 @@ import {
 } from "./gen/llmspell/sessions/v1/replay.js";
 import { SessionsError } from "./errors.js";
 import { checkJsonObject, type JsonObject } from "./json.js";
-import { cancelOnAbort, type CallOptions } from "./rpc.js";
+import { cancelOnAbort, type CallOptions, type Rpc } from "./rpc.js";
 import type { EtagOptions } from "./sessions.js";
 
 /** A client event to append. `type` must not start with a reserved prefix (`session.`, `state.`, …). */
@@ -55,8 +54,15 @@ export type HistoryPoint = { seq: number } | { checkpointId: string };
 /** The first control of a replay (see `ReplayStart` in replay.proto). */
 export type ReplayStartInput = Partial<ReplayStart> & { sessionId: string };
 
-/** ReplayService methods of {@link SessionsClient}. */
-export class ReplayCalls extends ArtifactCalls {
+/** ReplayService calls: `client.replay`. */
+export class ReplayCalls {
+  readonly #rpc: Rpc;
+
+  /** A group of calls over `rpc`; {@link SessionsClient} builds one of each. */
+  constructor(rpc: Rpc) {
+    this.#rpc = rpc;
+  }
+
   /** Appends client events atomically and returns them with their seqs. */
   async appendEvents(sessionId: string, events: NewEventInput[], options: AppendOptions = {}): Promise<Event[]> {
     const newEvents = events.map((event, index) => {
@@ -64,14 +70,14 @@ export class ReplayCalls extends ArtifactCalls {
       return { payload: undefined, correlationId: "", causationId: "", ...event };
     });
     const request = { sessionId, events: newEvents, expectedLastSeq: options.expectedLastSeq };
-    const response = await this.unary(this.raw.replay.appendEvents.bind(this.raw.replay), request, options);
+    const response = await this.#rpc.unary(this.#rpc.raw.replay.appendEvents.bind(this.#rpc.raw.replay), request, options);
     return response.events;
   }
 
   /** Reads one page of a session's events. */
   listEvents(sessionId: string, query: EventQuery = {}, options?: CallOptions): Promise<ListEventsResponse> {
     const request = { sessionId, afterSeq: 0, types: [], pageSize: 0, pageToken: "", ...query };
-    return this.unary(this.raw.replay.listEvents.bind(this.raw.replay), request, options);
+    return this.#rpc.unary(this.#rpc.raw.replay.listEvents.bind(this.#rpc.raw.replay), request, options);
   }
 
   /** Iterates over every matching event in seq order, fetching pages as needed. */
@@ -91,7 +97,7 @@ export class ReplayCalls extends ArtifactCalls {
    */
   async *subscribeEvents(sessionId: string, options: SubscribeOptions = {}): AsyncGenerator<Event> {
     const request = { sessionId, afterSeq: options.afterSeq ?? 0, types: options.types ?? [] };
-    const call = this.raw.replay.subscribeEvents(request, this.metadata(options), this.grpcOptions(options, true));
+    const call = this.#rpc.raw.replay.subscribeEvents(request, this.#rpc.metadata(options), this.#rpc.grpcOptions(options, true));
     const release = cancelOnAbort(call, options.signal);
     try {
       for await (const event of call as AsyncIterable<Event>) yield event;
@@ -105,7 +111,7 @@ export class ReplayCalls extends ArtifactCalls {
 
   /** Records a named point at the session's current seq. */
   createCheckpoint(sessionId: string, label = "", options?: CallOptions): Promise<Checkpoint> {
-    return this.unary(this.raw.replay.createCheckpoint.bind(this.raw.replay), { sessionId, label }, options);
+    return this.#rpc.unary(this.#rpc.raw.replay.createCheckpoint.bind(this.#rpc.raw.replay), { sessionId, label }, options);
   }
 
   /** Reads one page of a session's checkpoints. */
@@ -113,13 +119,13 @@ export class ReplayCalls extends ArtifactCalls {
     sessionId: string, page: { pageSize?: number; pageToken?: string } = {}, options?: CallOptions,
   ): Promise<ListCheckpointsResponse> {
     const request = { sessionId, pageSize: page.pageSize ?? 0, pageToken: page.pageToken ?? "" };
-    return this.unary(this.raw.replay.listCheckpoints.bind(this.raw.replay), request, options);
+    return this.#rpc.unary(this.#rpc.raw.replay.listCheckpoints.bind(this.#rpc.raw.replay), request, options);
   }
 
   /** The session, its state and artifacts exactly as they were at `point`. */
   getSnapshot(sessionId: string, point: HistoryPoint, options?: CallOptions): Promise<GetSnapshotResponse> {
     const request = { sessionId, ...pointFields(point, "atSeq") };
-    return this.unary(this.raw.replay.getSnapshot.bind(this.raw.replay), request, options);
+    return this.#rpc.unary(this.#rpc.raw.replay.getSnapshot.bind(this.#rpc.raw.replay), request, options);
   }
 
   /** What changed in state and artifacts between two points of a session's history. */
@@ -127,24 +133,24 @@ export class ReplayCalls extends ArtifactCalls {
     sessionId: string, from: HistoryPoint, to: HistoryPoint, options?: CallOptions,
   ): Promise<CompareSnapshotsResponse> {
     const request = { sessionId, from: pointFields(from, "seq"), to: pointFields(to, "seq") };
-    return this.unary(this.raw.replay.compareSnapshots.bind(this.raw.replay), request, options);
+    return this.#rpc.unary(this.#rpc.raw.replay.compareSnapshots.bind(this.#rpc.raw.replay), request, options);
   }
 
   /** A new ACTIVE child session with the state and artifacts as they were at `point`. */
   forkSession(sessionId: string, point: HistoryPoint, name = "", options?: CallOptions): Promise<Session> {
     const request = { sessionId, name, ...pointFields(point, "atSeq") };
-    return this.unary(this.raw.replay.forkSession.bind(this.raw.replay), request, options);
+    return this.#rpc.unary(this.#rpc.raw.replay.forkSession.bind(this.#rpc.raw.replay), request, options);
   }
 
   /** Restores state and artifacts to `point` in place (a `session.rewound` event; history stays). */
   rewindSession(sessionId: string, point: HistoryPoint, options: EtagOptions = {}): Promise<Session> {
     const request = { sessionId, etag: options.etag ?? "", ...pointFields(point, "toSeq") };
-    return this.unary(this.raw.replay.rewindSession.bind(this.raw.replay), request, options);
+    return this.#rpc.unary(this.#rpc.raw.replay.rewindSession.bind(this.#rpc.raw.replay), request, options);
   }
 
   /** Starts a controlled replay of a session's log; see {@link ReplayHandle}. */
   replaySession(start: ReplayStartInput, options: CallOptions = {}): ReplayHandle {
-    const call = this.raw.replay.replaySession(this.metadata(options), this.grpcOptions(options, true));
+    const call = this.#rpc.raw.replay.replaySession(this.#rpc.metadata(options), this.#rpc.grpcOptions(options, true));
     const handle = new ReplayHandle(call, options.signal);
     handle.send({ start: ReplayStart.fromPartial(start) });
     return handle;

@@ -50,8 +50,11 @@ type UnaryMethod<Req, Res> = (
   callback: (error: ServiceError | null, response: Res) => void,
 ) => ClientUnaryCall;
 
-/** The shared machinery of {@link SessionsClient}; not used directly. */
-export class RpcBase {
+/**
+ * The core every call group shares: one channel for the three generated clients, per-call metadata
+ * (bearer token, correlation id), deadlines, cancellation and error conversion.
+ */
+export class Rpc {
   /** The generated clients, sharing this client's channel and credentials. */
   readonly raw: RawClients;
   /** The `host:port` this client talks to. */
@@ -90,7 +93,7 @@ export class RpcBase {
   }
 
   /** The request metadata of one call: the bearer token and the correlation id. */
-  protected metadata(options?: CallOptions): Metadata {
+  metadata(options?: CallOptions): Metadata {
     const metadata = new Metadata();
     const token = options?.token ?? this.#token;
     if (token && !this.#tokenAllowed) throw new InsecureTokenError(this.target);
@@ -100,13 +103,13 @@ export class RpcBase {
   }
 
   /** grpc-js call options: the deadline. `stream` calls get no default deadline. */
-  protected grpcOptions(options?: CallOptions, stream = false): Partial<GrpcCallOptions> {
+  grpcOptions(options?: CallOptions, stream = false): Partial<GrpcCallOptions> {
     const timeoutMs = options?.timeoutMs ?? (stream ? undefined : this.#timeoutMs);
     return timeoutMs === undefined ? {} : { deadline: Date.now() + timeoutMs };
   }
 
   /** Runs one unary call as a promise; failures reject with a {@link SessionsError}. */
-  protected unary<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, options?: CallOptions): Promise<Res> {
+  unary<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, options?: CallOptions): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
       const call = method(request, this.metadata(options), this.grpcOptions(options), (error, response) => {
         release();

@@ -12,7 +12,7 @@ import {
   type ReadSessionResponse,
 } from "./gen/llmspell/sessions/v1/session.js";
 import { checkJsonObject, type JsonObject } from "./json.js";
-import { RpcBase, type CallOptions } from "./rpc.js";
+import type { CallOptions, Rpc } from "./rpc.js";
 
 /** Fields of a new session. */
 export interface CreateSessionInput {
@@ -86,24 +86,31 @@ export type ReadSessionQuery = Partial<Omit<ReadSessionRequest, "sessionId">>;
 
 const UPDATABLE = ["name", "description", "tags", "metadata"] as const;
 
-/** SessionService methods of {@link SessionsClient}. */
-export class SessionCalls extends RpcBase {
+/** SessionService calls: `client.sessions`. */
+export class SessionCalls {
+  readonly #rpc: Rpc;
+
+  /** A group of calls over `rpc`; {@link SessionsClient} builds one of each. */
+  constructor(rpc: Rpc) {
+    this.#rpc = rpc;
+  }
+
   /** Creates an ACTIVE session. */
   createSession(input: CreateSessionInput = {}, options?: CallOptions): Promise<Session> {
     if (input.metadata) checkJsonObject(input.metadata, "metadata");
     const request = CreateSessionRequest.fromPartial(input);
-    return this.unary(this.raw.sessions.createSession.bind(this.raw.sessions), request, options);
+    return this.#rpc.unary(this.#rpc.raw.sessions.createSession.bind(this.#rpc.raw.sessions), request, options);
   }
 
   /** Reads one session; a missing one fails with NOT_FOUND / SESSION_NOT_FOUND. */
   getSession(sessionId: string, options?: CallOptions): Promise<Session> {
-    return this.unary(this.raw.sessions.getSession.bind(this.raw.sessions), { sessionId }, options);
+    return this.#rpc.unary(this.#rpc.raw.sessions.getSession.bind(this.#rpc.raw.sessions), { sessionId }, options);
   }
 
   /** Reads one page of sessions (ARCHIVED ones only when `states` asks for them). */
   listSessions(query: ListSessionsQuery = {}, options?: CallOptions): Promise<ListSessionsResponse> {
     const request = ListSessionsRequest.fromPartial(query);
-    return this.unary(this.raw.sessions.listSessions.bind(this.raw.sessions), request, options);
+    return this.#rpc.unary(this.#rpc.raw.sessions.listSessions.bind(this.#rpc.raw.sessions), request, options);
   }
 
   /** Iterates over every session matching `query`, fetching pages as needed. */
@@ -122,53 +129,53 @@ export class SessionCalls extends RpcBase {
     if (changes.metadata) checkJsonObject(changes.metadata, "metadata");
     const session = Session.fromPartial({ ...changes, sessionId, etag: options.etag ?? "" });
     const request = { session, updateMask: [...paths] };
-    return this.unary(this.raw.sessions.updateSession.bind(this.raw.sessions), request, options);
+    return this.#rpc.unary(this.#rpc.raw.sessions.updateSession.bind(this.#rpc.raw.sessions), request, options);
   }
 
   /** ACTIVE → SUSPENDED. */
   suspendSession(sessionId: string, options: EtagOptions = {}): Promise<Session> {
     const request = { sessionId, etag: options.etag ?? "" };
-    return this.unary(this.raw.sessions.suspendSession.bind(this.raw.sessions), request, options);
+    return this.#rpc.unary(this.#rpc.raw.sessions.suspendSession.bind(this.#rpc.raw.sessions), request, options);
   }
 
   /** SUSPENDED → ACTIVE. */
   resumeSession(sessionId: string, options: EtagOptions = {}): Promise<Session> {
     const request = { sessionId, etag: options.etag ?? "" };
-    return this.unary(this.raw.sessions.resumeSession.bind(this.raw.sessions), request, options);
+    return this.#rpc.unary(this.#rpc.raw.sessions.resumeSession.bind(this.#rpc.raw.sessions), request, options);
   }
 
   /** ACTIVE or SUSPENDED → COMPLETED. */
   completeSession(sessionId: string, options: EtagOptions = {}): Promise<Session> {
     const request = { sessionId, etag: options.etag ?? "" };
-    return this.unary(this.raw.sessions.completeSession.bind(this.raw.sessions), request, options);
+    return this.#rpc.unary(this.#rpc.raw.sessions.completeSession.bind(this.#rpc.raw.sessions), request, options);
   }
 
   /** ACTIVE or SUSPENDED → FAILED, recording `reason`. */
   failSession(sessionId: string, reason: string, options: EtagOptions = {}): Promise<Session> {
     const request = { sessionId, reason, etag: options.etag ?? "" };
-    return this.unary(this.raw.sessions.failSession.bind(this.raw.sessions), request, options);
+    return this.#rpc.unary(this.#rpc.raw.sessions.failSession.bind(this.#rpc.raw.sessions), request, options);
   }
 
   /** COMPLETED or FAILED → ARCHIVED (read-only, hidden from listings unless asked for). */
   archiveSession(sessionId: string, options: EtagOptions = {}): Promise<Session> {
     const request = { sessionId, etag: options.etag ?? "" };
-    return this.unary(this.raw.sessions.archiveSession.bind(this.raw.sessions), request, options);
+    return this.#rpc.unary(this.#rpc.raw.sessions.archiveSession.bind(this.#rpc.raw.sessions), request, options);
   }
 
   /** Deletes the session with its artifacts, state, events and checkpoints. */
   async deleteSession(sessionId: string, options: EtagOptions = {}): Promise<void> {
     const request = { sessionId, etag: options.etag ?? "" };
-    await this.unary(this.raw.sessions.deleteSession.bind(this.raw.sessions), request, options);
+    await this.#rpc.unary(this.#rpc.raw.sessions.deleteSession.bind(this.#rpc.raw.sessions), request, options);
   }
 
   /** Returns once the session and everything written before it is durable on disk. */
   saveSession(sessionId: string, options?: CallOptions): Promise<Session> {
-    return this.unary(this.raw.sessions.saveSession.bind(this.raw.sessions), { sessionId }, options);
+    return this.#rpc.unary(this.#rpc.raw.sessions.saveSession.bind(this.#rpc.raw.sessions), { sessionId }, options);
   }
 
   /** Reads the whole restorable session in one call. */
   async loadSession(sessionId: string, options?: CallOptions): Promise<LoadedSession> {
-    const loaded = await this.unary(this.raw.sessions.loadSession.bind(this.raw.sessions), { sessionId }, options);
+    const loaded = await this.#rpc.unary(this.#rpc.raw.sessions.loadSession.bind(this.#rpc.raw.sessions), { sessionId }, options);
     return { session: loaded.session ?? Session.fromPartial({}), state: loaded.state as JsonObject, artifacts: loaded.artifacts };
   }
 
@@ -176,13 +183,13 @@ export class SessionCalls extends RpcBase {
   setState(sessionId: string, entries: JsonObject, options: SetStateOptions = {}): Promise<Session> {
     checkJsonObject(entries, "entries");
     const request = { sessionId, entries, deleteKeys: options.deleteKeys ?? [], etag: options.etag ?? "" };
-    return this.unary(this.raw.sessions.setSessionState.bind(this.raw.sessions), request, options);
+    return this.#rpc.unary(this.#rpc.raw.sessions.setSessionState.bind(this.#rpc.raw.sessions), request, options);
   }
 
   /** Reads state entries as plain JSON values; no `keys` means every key. Missing keys are absent. */
   async getState(sessionId: string, keys: string[] = [], options?: CallOptions): Promise<JsonObject> {
-    const response = await this.unary(
-      this.raw.sessions.getSessionState.bind(this.raw.sessions), { sessionId, keys }, options);
+    const response = await this.#rpc.unary(
+      this.#rpc.raw.sessions.getSessionState.bind(this.#rpc.raw.sessions), { sessionId, keys }, options);
     return response.entries as JsonObject;
   }
 
@@ -202,7 +209,7 @@ export class SessionCalls extends RpcBase {
       deleteKeys: changes.deleteKeys ?? [], events, expectedLastSeq: options.expectedLastSeq,
       etag: options.etag ?? "", requestId: options.requestId ?? "",
     };
-    const response = await this.unary(this.raw.sessions.applyChanges.bind(this.raw.sessions), request, options);
+    const response = await this.#rpc.unary(this.#rpc.raw.sessions.applyChanges.bind(this.#rpc.raw.sessions), request, options);
     return { session: response.session ?? Session.fromPartial({}), events: response.events };
   }
 
@@ -212,17 +219,17 @@ export class SessionCalls extends RpcBase {
    */
   readSession(sessionId: string, query: ReadSessionQuery = {}, options?: CallOptions): Promise<ReadSessionResponse> {
     const request = ReadSessionRequest.fromPartial({ ...query, sessionId });
-    return this.unary(this.raw.sessions.readSession.bind(this.raw.sessions), request, options);
+    return this.#rpc.unary(this.#rpc.raw.sessions.readSession.bind(this.#rpc.raw.sessions), request, options);
   }
 
   /** Lets another subject of the tenant read (or read and write) the session; admins only. */
   grantSessionAccess(sessionId: string, subject: string, access: SessionAccess, options?: CallOptions): Promise<Session> {
     const request = { sessionId, subject, access };
-    return this.unary(this.raw.sessions.grantSessionAccess.bind(this.raw.sessions), request, options);
+    return this.#rpc.unary(this.#rpc.raw.sessions.grantSessionAccess.bind(this.#rpc.raw.sessions), request, options);
   }
 
   /** Takes a grant back; admins only. */
   revokeSessionAccess(sessionId: string, subject: string, options?: CallOptions): Promise<Session> {
-    return this.unary(this.raw.sessions.revokeSessionAccess.bind(this.raw.sessions), { sessionId, subject }, options);
+    return this.#rpc.unary(this.#rpc.raw.sessions.revokeSessionAccess.bind(this.#rpc.raw.sessions), { sessionId, subject }, options);
   }
 }

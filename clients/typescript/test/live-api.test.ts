@@ -48,47 +48,47 @@ const failsWith = (codeName: string, reason?: string) => (e: unknown) =>
   e instanceof SessionsError && e.codeName === codeName && (reason === undefined || e.reason === reason);
 
 test("live: applyChanges writes state and events atomically; readSession reads them back in one call", live, async () => {
-  const { sessionId } = await client.createSession({ name: "apply" });
-  const applied = await client.applyChanges(sessionId,
+  const { sessionId } = await client.sessions.createSession({ name: "apply" });
+  const applied = await client.sessions.applyChanges(sessionId,
     { entries: { "k/a": 1, "k/b": 2, other: "x" }, createEntries: { "k/c": 3 }, events: [{ type: "agent.step", payload: { n: 1 } }] },
     { expectedLastSeq: 1 });
   assert.deepEqual(applied.events.map((e) => e.type), ["state.changed", "agent.step"]);
-  await client.applyChanges(sessionId, { createEntries: { "k/a": 99 } }); // create-only: keeps 1
-  await assert.rejects(client.applyChanges(sessionId, { entries: { z: 1 } }, { expectedLastSeq: 1 }), failsWith("ABORTED", "SEQ_MISMATCH"));
-  await client.storeArtifact({ sessionId, name: "notes" }, Buffer.from("hello"));
-  const read = await client.readSession(sessionId, {
+  await client.sessions.applyChanges(sessionId, { createEntries: { "k/a": 99 } }); // create-only: keeps 1
+  await assert.rejects(client.sessions.applyChanges(sessionId, { entries: { z: 1 } }, { expectedLastSeq: 1 }), failsWith("ABORTED", "SEQ_MISMATCH"));
+  await client.artifacts.storeArtifact({ sessionId, name: "notes" }, Buffer.from("hello"));
+  const read = await client.sessions.readSession(sessionId, {
     stateKeys: ["k/a", "missing"], statePrefix: "k/", pageSize: 2, lastEvents: 2, artifactNames: ["notes", "none"],
   });
   assert.deepEqual(read.state, { "k/a": 1 });
   assert.deepEqual(read.entries.map((e) => [e.key, e.value]), [["k/a", 1], ["k/b", 2]]);
   assert.notEqual(read.nextPageToken, "");
-  const next = await client.readSession(sessionId, { statePrefix: "k/", pageSize: 2, pageToken: read.nextPageToken });
+  const next = await client.sessions.readSession(sessionId, { statePrefix: "k/", pageSize: 2, pageToken: read.nextPageToken });
   assert.deepEqual(next.entries.map((e) => e.key), ["k/c"]);
   assert.deepEqual(read.artifacts.map((a) => a.name), ["notes"]);
   assert.equal(read.events.length, 2);
 });
 
 test("live: snapshots at a seq and a checkpoint, and their comparison", live, async () => {
-  const { sessionId } = await client.createSession({ name: "snap" });
-  const first = await client.setState(sessionId, { a: 1 });
-  const checkpoint = await client.createCheckpoint(sessionId, "cp");
-  await client.setState(sessionId, { a: 2, b: true }, { deleteKeys: [] });
-  await client.storeArtifact({ sessionId, name: "late", type: ArtifactType.ARTIFACT_TYPE_TOOL_RESULT }, Buffer.from("x"));
-  const atSeq = await client.getSnapshot(sessionId, { seq: first.lastEventSeq });
+  const { sessionId } = await client.sessions.createSession({ name: "snap" });
+  const first = await client.sessions.setState(sessionId, { a: 1 });
+  const checkpoint = await client.replay.createCheckpoint(sessionId, "cp");
+  await client.sessions.setState(sessionId, { a: 2, b: true }, { deleteKeys: [] });
+  await client.artifacts.storeArtifact({ sessionId, name: "late", type: ArtifactType.ARTIFACT_TYPE_TOOL_RESULT }, Buffer.from("x"));
+  const atSeq = await client.replay.getSnapshot(sessionId, { seq: first.lastEventSeq });
   assert.deepEqual(atSeq.state, { a: 1 });
-  const atCheckpoint = await client.getSnapshot(sessionId, { checkpointId: checkpoint.checkpointId });
+  const atCheckpoint = await client.replay.getSnapshot(sessionId, { checkpointId: checkpoint.checkpointId });
   assert.deepEqual(atCheckpoint.state, { a: 1 });
-  const last = (await client.getSession(sessionId)).lastEventSeq;
-  const diff = await client.compareSnapshots(sessionId, { checkpointId: checkpoint.checkpointId }, { seq: last });
+  const last = (await client.sessions.getSession(sessionId)).lastEventSeq;
+  const diff = await client.replay.compareSnapshots(sessionId, { checkpointId: checkpoint.checkpointId }, { seq: last });
   assert.deepEqual(Object.keys(diff.stateAdded), ["b"]);
   assert.deepEqual(diff.artifactsAdded.map((a) => a.name), ["late"]);
   assert.ok(Object.keys(diff.stateChanged).includes("a"));
 });
 
 test("live: a STEP replay advances one event per step and stops on request", live, async () => {
-  const { sessionId } = await client.createSession({ name: "replay" });
-  await client.appendEvents(sessionId, [{ type: "r.one" }, { type: "r.two" }, { type: "r.three" }]);
-  const replay = client.replaySession({ sessionId, mode: ReplayMode.REPLAY_MODE_STEP, types: ["r."] });
+  const { sessionId } = await client.sessions.createSession({ name: "replay" });
+  await client.replay.appendEvents(sessionId, [{ type: "r.one" }, { type: "r.two" }, { type: "r.three" }]);
+  const replay = client.replay.replaySession({ sessionId, mode: ReplayMode.REPLAY_MODE_STEP, types: ["r."] });
   const frames: { seq: number; status: ReplayStatus }[] = [];
   replay.step();
   for await (const frame of replay) {
@@ -101,24 +101,24 @@ test("live: a STEP replay advances one event per step and stops on request", liv
 });
 
 test("live: grants let another subject read; only admins grant; revoke takes it back", live, async () => {
-  const { sessionId } = await authClient.createSession({ name: "shared" });
+  const { sessionId } = await authClient.sessions.createSession({ name: "shared" });
   const alice = { token: TOKENS.alice };
-  await assert.rejects(authClient.getSession(sessionId, alice), failsWith("PERMISSION_DENIED"));
-  const granted = await authClient.grantSessionAccess(sessionId, "ts-alice", SessionAccess.SESSION_ACCESS_READ);
+  await assert.rejects(authClient.sessions.getSession(sessionId, alice), failsWith("PERMISSION_DENIED"));
+  const granted = await authClient.sessions.grantSessionAccess(sessionId, "ts-alice", SessionAccess.SESSION_ACCESS_READ);
   assert.equal(granted.grants["ts-alice"], SessionAccess.SESSION_ACCESS_READ);
-  assert.equal((await authClient.getSession(sessionId, alice)).name, "shared");
-  await assert.rejects(authClient.setState(sessionId, { x: 1 }, alice), failsWith("PERMISSION_DENIED"));
-  await assert.rejects(authClient.grantSessionAccess(sessionId, "ts-alice", SessionAccess.SESSION_ACCESS_WRITE, alice),
+  assert.equal((await authClient.sessions.getSession(sessionId, alice)).name, "shared");
+  await assert.rejects(authClient.sessions.setState(sessionId, { x: 1 }, alice), failsWith("PERMISSION_DENIED"));
+  await assert.rejects(authClient.sessions.grantSessionAccess(sessionId, "ts-alice", SessionAccess.SESSION_ACCESS_WRITE, alice),
     failsWith("PERMISSION_DENIED"));
-  await authClient.revokeSessionAccess(sessionId, "ts-alice");
-  await assert.rejects(authClient.getSession(sessionId, alice), failsWith("PERMISSION_DENIED"));
-  await assert.rejects(authClient.getSession(sessionId, { token: "" }), failsWith("UNAUTHENTICATED"));
+  await authClient.sessions.revokeSessionAccess(sessionId, "ts-alice");
+  await assert.rejects(authClient.sessions.getSession(sessionId, alice), failsWith("PERMISSION_DENIED"));
+  await assert.rejects(authClient.sessions.getSession(sessionId, { token: "" }), failsWith("UNAUTHENTICATED"));
 });
 
 test("live: a rate-limited call carries RetryInfo as retryDelayMs beside the reason", live, async () => {
-  const { sessionId } = await authClient.createSession({ name: "busy" });
+  const { sessionId } = await authClient.sessions.createSession({ name: "busy" });
   let error: unknown;
-  for (let i = 0; i < 30 && !error; i++) error = await authClient.setState(sessionId, { i }).then(() => undefined, (e: unknown) => e);
+  for (let i = 0; i < 30 && !error; i++) error = await authClient.sessions.setState(sessionId, { i }).then(() => undefined, (e: unknown) => e);
   assert.ok(error instanceof SessionsError, `no rate limit: ${error}`);
   assert.equal(error.codeName, "RESOURCE_EXHAUSTED");
   assert.equal(error.reason, "RATE_LIMITED");
@@ -126,38 +126,38 @@ test("live: a rate-limited call carries RetryInfo as retryDelayMs beside the rea
 });
 
 test("live: the correlation id of a call is stamped on its events; per-call deadlines apply", live, async () => {
-  const { sessionId } = await client.createSession({ name: "corr" });
-  const events = await client.appendEvents(sessionId, [{ type: "c.one" }, { type: "c.two" }], { correlationId: "corr-ts-42" });
+  const { sessionId } = await client.sessions.createSession({ name: "corr" });
+  const events = await client.replay.appendEvents(sessionId, [{ type: "c.one" }, { type: "c.two" }], { correlationId: "corr-ts-42" });
   assert.deepEqual(events.map((e) => e.correlationId), ["corr-ts-42", "corr-ts-42"]);
-  await assert.rejects(client.getSession(sessionId, { timeoutMs: 0.001 }), failsWith("DEADLINE_EXCEEDED"));
+  await assert.rejects(client.sessions.getSession(sessionId, { timeoutMs: 0.001 }), failsWith("DEADLINE_EXCEEDED"));
 });
 
 test("live: capabilities, stats, artifacts by name and upload status", live, async () => {
-  const caps = await client.getCapabilities();
+  const caps = await client.artifacts.getCapabilities();
   assert.equal(caps.digestFunction, "blake3");
   assert.equal(caps.chunking?.algorithm, "fastcdc-2020");
-  const { sessionId } = await client.createSession({ name: "misc" });
-  await client.storeArtifact({ sessionId, name: "doc" }, Buffer.from("v1"));
-  const v2 = await client.storeArtifact({ sessionId, name: "doc" }, Buffer.from("v2!"));
-  assert.equal((await client.getArtifact({ sessionId, name: "doc" })).artifactId, v2.artifactId);
-  assert.equal((await client.getArtifact({ sessionId, name: "doc", version: 1 })).size, 2);
-  const stats = await client.getStorageStats(sessionId);
+  const { sessionId } = await client.sessions.createSession({ name: "misc" });
+  await client.artifacts.storeArtifact({ sessionId, name: "doc" }, Buffer.from("v1"));
+  const v2 = await client.artifacts.storeArtifact({ sessionId, name: "doc" }, Buffer.from("v2!"));
+  assert.equal((await client.artifacts.getArtifact({ sessionId, name: "doc" })).artifactId, v2.artifactId);
+  assert.equal((await client.artifacts.getArtifact({ sessionId, name: "doc", version: 1 })).size, 2);
+  const stats = await client.artifacts.getStorageStats(sessionId);
   assert.equal(stats.artifactCount, 2);
-  await assert.rejects(client.queryUploadStatus("no-such-upload"), failsWith("NOT_FOUND", "UPLOAD_NOT_FOUND"));
+  await assert.rejects(client.artifacts.queryUploadStatus("no-such-upload"), failsWith("NOT_FOUND", "UPLOAD_NOT_FOUND"));
 });
 
 test("live: cancelling a download reports CANCELLED; the connection keeps working", live, async () => {
-  const { sessionId } = await client.createSession({ name: "cancel" });
-  const artifact = await client.uploadArtifact({ sessionId, name: "big" }, randomBytes(16 * 1024 * 1024));
+  const { sessionId } = await client.sessions.createSession({ name: "cancel" });
+  const artifact = await client.artifacts.uploadArtifact({ sessionId, name: "big" }, randomBytes(16 * 1024 * 1024));
   const controller = new AbortController();
   let received = 0;
-  const download = client.downloadArtifact(artifact.artifactId, (chunk) => {
+  const download = client.artifacts.downloadArtifact(artifact.artifactId, (chunk) => {
     received += chunk.length;
     if (received >= 1024 * 1024) controller.abort();
   }, { signal: controller.signal });
   await assert.rejects(download, failsWith("CANCELLED"));
   assert.ok(received < artifact.size);
   assert.equal(getEventListeners(controller.signal, "abort").length, 0);
-  assert.equal((await client.getSession(sessionId)).name, "cancel");
-  assert.equal((await client.readArtifact(artifact.artifactId)).content.length, artifact.size);
+  assert.equal((await client.sessions.getSession(sessionId)).name, "cancel");
+  assert.equal((await client.artifacts.readArtifact(artifact.artifactId)).content.length, artifact.size);
 });

@@ -44,20 +44,20 @@ test("live: TLS with a self-signed certificate; a plaintext client cannot talk t
     const ca = await readFile(join(server.dir, "cert.pem"));
     const client = connect({ target: server.target, tls: { ca }, timeoutMs: 10_000 });
     try {
-      const session = await client.createSession({ name: "over-tls" });
-      assert.equal((await client.getSession(session.sessionId)).name, "over-tls");
+      const session = await client.sessions.createSession({ name: "over-tls" });
+      assert.equal((await client.sessions.getSession(session.sessionId)).name, "over-tls");
     } finally {
       client.close();
     }
     const plaintext = connect({ target: server.target, timeoutMs: 3_000 });
     try {
-      await assert.rejects(plaintext.createSession({ name: "x" }), (e: unknown) => e instanceof SessionsError && e.codeName === "UNAVAILABLE");
+      await assert.rejects(plaintext.sessions.createSession({ name: "x" }), (e: unknown) => e instanceof SessionsError && e.codeName === "UNAVAILABLE");
     } finally {
       plaintext.close();
     }
     const untrusted = connect({ target: server.target, tls: true, timeoutMs: 3_000 });
     try {
-      await assert.rejects(untrusted.createSession({ name: "x" }), (e: unknown) => e instanceof SessionsError && e.codeName === "UNAVAILABLE");
+      await assert.rejects(untrusted.sessions.createSession({ name: "x" }), (e: unknown) => e instanceof SessionsError && e.codeName === "UNAVAILABLE");
     } finally {
       untrusted.close();
     }

@@ -136,7 +136,7 @@ export class ScenarioRunner {
 export async function verifyShared(client: SessionsClient, shared: SharedArtifact[]): Promise<void> {
   for (const artifact of shared) {
     const counter = new DigestCounter();
-    await client.downloadArtifact(artifact.artifact_id, counter.update);
+    await client.artifacts.downloadArtifact(artifact.artifact_id, counter.update);
     const digest = counter.digest();
     if (counter.size !== Number(artifact.size) || digest !== artifact.content_digest) {
       throw new Error(`artifact ${artifact.artifact_id}: got ${counter.size} bytes ${digest}, ` +
