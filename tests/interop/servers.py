@@ -21,7 +21,7 @@ RATE_LIMIT_PER_SESSION = 6  # a bucket of 9 mutations per session, refilled at o
 def auth_config(scenarios: Path = SCENARIOS) -> str:
     """The auth server's TOML: one [[auth.tokens]] per entry of the scenarios' tokens table."""
     tokens = json.loads(scenarios.read_text())["tokens"]
-    lines = ["max_sessions = 10000", f"rate_limit_per_session = {RATE_LIMIT_PER_SESSION}", ""]
+    lines = ["max_sessions = 10000", ""]
     for token in tokens.values():
         digest = hashlib.sha256(token["token"].encode()).hexdigest()
         lines += [
@@ -45,4 +45,5 @@ def start_auth(path: Path) -> ServerProcess:
     path.mkdir(parents=True, exist_ok=True)
     config = path / "auth.toml"
     config.write_text(auth_config())
-    return ServerProcess(path / "store", args=["--config", str(config)]).start()
+    env = {"LLMSPELL_SESSION_RATE_LIMIT_PER_SESSION": str(RATE_LIMIT_PER_SESSION)}  # the environment beats the file
+    return ServerProcess(path / "store", env=env, args=["--config", str(config)]).start()
