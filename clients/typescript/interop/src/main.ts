@@ -2,31 +2,33 @@
 /**
  * The TypeScript interop driver (see tests/interop/README.md):
  *
- *     node interop/dist/main.js --target HOST:PORT --scenarios tests/interop/scenarios.json --lang ts \
- *          --out RESULTS.json [--verify SHARED.json ...]
+ *     node interop/dist/main.js --target HOST:PORT [--target-auth HOST:PORT] --scenarios FILE --lang LANG \
+ *          [--out RESULTS.json] [--verify SHARED.json ...]
  *
- * Prints `ok NAME` / `FAIL NAME: why` per scenario, then `interop: N passed, M failed`; exits 1 if any
- * failed, 2 on a usage error.
+ * One connection per server for the whole run; a step's token goes in its call's metadata. Prints
+ * `ok NAME` / `FAIL NAME: why` / `skip NAME: why` per scenario, then `interop: N passed, M failed`;
+ * exits 1 if any failed, 2 on a usage error.
  *
  * @module
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { connect, type SessionsClient } from "@llmspell/sessions";
-import { ScenarioRunner, verifyShared, type Scenario, type SharedArtifact } from "./runner.js";
+import { ScenarioRun, verifyShared, type Scenario, type SharedArtifact, type Tokens } from "./runner.js";
 
-const USAGE = "usage: interop --target HOST:PORT --scenarios FILE --lang LANG [--out FILE] [--verify FILE ...] [--timeout SECONDS]";
+const USAGE = "usage: interop --target HOST:PORT [--target-auth HOST:PORT] --scenarios FILE --lang LANG " +
+  "[--out FILE] [--verify FILE ...]";
 
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
       target: { type: "string" },
+      "target-auth": { type: "string", default: "" },
       scenarios: { type: "string", default: "tests/interop/scenarios.json" },
-      lang: { type: "string", default: "ts" },
+      lang: { type: "string", default: "typescript" },
       out: { type: "string" },
       verify: { type: "string", multiple: true, default: [] },
-      timeout: { type: "string", default: "60" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -34,60 +36,71 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const scenarios = JSON.parse(await readFile(values.scenarios!, "utf8")).scenarios as Scenario[];
-  const client = connect({ target: values.target, timeoutMs: Number(values.timeout) * 1000 });
+  if (!values.target) throw new Error("--target is required");
+  const document = JSON.parse(await readFile(values.scenarios!, "utf8")) as { tokens?: Tokens; scenarios: Scenario[] };
+  const clients: Record<string, SessionsClient> = { main: connect({ target: values.target }) };
+  if (values["target-auth"]) clients.auth = connect({ target: values["target-auth"] });
+  const run = new Run(values.lang!, clients, document.tokens ?? {});
   try {
-    return await runAll(client, scenarios, values.lang!, values.verify ?? [], values.out);
+    for (const path of values.verify ?? []) await run.verify(path);
+    for (const scenario of document.scenarios) await run.scenario(scenario);
   } finally {
-    client.close();
+    for (const client of Object.values(clients)) client.close();
   }
+  if (values.out) {
+    const results = { lang: values.lang, shared: run.shared, results: run.results };
+    await writeFile(values.out, JSON.stringify(results, null, 2) + "\n");
+  }
+  console.log(`interop: ${run.passed} passed, ${run.failed} failed`);
+  return run.failed > 0 ? 1 : 0;
 }
 
-async function runAll(
-  client: SessionsClient, scenarios: Scenario[], lang: string, verify: string[], out: string | undefined,
-): Promise<number> {
-  const results: Record<string, string> = {}; // "ok" or why it failed, as tests/interop/driver.py writes
+/** A whole driver run: the connections, the counts and what --out writes. */
+class Run {
+  passed = 0;
+  failed = 0;
+  readonly results: Record<string, string> = {};
+  readonly shared: SharedArtifact[] = [];
 
-  let passed = 0;
-  let failed = 0;
-  const report = async (name: string, body: () => Promise<void>) => {
-    try {
-      await body();
-      results[name] = "ok";
-      passed++;
+  constructor(readonly lang: string, readonly clients: Record<string, SessionsClient>, readonly tokens: Tokens) {}
+
+  report(name: string, outcome: string): void {
+    this.results[name] = outcome;
+    if (outcome === "ok") {
+      this.passed++;
       console.log(`ok ${name}`);
-    } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
-      results[name] = why;
-      failed++;
-      console.log(`FAIL ${name}: ${why}`);
-    }
-  };
-  for (const path of verify) {
-    const doc = await readShared(path);
-    await report(`verify:${doc.lang}`, () => doc.shared ? verifyShared(client, doc.shared) : Promise.reject(doc.error));
-  }
-  const runner = new ScenarioRunner(client, lang);
-  for (const scenario of scenarios) await report(scenario.name, () => runner.run(scenario));
-  if (out) {
-    try {
-      await writeFile(out, JSON.stringify({ lang, shared: runner.shared, results }, null, 2) + "\n");
-    } catch (error) {
-      console.error(`interop: cannot write ${out}: ${error}`);
-      failed++;
+    } else if (outcome === "skipped") {
+      console.log(`skip ${name}: no --target-auth`);
+    } else {
+      this.failed++;
+      console.log(`FAIL ${name}: ${outcome}`);
     }
   }
-  console.log(`interop: ${passed} passed, ${failed} failed`);
-  return failed > 0 ? 1 : 0;
-}
 
-/** Reads another driver's results file; an unreadable one becomes a failed `verify:<path>` scenario. */
-async function readShared(path: string): Promise<{ lang: string; shared?: SharedArtifact[]; error?: Error }> {
-  try {
-    const doc = JSON.parse(await readFile(path, "utf8")) as { lang?: string; shared?: SharedArtifact[] };
-    return { lang: doc.lang ?? path, shared: doc.shared ?? [] };
-  } catch (error) {
-    return { lang: path, error: error instanceof Error ? error : new Error(String(error)) };
+  async verify(path: string): Promise<void> {
+    let name = `verify:${path}`;
+    try {
+      const doc = JSON.parse(await readFile(path, "utf8")) as { lang?: string; shared?: SharedArtifact[] };
+      name = `verify:${doc.lang ?? path}`;
+      await verifyShared(this.clients.main!, doc.shared ?? []);
+      this.report(name, "ok");
+    } catch (error) {
+      this.report(name, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  async scenario(scenario: Scenario): Promise<void> {
+    const client = this.clients[scenario.server ?? "main"];
+    if (!client) return this.report(scenario.name, "skipped");
+    const run = new ScenarioRun(client, this.lang, this.tokens);
+    try {
+      await run.run(scenario);
+      this.report(scenario.name, "ok");
+    } catch (error) {
+      this.report(scenario.name, error instanceof Error ? error.message : String(error));
+    } finally {
+      this.shared.push(...run.context.shared);
+    }
   }
 }
 

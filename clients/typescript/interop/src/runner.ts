@@ -1,29 +1,35 @@
 /**
- * Runs interop scenarios step by step: substitution, the call, and the checks of each step.
+ * Runs interop scenarios step by step: substitution, the call (repeated when asked), and the checks.
  *
  * @module
  */
-import { blake3Hex, DigestCounter, SessionsError, type SessionsClient } from "@llmspell/sessions";
-import { firstMismatch, type Result } from "./compare.js";
-import { generateContent, type ContentSpec } from "./content.js";
-import { OPS } from "./ops.js";
+import { randomBytes, randomInt } from "node:crypto";
+import { blake3Hex, DigestCounter, SessionsError, type CallOptions, type SessionsClient } from "@llmspell/sessions";
+import { firstMismatch, jsonEqual, lookup, type Expectations, type Result } from "./compare.js";
+import { UNARY_OPS } from "./ops.js";
+import { STREAM_OPS, type StreamContext } from "./streams.js";
 
 /** One step of a scenario (see tests/interop/README.md). */
-export interface Step {
+export interface Step extends Expectations {
   op: string;
   args?: Record<string, unknown>;
+  token?: string;
   save?: string;
   share?: boolean;
-  expect?: Record<string, unknown>;
-  expect_not?: Record<string, unknown>;
-  expect_error?: { code: string; reason: string };
+  repeat_until_error?: number;
+  expect_error?: Record<string, unknown>;
 }
 
-/** A named list of steps; it stops at its first failing step. */
+/** A named list of steps on one server; it stops at its first failing step. */
 export interface Scenario {
   name: string;
+  server?: "main" | "auth";
+  token?: string;
   steps: Step[];
 }
+
+/** The scenario file's tokens table. */
+export type Tokens = Record<string, { token: string; subject: string; tenant: string; role: string }>;
 
 /** An artifact another driver downloads to check byte identity. */
 export interface SharedArtifact {
@@ -32,103 +38,97 @@ export interface SharedArtifact {
   size: number;
 }
 
-const REFERENCE = /\$([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?/g;
+/** The error result of a step: `{code, reason, retry_delay_ms, attempts}` (and the message). */
+type ErrorResult = { code: string; reason: string; message: string; retry_delay_ms: number; attempts: number };
 
-/** Runs scenarios against one client, remembering saved results and shared artifacts across them. */
-export class ScenarioRunner {
-  /** Every artifact uploaded by a step with `"share": true`. */
-  readonly shared: SharedArtifact[] = [];
+/** One run of one scenario: its saved results and the substitutions they feed. */
+export class ScenarioRun {
   readonly #client: SessionsClient;
   readonly #lang: string;
-  #saved = new Map<string, Result>();
-  #contents = new Map<string, Buffer>();
+  readonly #tokens: Tokens;
+  readonly #saved = new Map<string, Result>();
+  readonly #uid = randomBytes(8).toString("hex");
+  readonly context: StreamContext = {
+    share: false, randomSeed: randomInt(1, 0xffffffff), lastContent: Buffer.alloc(0), rangeDigest: "",
+    contents: new Map(), shared: [],
+  };
 
-  constructor(client: SessionsClient, lang: string) {
+  constructor(client: SessionsClient, lang: string, tokens: Tokens) {
     this.#client = client;
     this.#lang = lang;
+    this.#tokens = tokens;
   }
 
-  /** Runs one scenario; throws an Error describing the first failing step. */
+  /** Every step in order; throws an Error naming the first step that does not meet its expectations. */
   async run(scenario: Scenario): Promise<void> {
-    this.#saved = new Map();
-    this.#contents = new Map();
     for (const [index, step] of scenario.steps.entries()) {
       try {
-        await this.#runStep(step);
+        await this.#step(step, step.token ?? scenario.token ?? "");
       } catch (error) {
-        const why = error instanceof Error ? error.message : String(error);
-        throw new Error(`step ${index + 1} (${step.op}): ${why}`);
+        throw new Error(`step ${index + 1} (${step.op}): ${error instanceof Error ? error.message : String(error)}`);
       }
     }
   }
 
-  async #runStep(step: Step): Promise<void> {
-    const op = OPS[step.op];
-    if (!op) throw new Error(`unknown op ${step.op}`);
-    const context: Context = {};
-    const args = this.#substitute(step.args ?? {}, context) as Record<string, unknown>;
-    const spec = args.content as ContentSpec | undefined;
-    const content = spec ? generateContent(spec) : undefined;
-    if (content) context.contentDigest = blake3Hex(content);
-    context.rangeDigest = () => this.#rangeDigest(step, args);
-
-    let result: Result;
-    try {
-      result = await op(this.#client, { ...args, content });
-    } catch (error) {
-      if (step.expect_error && error instanceof SessionsError) return checkError(step.expect_error, error);
-      throw error;
+  async #step(step: Step, tokenName: string): Promise<void> {
+    const { result, error } = await this.#call(step, tokenName);
+    const resolve = (value: unknown) => this.#resolve(value);
+    if (error) {
+      if (!step.expect_error) throw new Error(`unexpected error ${error.code}/${error.reason}: ${error.message}`);
+      for (const [key, value] of Object.entries(step.expect_error)) {
+        if (!jsonEqual(resolve(value), (error as Record<string, unknown>)[key])) {
+          throw new Error(`unexpected error ${error.code}/${error.reason}: ${error.message}`);
+        }
+      }
+      const bounds = firstMismatch({ expect_at_least: step.expect_at_least, expect_at_most: step.expect_at_most }, error, resolve);
+      if (bounds) throw new Error(bounds);
+      return;
     }
-    if (step.expect_error) throw new Error(`expected ${step.expect_error.code}/${step.expect_error.reason}, got success`);
-    const mismatch = firstMismatch(this.#substitute(step.expect ?? {}, context) as Record<string, unknown>, result) ??
-      firstMismatch(this.#substitute(step.expect_not ?? {}, context) as Record<string, unknown>, result, true);
+    if (step.expect_error) throw new Error(`expected error ${JSON.stringify(step.expect_error)}, got success`);
+    const mismatch = firstMismatch(step, result, resolve);
     if (mismatch) throw new Error(mismatch);
-    if (step.save) {
-      this.#saved.set(step.save, result);
-      if (content) this.#contents.set(step.save, content);
-    }
-    if (step.share) this.shared.push(sharedOf(result));
+    if (step.save) this.#saved.set(step.save, result!);
   }
 
-  /** Replaces `$lang`, `$name.field`, `$content_digest` and `$range_digest` in every string. */
-  #substitute(value: unknown, context: Context): unknown {
-    if (typeof value === "string") {
-      const whole = value.match(/^\$([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?$/);
-      if (whole) return this.#resolve(whole[1]!, whole[2], context);
-      return value.replace(REFERENCE, (_, name: string, field?: string) => String(this.#resolve(name, field, context)));
+  /** Runs a step's call, up to `repeat_until_error` times: its result, or its error result. */
+  async #call(step: Step, tokenName: string): Promise<{ result?: Result; error?: ErrorResult }> {
+    const unary = UNARY_OPS[step.op];
+    const stream = STREAM_OPS[step.op];
+    if (!unary && !stream) throw new Error(`unknown op ${step.op}`);
+    const token = tokenName ? this.#tokens[tokenName]?.token : "";
+    if (token === undefined) throw new Error(`unknown token ${tokenName}`);
+    const options: CallOptions = { token, timeoutMs: 60_000 };
+    this.context.share = step.share === true;
+    const limit = Number(step.repeat_until_error ?? 1);
+    let result: Result = {};
+    for (let attempt = 1; attempt <= limit; attempt++) {
+      const args = this.#resolve(step.args ?? {}) as Record<string, any>;
+      try {
+        result = await (unary ? unary(this.#client, args, options) : stream!(this.#client, args, options, this.context));
+      } catch (error) {
+        if (!(error instanceof SessionsError)) throw error;
+        const retry = error.retryDelayMs ? Math.round(error.retryDelayMs) : 0;
+        return { error: { code: error.codeName, reason: error.reason, message: error.details, retry_delay_ms: retry, attempts: attempt } };
+      }
     }
-    if (Array.isArray(value)) return value.map((item) => this.#substitute(item, context));
-    if (value && typeof value === "object") {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.#substitute(v, context)]));
+    return { result: { ...result, attempts: limit } };
+  }
+
+  /** Substitutes `$content_digest`, `$range_digest`, `$name.path`, `$lang` and `$uid`. */
+  #resolve(value: unknown): unknown {
+    if (typeof value === "string") {
+      if (value === "$content_digest") return blake3Hex(this.context.lastContent);
+      if (value === "$range_digest") return this.context.rangeDigest;
+      const dot = value.indexOf(".");
+      const name = value.slice(1, dot);
+      if (value.startsWith("$") && dot > 1 && this.#saved.has(name)) return lookup(this.#saved.get(name), value.slice(dot + 1)) ?? null;
+      return value.replaceAll("$lang", this.#lang).replaceAll("$uid", this.#uid);
+    }
+    if (Array.isArray(value)) return value.map((item) => this.#resolve(item));
+    if (value !== null && typeof value === "object") {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.#resolve(v)]));
     }
     return value;
-  }
-
-  #resolve(name: string, field: string | undefined, context: Context): unknown {
-    const special = this.#special(name, context);
-    if (special !== undefined) return field ? `${special}.${field}` : special; // "$lang.bin" is "ts.bin"
-    const saved = this.#saved.get(name);
-    if (!saved) throw new Error(`no saved result $${name}`);
-    if (!field) throw new Error(`$${name} needs a field`);
-    return saved[field] ?? "";
-  }
-
-  /** The value of `$lang`, `$content_digest` or `$range_digest`; undefined for other names. */
-  #special(name: string, context: Context): string | undefined {
-    if (name === "lang") return this.#lang;
-    if (name === "content_digest") return need(context.contentDigest, "$content_digest");
-    if (name === "range_digest") return need(context.rangeDigest, "$range_digest")();
-    return undefined;
-  }
-
-  /** BLAKE3 of `content[offset:offset+limit]` of the upload saved under the name the step's artifact_id names. */
-  #rangeDigest(step: Step, args: Record<string, unknown>): string {
-    const source = String(step.args?.artifact_id ?? "").match(/^\$([A-Za-z_][A-Za-z0-9_]*)\./)?.[1];
-    const content = source === undefined ? undefined : this.#contents.get(source);
-    if (!content) throw new Error("$range_digest: the step's artifact_id names no uploaded content");
-    const offset = Number(args.offset ?? 0);
-    const limit = Number(args.limit ?? 0);
-    return blake3Hex(content.subarray(offset, limit > 0 ? offset + limit : undefined));
   }
 }
 
@@ -143,27 +143,4 @@ export async function verifyShared(client: SessionsClient, shared: SharedArtifac
         `shared ${artifact.size} bytes ${artifact.content_digest}`);
     }
   }
-}
-
-interface Context {
-  contentDigest?: string;
-  rangeDigest?: () => string;
-}
-
-function checkError(expected: { code: string; reason: string }, error: SessionsError): void {
-  if (error.codeName === expected.code && error.reason === expected.reason) return;
-  throw new Error(`expected ${expected.code}/${expected.reason}, got ${error.codeName}/${error.reason}: ${error.details}`);
-}
-
-function sharedOf(result: Result): SharedArtifact {
-  return {
-    artifact_id: String(result.artifact_id),
-    content_digest: String(result.content_digest),
-    size: Number(result.size),
-  };
-}
-
-function need<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`${what} is not available in this step`);
-  return value;
 }
