@@ -276,7 +276,7 @@ export class ArtifactCalls {
   }
 
   /** Streams chunks (each with its BLAKE3 digest) into the store. */
-  uploadChunks(
+  async uploadChunks(
     chunks: Iterable<UploadChunksRequest> | AsyncIterable<UploadChunksRequest>, options: CallOptions = {},
   ): Promise<UploadChunksResponse> {
     const open = this.#rpc.raw.artifacts.uploadChunks.bind(this.#rpc.raw.artifacts);

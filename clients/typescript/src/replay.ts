@@ -148,7 +148,10 @@ export class ReplayCalls {
     return this.#rpc.unary(this.#rpc.raw.replay.rewindSession.bind(this.#rpc.raw.replay), request, options);
   }
 
-  /** Starts a controlled replay of a session's log; see {@link ReplayHandle}. */
+  /**
+   * Starts a controlled replay of a session's log; see {@link ReplayHandle}. Throws an
+   * `InsecureTokenError` at once where other calls reject with it.
+   */
   replaySession(start: ReplayStartInput, options: CallOptions = {}): ReplayHandle {
     const call = this.#rpc.raw.replay.replaySession(this.#rpc.metadata(options), this.#rpc.grpcOptions(options, true));
     const handle = new ReplayHandle(call, options.signal);

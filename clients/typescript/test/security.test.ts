@@ -29,6 +29,18 @@ test("a token over plaintext is refused unless the target is loopback or the cal
   assert.doesNotThrow(() => resolveConnection({ target: "10.1.2.3:1", tls: false })); // no token to leak
 });
 
+test("a per-call token obeys the same rule, before anything is sent", async () => {
+  const client = connect({ target: "10.255.255.1:1", tls: false, timeoutMs: 2_000 });
+  try {
+    await assert.rejects(client.sessions.getSession("x", { token: "t" }), InsecureTokenError);
+    await assert.rejects(client.artifacts.uploadChunks([], { token: "t" }), InsecureTokenError);
+    await assert.rejects(client.artifacts.readArtifact("a", { token: "t" }), InsecureTokenError);
+    assert.throws(() => client.replay.replaySession({ sessionId: "s" }, { token: "t" }), InsecureTokenError);
+  } finally {
+    client.close();
+  }
+});
+
 test("live: TLS with a self-signed certificate; a plaintext client cannot talk to it", { skip: SKIP_LIVE }, async () => {
   const server = await startServer({
     setup: async (dir) => {
