@@ -195,9 +195,9 @@ export class ArtifactCalls {
   async downloadArtifact(artifactId: string, sink: DownloadSink, options: DownloadOptions = {}): Promise<Artifact> {
     const check = { offset: options.offset ?? 0, limit: options.limit ?? 0, expectedDigest: options.expectedDigest };
     const request = { artifactId, offset: check.offset, limit: check.limit };
+    const received = await DigestCounter.create();
     const call = this.#rpc.raw.artifacts.downloadArtifact(request, this.#rpc.metadata(options), this.#rpc.grpcOptions(options, true));
     const release = cancelOnAbort(call, options.signal);
-    const received = new DigestCounter();
     let artifact: Artifact | undefined;
     try {
       for await (const message of call as AsyncIterable<{ artifact?: Artifact; data?: Uint8Array }>) {

@@ -6,10 +6,8 @@
  */
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
-import { blake3 } from "@noble/hashes/blake3.js";
-import { bytesToHex } from "@noble/hashes/utils.js";
 import { CHUNKING_ALGORITHM, chunkParams, GEAR_TABLE_ID, StreamChunker, type ChunkParams } from "./chunker.js";
-import { blake3Hex } from "./digest.js";
+import { blake3Hasher } from "./digest.js";
 import type { GetCapabilitiesResponse, UploadChunksRequest } from "./gen/llmspell/sessions/v1/artifact.js";
 
 /** Below this size one plain stream is cheaper than a FindMissingChunks round trip (4 MiB). */
@@ -47,13 +45,14 @@ export function serverChunking(capabilities: GetCapabilitiesResponse): ChunkPara
 
 /** Cuts and hashes `source` (a file is read once, in 1 MiB pieces). */
 export async function planChunks(source: ChunkSource, params: ChunkParams): Promise<ChunkPlan> {
-  const whole = blake3.create();
+  const [whole, each] = await Promise.all([blake3Hasher(), blake3Hasher()]);
   const chunker = new StreamChunker(params);
   const chunks: PlannedChunk[] = [];
   let offset = 0;
   const add = (pieces: Uint8Array[]) => {
     for (const piece of pieces) {
-      chunks.push({ digest: blake3Hex(piece), offset, size: piece.length });
+      each.init();
+      chunks.push({ digest: each.update(piece).digest("hex"), offset, size: piece.length });
       offset += piece.length;
     }
   };
@@ -63,7 +62,7 @@ export async function planChunks(source: ChunkSource, params: ChunkParams): Prom
     add(chunker.push(piece));
   }
   add(chunker.finish());
-  return { chunks, size: offset, contentDigest: bytesToHex(whole.digest()) };
+  return { chunks, size: offset, contentDigest: whole.digest("hex") };
 }
 
 /** The chunks of `plan` whose digest is in `missing`, each distinct digest once, in order. */

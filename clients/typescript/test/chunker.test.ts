@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { blake3 } from "@noble/hashes/blake3.js";
-import { blake3Hex } from "../src/index.js";
+import { blake3Hex, planChunks } from "../src/index.js";
 import { chunkCuts, chunkParams, gearTable, StreamChunker } from "../src/chunker.js";
 import { repoRoot } from "./live.js";
 
@@ -22,14 +22,20 @@ function input(v: Vector): Uint8Array {
   throw new Error(`unknown input ${v.input}`);
 }
 
-test("the gear table matches tests/vectors/gear_table.json", () => {
+test("the gear table matches tests/vectors/gear_table.json and its BLAKE3 rule", () => {
   const golden = vectors("gear_table.json");
   const { lo, hi } = gearTable();
   assert.equal(golden.id, "llmspell-gear-v1");
   assert.deepEqual(Array.from(lo, (l, i) => hex(hi[i]!, l)), golden.table);
+  const prefix = new TextEncoder().encode("llmspell-sessions/gear/v1");
+  const derived = Array.from({ length: 256 }, (_, i) => {
+    const view = new DataView(blake3(Uint8Array.from([...prefix, i])).buffer);
+    return hex(view.getUint32(4, true), view.getUint32(0, true));
+  });
+  assert.deepEqual(derived, golden.table);
 });
 
-test("chunk cuts, masks and digests match every golden vector", () => {
+test("chunk cuts, masks and digests match every golden vector", async () => {
   const all: Vector[] = vectors("chunking.json").vectors;
   assert.ok(all.length > 5);
   for (const v of all) {
@@ -37,10 +43,14 @@ test("chunk cuts, masks and digests match every golden vector", () => {
     const params = chunkParams(v.min_size, v.avg_size, v.max_size);
     assert.equal(hex(...params.maskS), v.mask_s, `${v.name} mask_s`);
     assert.equal(hex(...params.maskL), v.mask_l, `${v.name} mask_l`);
-    assert.equal(blake3Hex(data), v.content_blake3, `${v.name} content`);
+    assert.equal(await blake3Hex(data), v.content_blake3, `${v.name} content`);
     const cuts = chunkCuts(data, params);
     assert.deepEqual(cuts, v.cuts, v.name);
-    assert.deepEqual(cuts.map((end, i) => blake3Hex(data.subarray(cuts[i - 1] ?? 0, end))), v.chunk_blake3, v.name);
+    const digests = await Promise.all(cuts.map((end, i) => blake3Hex(data.subarray(cuts[i - 1] ?? 0, end))));
+    assert.deepEqual(digests, v.chunk_blake3, v.name);
+    const plan = await planChunks(data, params);
+    assert.deepEqual(plan.chunks.map((c) => c.digest), v.chunk_blake3, `${v.name} plan`);
+    assert.equal(plan.contentDigest, v.content_blake3);
   }
 });
 

@@ -16,6 +16,7 @@ import {
 import { serverError, startServer } from "./helpers.js";
 
 const MiB = 1024 * 1024;
+const DIGEST_0_9 = await blake3Hex(Buffer.from("0123456789"));
 const ALL = Array.from({ length: 7 }, (_, i) => Session.fromPartial({ sessionId: `s${i}`, name: `n${i}` }));
 const seen: { listRequests: ListSessionsRequest[]; auth: string[]; updates: UpdateSessionRequest[]; uploads: string[][] } =
   { listRequests: [], auth: [], updates: [], uploads: [] };
@@ -55,7 +56,7 @@ const artifacts = {
   },
   downloadArtifact(call: ServerWritableStream<DownloadArtifactRequest, unknown>) {
     const { artifactId, offset, limit } = call.request;
-    const contentDigest = blake3Hex(Buffer.from("0123456789"));
+    const contentDigest = DIGEST_0_9;
     call.write({ artifact: Artifact.fromPartial({ artifactId, size: 10, contentDigest }) });
     // "corrupt" flips one byte; "short" loses the last one: the client's checks must catch both.
     const stored = { corrupt: "0123456788", short: "012345678" }[artifactId] ?? "0123456789";
@@ -181,10 +182,9 @@ test("a signal shared by many calls keeps no listener once they end; an already 
   await client.artifacts.uploadArtifact({ sessionId: "s", name: "n" }, Buffer.alloc(10), { signal: controller.signal });
   assert.equal(getEventListeners(controller.signal, "abort").length, 0);
   const aborted = AbortSignal.abort();
-  for (const call of [client.sessions.getSession("x", { signal: aborted }), client.artifacts.readArtifact("a9", { signal: aborted }),
-    client.artifacts.uploadArtifact({ sessionId: "s", name: "n" }, Buffer.alloc(10), { signal: aborted })]) {
-    await assert.rejects(call, (e: unknown) => e instanceof SessionsError && e.codeName === "CANCELLED");
-  }
+  const calls = [client.sessions.getSession("x", { signal: aborted }), client.artifacts.readArtifact("a9", { signal: aborted }),
+    client.artifacts.uploadArtifact({ sessionId: "s", name: "n" }, Buffer.alloc(10), { signal: aborted })];
+  await Promise.all(calls.map((call) => assert.rejects(call, (e: unknown) => e instanceof SessionsError && e.codeName === "CANCELLED")));
 });
 
 test("a per-call deadline fails with DEADLINE_EXCEEDED", async () => {
@@ -209,11 +209,11 @@ test("a whole download is checked against the artifact's size and BLAKE3 digest"
   assert.equal((await client.artifacts.readArtifact("a9")).content.toString(), "0123456789");
   await assert.rejects(client.artifacts.readArtifact("corrupt"),
     (e: unknown) => e instanceof IntegrityError && e.codeName === "DATA_LOSS" && e.reason === "INTEGRITY_ERROR" &&
-      e.metadata.expected_digest === blake3Hex(Buffer.from("0123456789")));
+      e.metadata.expected_digest === DIGEST_0_9);
   await assert.rejects(client.artifacts.readArtifact("short"), (e: unknown) => e instanceof IntegrityError && e.metadata.actual_size === "9");
   // A range cannot be checked against the whole artifact's digest, only by its size or an expected digest.
   assert.equal((await client.artifacts.readArtifact("corrupt", { offset: 5 })).content.toString(), "56788");
-  await assert.rejects(client.artifacts.readArtifact("corrupt", { offset: 5, expectedDigest: blake3Hex(Buffer.from("56789")) }), IntegrityError);
+  await assert.rejects(client.artifacts.readArtifact("corrupt", { offset: 5, expectedDigest: await blake3Hex(Buffer.from("56789")) }), IntegrityError);
 });
 
 test("downloadFile renames into place only after the check; a mismatch leaves the target untouched", async () => {

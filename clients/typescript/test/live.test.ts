@@ -33,7 +33,7 @@ test("live: a file download is verified and renamed into place; a wrong digest l
   const session = await client.sessions.createSession({ name: "downloads" });
   const content = randomBytes(3 * MiB + 123);
   const artifact = await client.artifacts.uploadArtifact({ sessionId: session.sessionId, name: "blob" }, content);
-  assert.equal(artifact.contentDigest, blake3Hex(content));
+  assert.equal(artifact.contentDigest, await blake3Hex(content));
 
   const dir = await mkdtemp(join(work, "dl-"));
   const target = join(dir, "blob.bin");
@@ -42,12 +42,12 @@ test("live: a file download is verified and renamed into place; a wrong digest l
   assert.ok(content.equals(await readFile(target)));
 
   await writeFile(target, "kept");
-  await assert.rejects(client.artifacts.downloadFile(artifact.artifactId, target, { expectedDigest: blake3Hex(Buffer.from("other")) }),
+  await assert.rejects(client.artifacts.downloadFile(artifact.artifactId, target, { expectedDigest: await blake3Hex(Buffer.from("other")) }),
     (e: unknown) => e instanceof IntegrityError && e.reason === "INTEGRITY_ERROR");
   assert.equal(await readFile(target, "utf8"), "kept");
   assert.deepEqual(await readdir(dir), ["blob.bin"]);
 
-  const range = await client.artifacts.readArtifact(artifact.artifactId, { offset: MiB, limit: 1000, expectedDigest: blake3Hex(content.subarray(MiB, MiB + 1000)) });
+  const range = await client.artifacts.readArtifact(artifact.artifactId, { offset: MiB, limit: 1000, expectedDigest: await blake3Hex(content.subarray(MiB, MiB + 1000)) });
   assert.ok(range.content.equals(content.subarray(MiB, MiB + 1000)));
 });
 
@@ -59,7 +59,7 @@ test("live: re-uploading a 1%-edited 32 MiB file by chunks sends at most 5% of i
   await writeFile(path, original);
   const first = await client.artifacts.uploadChunked({ sessionId: session.sessionId, name: "big" }, path);
   assert.equal(first.bytesSent, size);
-  assert.equal(first.artifact.contentDigest, blake3Hex(original));
+  assert.equal(first.artifact.contentDigest, await blake3Hex(original));
   assert.ok(first.chunks > 100, `${first.chunks} chunks`);
 
   const edit = Math.floor(size / 200); // two edits of 0.5%: an overwrite and an insertion
@@ -70,7 +70,7 @@ test("live: re-uploading a 1%-edited 32 MiB file by chunks sends at most 5% of i
   assert.ok(second.bytesSent <= 0.05 * size, `sent ${second.bytesSent} bytes`);
   assert.ok(second.chunksSent > 0 && second.chunksSent < second.chunks);
   assert.equal(second.artifact.version, 2);
-  assert.equal(second.artifact.contentDigest, blake3Hex(edited));
+  assert.equal(second.artifact.contentDigest, await blake3Hex(edited));
   assert.ok((await client.artifacts.readArtifact(second.artifact.artifactId)).content.equals(edited));
 
   const same = await client.artifacts.uploadFile({ sessionId: session.sessionId, name: "again" }, path); // 4 MiB+: by chunks
@@ -103,7 +103,7 @@ test("live: an interrupted upload resumes from QueryUploadStatus's committed siz
   assert.ok(status.committedSize > 0 && status.committedSize <= 6 * MiB, `committed ${status.committedSize}`);
   const artifact = await client.artifacts.resumeUpload(header, content);
   assert.equal(artifact.size, content.length);
-  assert.equal(artifact.contentDigest, blake3Hex(content));
+  assert.equal(artifact.contentDigest, await blake3Hex(content));
   const again = await client.artifacts.resumeUpload(header, content); // already complete: the same artifact
   assert.equal(again.artifactId, artifact.artifactId);
 });

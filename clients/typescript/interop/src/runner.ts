@@ -4,7 +4,7 @@
  * @module
  */
 import { randomBytes, randomInt } from "node:crypto";
-import { blake3Hex, DigestCounter, SessionsError, type CallOptions, type SessionsClient } from "@llmspell/sessions";
+import { DigestCounter, SessionsError, type CallOptions, type SessionsClient } from "@llmspell/sessions";
 import { firstMismatch, jsonEqual, lookup, type Expectations, type Result } from "./compare.js";
 import { UNARY_OPS } from "./ops.js";
 import { STREAM_OPS, type StreamContext } from "./streams.js";
@@ -49,7 +49,7 @@ export class ScenarioRun {
   readonly #saved = new Map<string, Result>();
   readonly #uid = randomBytes(8).toString("hex");
   readonly context: StreamContext = {
-    share: false, randomSeed: randomInt(1, 0xffffffff), lastContent: Buffer.alloc(0), rangeDigest: "",
+    share: false, randomSeed: randomInt(1, 0xffffffff), lastContent: Buffer.alloc(0), lastContentDigest: "", rangeDigest: "",
     contents: new Map(), shared: [],
   };
 
@@ -117,7 +117,7 @@ export class ScenarioRun {
   /** Substitutes `$content_digest`, `$range_digest`, `$name.path`, `$lang` and `$uid`. */
   #resolve(value: unknown): unknown {
     if (typeof value === "string") {
-      if (value === "$content_digest") return blake3Hex(this.context.lastContent);
+      if (value === "$content_digest") return this.context.lastContentDigest;
       if (value === "$range_digest") return this.context.rangeDigest;
       const dot = value.indexOf(".");
       const name = value.slice(1, dot);
@@ -135,7 +135,7 @@ export class ScenarioRun {
 /** Downloads every shared artifact of another driver and checks its size and digest. */
 export async function verifyShared(client: SessionsClient, shared: SharedArtifact[]): Promise<void> {
   for (const artifact of shared) {
-    const counter = new DigestCounter();
+    const counter = await DigestCounter.create();
     await client.artifacts.downloadArtifact(artifact.artifact_id, counter.update);
     const digest = counter.digest();
     if (counter.size !== Number(artifact.size) || digest !== artifact.content_digest) {

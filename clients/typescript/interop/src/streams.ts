@@ -25,8 +25,9 @@ export interface StreamContext {
   share: boolean;
   /** The seed `"$random"` stands for in this run. */
   randomSeed: number;
-  /** The content the last upload step generated. */
+  /** The content the last upload step generated, and its BLAKE3 hex. */
   lastContent: Buffer;
+  lastContentDigest: string;
   /** BLAKE3 of the range the last download step read, of content uploaded in this scenario. */
   rangeDigest: string;
   /** Artifact id → the content this scenario uploaded. */
@@ -44,10 +45,11 @@ function headerOf(args: Args): UploadHeader {
   return UploadHeader.fromJSON(Object.fromEntries(Object.entries(args).filter(([k]) => HEADER_FIELDS.has(k))));
 }
 
-function contentOf(args: Args, context: StreamContext): Buffer {
+async function contentOf(args: Args, context: StreamContext): Promise<Buffer> {
   const spec = { ...(args.content as ContentSpec) };
   if (spec.seed === "$random") spec.seed = context.randomSeed;
   context.lastContent = generateContent(spec);
+  context.lastContentDigest = await blake3Hex(context.lastContent);
   return context.lastContent;
 }
 
@@ -64,7 +66,7 @@ function* pieces(data: Buffer, start = 0): Generator<Buffer> {
 }
 
 async function uploadArtifact(client: SessionsClient, args: Args, options: CallOptions, context: StreamContext): Promise<Result> {
-  const data = contentOf(args, context);
+  const data = await contentOf(args, context);
   const header = headerOf(args);
   if (args.interrupt_after_messages !== undefined) {
     return interruptedUpload(client, header, data, Number(args.interrupt_after_messages), options);
@@ -102,7 +104,7 @@ async function interruptedUpload(
 }
 
 async function uploadChunked(client: SessionsClient, args: Args, options: CallOptions, context: StreamContext): Promise<Result> {
-  const data = contentOf(args, context);
+  const data = await contentOf(args, context);
   const upload = await client.artifacts.uploadChunked(headerOf(args), data, options);
   return { ...uploaded(upload.artifact, data, context), bytes_sent: upload.bytesSent, chunks_sent: upload.chunksSent };
 }
@@ -111,10 +113,10 @@ async function downloadArtifact(client: SessionsClient, args: Args, options: Cal
   const offset = Number(args.offset ?? 0);
   const limit = Number(args.limit ?? 0);
   const whole = context.contents.get(args.artifact_id) ?? Buffer.alloc(0);
-  context.rangeDigest = blake3Hex(whole.subarray(offset, limit > 0 ? offset + limit : undefined));
+  context.rangeDigest = await blake3Hex(whole.subarray(offset, limit > 0 ? offset + limit : undefined));
   const controller = new AbortController();
   const cancelAfter = args.cancel_after_bytes === undefined ? undefined : Number(args.cancel_after_bytes);
-  const received = new DigestCounter();
+  const received = await DigestCounter.create();
   const sink = (chunk: Uint8Array) => {
     received.update(chunk);
     if (cancelAfter !== undefined && received.size >= cancelAfter) controller.abort();
