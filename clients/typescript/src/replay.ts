@@ -176,12 +176,15 @@ export class ReplayHandle implements AsyncIterable<ReplayFrame> {
     this.#call.write(control);
   }
 
+  /** Holds the replay after the current frame (a PAUSED frame follows). */
   pause(): void { this.send({ pause: {} }); }
+  /** Continues a paused replay, or one held at a breakpoint. */
   resume(): void { this.send({ resume: {} }); }
   /** Replays the next event (REPLAY_MODE_STEP). */
   step(): void { this.send({ step: {} }); }
   /** Changes the speed of a timed replay (0.1–10). */
   setSpeed(speed: number): void { this.send({ setSpeed: { speed } }); }
+  /** Holds the replay when it reaches this seq, or an event of this type. */
   addBreakpoint(breakpoint: { seq?: number; eventType?: string }): void {
     this.send({ addBreakpoint: { seq: breakpoint.seq ?? 0, eventType: breakpoint.eventType ?? "" } });
   }

@@ -100,6 +100,17 @@ test("live: a STEP replay advances one event per step and stops on request", liv
   assert.equal(frames.at(-1)!.status, ReplayStatus.REPLAY_STATUS_STOPPED);
 });
 
+test("live: aborting a replay's signal ends its iteration with CANCELLED and drops the listener", live, async () => {
+  const { sessionId } = await client.sessions.createSession({ name: "replay-abort" });
+  const controller = new AbortController();
+  const replay = client.replay.replaySession({ sessionId, mode: ReplayMode.REPLAY_MODE_STEP }, { signal: controller.signal });
+  setTimeout(() => controller.abort(), 200); // a STEP replay sends nothing until a step: only the abort ends it
+  await assert.rejects(async () => {
+    for await (const frame of replay) assert.fail(`unexpected frame ${frame.status}`);
+  }, failsWith("CANCELLED"));
+  assert.equal(getEventListeners(controller.signal, "abort").length, 0);
+});
+
 test("live: grants let another subject read; only admins grant; revoke takes it back", live, async () => {
   const { sessionId } = await authClient.sessions.createSession({ name: "shared" });
   const alice = { token: TOKENS.alice };
