@@ -187,14 +187,15 @@ export class ArtifactCalls {
   }
 
   /**
-   * Streams an artifact's bytes (or the range `offset`, `limit`) into `sink` and returns its metadata.
+   * Streams an artifact's bytes (by id, or by session and name: latest version unless given; or the
+   * range `offset`, `limit`) into `sink` and returns its metadata.
    * A `Writable` sink is written with backpressure and left open. The bytes are hashed as they arrive
    * and checked at the end (see {@link DownloadOptions.verify}); as `sink` has seen them by then, use
    * {@link downloadFile} or {@link readArtifact} when nothing unchecked may be kept.
    */
-  async downloadArtifact(artifactId: string, sink: DownloadSink, options: DownloadOptions = {}): Promise<Artifact> {
+  async downloadArtifact(ref: ArtifactRef, sink: DownloadSink, options: DownloadOptions = {}): Promise<Artifact> {
     const check = { offset: options.offset ?? 0, limit: options.limit ?? 0, expectedDigest: options.expectedDigest };
-    const request = { artifactId, offset: check.offset, limit: check.limit };
+    const request = { ...refFields(ref), offset: check.offset, limit: check.limit };
     const received = await DigestCounter.create();
     const call = this.#rpc.raw.artifacts.downloadArtifact(request, this.#rpc.metadata(options), this.#rpc.grpcOptions(options, true));
     const release = cancelOnAbort(call, options.signal);
@@ -223,22 +224,20 @@ export class ArtifactCalls {
    * directory, renamed to `path` only once size and digest match. A failed or mismatching download
    * (an {@link IntegrityError}) leaves `path` untouched.
    */
-  downloadFile(artifactId: string, path: string, options: DownloadOptions = {}): Promise<Artifact> {
-    return writeThenRename(path, (file) => this.downloadArtifact(artifactId, file, options));
+  downloadFile(ref: ArtifactRef, path: string, options: DownloadOptions = {}): Promise<Artifact> {
+    return writeThenRename(path, (file) => this.downloadArtifact(ref, file, options));
   }
 
   /** Downloads a whole artifact (or a range) into memory, checked like {@link downloadArtifact}. */
-  async readArtifact(artifactId: string, options: DownloadOptions = {}): Promise<ArtifactContent> {
+  async readArtifact(ref: ArtifactRef, options: DownloadOptions = {}): Promise<ArtifactContent> {
     const chunks: Uint8Array[] = [];
-    const artifact = await this.downloadArtifact(artifactId, (chunk) => void chunks.push(chunk), options);
+    const artifact = await this.downloadArtifact(ref, (chunk) => void chunks.push(chunk), options);
     return { artifact, content: Buffer.concat(chunks) };
   }
 
   /** Reads an artifact's metadata by id, or by session and name (latest version unless given). */
   getArtifact(ref: ArtifactRef, options?: CallOptions): Promise<Artifact> {
-    const request = typeof ref === "string"
-      ? { artifactId: ref, sessionId: "", name: "", version: 0 }
-      : { artifactId: "", sessionId: ref.sessionId, name: ref.name, version: ref.version ?? 0 };
+    const request = refFields(ref);
     return this.#rpc.unary(this.#rpc.raw.artifacts.getArtifact.bind(this.#rpc.raw.artifacts), request, options);
   }
 
@@ -300,6 +299,13 @@ export class ArtifactCalls {
   getStorageStats(sessionId = "", options?: CallOptions): Promise<GetStorageStatsResponse> {
     return this.#rpc.unary(this.#rpc.raw.artifacts.getStorageStats.bind(this.#rpc.raw.artifacts), { sessionId }, options);
   }
+}
+
+/** The request fields naming an artifact: its id, or its session, name and version (0 = latest). */
+function refFields(ref: ArtifactRef): { artifactId: string; sessionId: string; name: string; version: number } {
+  return typeof ref === "string"
+    ? { artifactId: ref, sessionId: "", name: "", version: 0 }
+    : { artifactId: "", sessionId: ref.sessionId, name: ref.name, version: ref.version ?? 0 };
 }
 
 function toHeader(header: UploadHeaderInput): UploadHeader {

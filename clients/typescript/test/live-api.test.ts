@@ -68,6 +68,14 @@ test("live: applyChanges writes state and events atomically; readSession reads t
   assert.equal(read.events.length, 2);
 });
 
+test("live: readSession reads related sessions' state beside the session's own", live, async () => {
+  const shared = await client.sessions.createSession({ name: "shared-state" });
+  await client.sessions.setState(shared.sessionId, { team: "blue" });
+  const { sessionId } = await client.sessions.createSession({ name: "reader" });
+  const read = await client.sessions.readSession(sessionId, { relatedSessionIds: [shared.sessionId] });
+  assert.deepEqual(read.related.map((r) => [r.sessionId, r.state, r.truncated]), [[shared.sessionId, { team: "blue" }, false]]);
+});
+
 test("live: snapshots at a seq and a checkpoint, and their comparison", live, async () => {
   const { sessionId } = await client.sessions.createSession({ name: "snap" });
   const first = await client.sessions.setState(sessionId, { a: 1 });
@@ -152,6 +160,8 @@ test("live: capabilities, stats, artifacts by name and upload status", live, asy
   const v2 = await client.artifacts.storeArtifact({ sessionId, name: "doc" }, Buffer.from("v2!"));
   assert.equal((await client.artifacts.getArtifact({ sessionId, name: "doc" })).artifactId, v2.artifactId);
   assert.equal((await client.artifacts.getArtifact({ sessionId, name: "doc", version: 1 })).size, 2);
+  assert.equal((await client.artifacts.readArtifact({ sessionId, name: "doc" })).content.toString(), "v2!");
+  assert.equal((await client.artifacts.readArtifact({ sessionId, name: "doc", version: 1 })).content.toString(), "v1");
   const stats = await client.artifacts.getStorageStats(sessionId);
   assert.equal(stats.artifactCount, 2);
   await assert.rejects(client.artifacts.queryUploadStatus("no-such-upload"), failsWith("NOT_FOUND", "UPLOAD_NOT_FOUND"));
