@@ -1,12 +1,12 @@
 // Artifacts with @llmspell/sessions: streaming upload from a file and an async iterable, versions,
-// listing, ranged and whole downloads, deduplication and storage statistics.
+// listing, ranged and whole (verified) downloads, chunked deduplicated uploads and storage statistics.
 //
 //   make -C clients/typescript examples TARGET=127.0.0.1:50051
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ArtifactType, connect } from "@llmspell/sessions";
+import { ArtifactType, connect, IntegrityError } from "@llmspell/sessions";
 
 const client = connect({ target: process.env.LLMSPELL_SESSION_ADDRESS ?? "127.0.0.1:50051" });
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
@@ -47,6 +47,26 @@ async function main(): Promise<void> {
 
     const copy = await client.artifacts.storeArtifact({ sessionId: id, name: "copy.txt" }, await readFile(input));
     console.log(`stored an identical copy: new_bytes=${copy.newBytes} (deduplicated)`);
+
+    // Chunked (deduplicated) uploads: only the chunks the server lacks are sent.
+    const dataset = join(dir, "dataset.bin");
+    const original = randomBytes(8 * 1024 * 1024);
+    await writeFile(dataset, original);
+    const first = await client.artifacts.uploadChunked({ sessionId: id, name: "dataset.bin" }, dataset);
+    original.fill(7, 4 * 1024 * 1024, 4 * 1024 * 1024 + 4096); // edit 4 KiB in the middle
+    await writeFile(dataset, original);
+    const second = await client.artifacts.uploadChunked({ sessionId: id, name: "dataset.bin" }, dataset);
+    console.log(`dataset v1 sent ${first.bytesSent} bytes; after a 4 KiB edit v2 sent ${second.bytesSent} ` +
+      `(${second.chunksSent} of ${second.chunks} chunks)`);
+    if (second.bytesSent >= first.bytesSent / 4) throw new Error("the edited re-upload was not deduplicated");
+
+    try {
+      await client.artifacts.downloadFile(second.artifact.artifactId, output, { expectedDigest: first.artifact.contentDigest });
+      throw new Error("a download checked against the wrong digest succeeded");
+    } catch (error) {
+      if (!(error instanceof IntegrityError)) throw error;
+      console.log(`verified download refused the wrong digest (${error.reason}); ${output} untouched`);
+    }
 
     for await (const a of client.artifacts.iterateArtifacts({ sessionId: id, allVersions: true, orderBy: "name" })) {
       console.log(`  ${a.name} v${a.version} ${a.size} bytes ${a.compressed ? "(lz4)" : ""}`);
