@@ -1,5 +1,5 @@
 /**
- * The base of the client: one channel shared by the three generated service clients, per-call metadata
+ * The core of the client ({@link Rpc}): one channel shared by the three generated service clients, per-call metadata
  * (bearer token, correlation id), deadlines, cancellation and error conversion.
  *
  * @module

@@ -51,6 +51,7 @@ export function checkDownload(artifact: Artifact, received: DigestCounter, check
 export async function writeThenRename<T>(path: string, write: (file: WriteStream) => Promise<T>): Promise<T> {
   const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.part`);
   const file = createWriteStream(temporary, { flags: "wx" });
+  file.on("error", () => undefined); // reported by finished() below, or by the writer's drain wait
   try {
     const result = await write(file);
     file.end();
@@ -59,6 +60,7 @@ export async function writeThenRename<T>(path: string, write: (file: WriteStream
     return result;
   } catch (error) {
     file.destroy();
+    await finished(file).catch(() => undefined); // let a write in flight settle before removing the file
     await rm(temporary, { force: true });
     throw error;
   }
