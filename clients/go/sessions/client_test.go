@@ -193,7 +193,7 @@ func TestForkSessionSendsThePoint(t *testing.T) {
 
 func TestTokenIsSentAsBearerMetadata(t *testing.T) {
 	f := &fakeServer{}
-	c := startFake(t, f, WithToken("s3cret"))
+	c := startFake(t, f, WithToken("s3cret"), WithTokenOverPlaintext())
 	c.GetSession(context.Background(), "x")
 	if !reflect.DeepEqual(f.auth, []string{"Bearer s3cret"}) {
 		t.Errorf("authorization %v", f.auth)

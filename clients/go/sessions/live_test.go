@@ -2,32 +2,12 @@ package sessions
 
 import (
 	"bytes"
-	"context"
-	"os"
 	"slices"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
 )
-
-// liveClient connects to the server named by LLMSPELL_TEST_TARGET, or skips the test: these tests
-// check the wrapper against a real server (make live-test TARGET=127.0.0.1:PORT).
-func liveClient(t *testing.T) (*Client, context.Context) {
-	t.Helper()
-	target := os.Getenv("LLMSPELL_TEST_TARGET")
-	if target == "" {
-		t.Skip("LLMSPELL_TEST_TARGET not set")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	c, err := Dial(ctx, target, WithBlock(), WithToken(os.Getenv("LLMSPELL_SESSION_TOKEN")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c, ctx
-}
 
 func TestLiveSessionCallsAgainstTheServer(t *testing.T) {
 	c, ctx := liveClient(t)
