@@ -64,44 +64,6 @@ func (c *Client) StoreArtifact(ctx context.Context, h *UploadHeader, content []b
 	return call(c.ArtifactService.StoreArtifact(ctx, &pb.StoreArtifactRequest{Header: h, Content: content}))
 }
 
-// Download writes a whole artifact's content to w and returns its metadata.
-func (c *Client) Download(ctx context.Context, artifactID string, w io.Writer) (*Artifact, error) {
-	return c.DownloadRange(ctx, artifactID, 0, 0, w)
-}
-
-// DownloadRange writes limit bytes of an artifact's content from offset (limit 0 = to the end)
-// to w and returns the artifact's metadata (the first message of the stream).
-func (c *Client) DownloadRange(ctx context.Context, artifactID string, offset, limit int64, w io.Writer) (*Artifact, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // ends the stream if w fails half-way
-	stream, err := c.ArtifactService.DownloadArtifact(ctx, &pb.DownloadArtifactRequest{
-		ArtifactId: artifactID, Offset: offset, Limit: limit,
-	})
-	if err != nil {
-		return nil, wrapErr(err)
-	}
-	var meta *Artifact
-	for {
-		msg, err := stream.Recv()
-		if err == io.EOF {
-			if meta == nil {
-				return nil, errors.New("sessions: download ended without artifact metadata")
-			}
-			return meta, nil
-		}
-		if err != nil {
-			return nil, wrapErr(err)
-		}
-		if a := msg.GetArtifact(); a != nil {
-			meta = a
-			continue
-		}
-		if _, err := w.Write(msg.GetData()); err != nil {
-			return nil, fmt.Errorf("sessions: download write: %w", err)
-		}
-	}
-}
-
 // GetArtifact returns an artifact's metadata by id.
 func (c *Client) GetArtifact(ctx context.Context, artifactID string) (*Artifact, error) {
 	return call(c.ArtifactService.GetArtifact(ctx, &pb.GetArtifactRequest{ArtifactId: artifactID}))

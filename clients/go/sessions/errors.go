@@ -59,7 +59,13 @@ func (e *Error) Error() string {
 }
 
 // GRPCStatus returns the original status, so status.FromError and status.Code keep working.
-func (e *Error) GRPCStatus() *status.Status { return e.status }
+// Errors made by the client itself (a download that fails its check) get a status of their code.
+func (e *Error) GRPCStatus() *status.Status {
+	if e.status == nil {
+		return status.New(e.Code, e.Message)
+	}
+	return e.status
+}
 
 // FromStatus builds an *Error from a status, reading the first ErrorInfo among its details.
 func FromStatus(s *status.Status) *Error {
@@ -132,3 +138,8 @@ func IsUnauthenticated(err error) bool { return CodeOf(err) == codes.Unauthentic
 
 // IsPermissionDenied reports a token whose role is too low (ACCESS_DENIED).
 func IsPermissionDenied(err error) bool { return CodeOf(err) == codes.PermissionDenied }
+
+// IsIntegrityError reports content that failed a size or digest check: an upload the server
+// refused (INVALID_ARGUMENT), stored bytes that failed their digest on read (DATA_LOSS), or a
+// download whose bytes did not match the artifact (DATA_LOSS, detected by the client).
+func IsIntegrityError(err error) bool { return ReasonOf(err) == ReasonIntegrityError }

@@ -2,6 +2,8 @@ package sessions
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -84,6 +86,13 @@ func TestLiveArtifactRoundTrip(t *testing.T) {
 	var buf bytes.Buffer
 	if _, err := c.Download(ctx, a.ArtifactId, &buf); err != nil || !bytes.Equal(buf.Bytes(), content) {
 		t.Fatalf("download: %d bytes, %v", buf.Len(), err)
+	}
+	path := filepath.Join(t.TempDir(), "big.txt")
+	if got, err := c.DownloadFile(ctx, a.ArtifactId, path); err != nil || got.ContentDigest != a.ContentDigest {
+		t.Fatalf("download file: %v %v", got, err)
+	}
+	if onDisk, _ := os.ReadFile(path); !bytes.Equal(onDisk, content) {
+		t.Errorf("file holds %d bytes", len(onDisk))
 	}
 	_, err = c.Upload(ctx, &UploadHeader{SessionId: s.SessionId, Name: "bad", ExpectedSize: 5}, bytes.NewReader(content[:4]))
 	if ReasonOf(err) != ReasonIntegrityError {

@@ -1,0 +1,132 @@
+package sessions
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	pb "github.com/llmspell/llmspell-sessions/clients/go/gen/llmspell/sessions/v1"
+	"google.golang.org/grpc/codes"
+	"lukechampine.com/blake3"
+)
+
+// Download writes a whole artifact's content to w and returns its metadata. The bytes are hashed
+// (BLAKE3) as they arrive: when their size or digest differs from the artifact's, Download
+// returns an integrity error (IsIntegrityError) after w has received them — use DownloadFile to
+// keep unverified bytes away from their destination.
+func (c *Client) Download(ctx context.Context, artifactID string, w io.Writer) (*Artifact, error) {
+	h := blake3.New(32, nil)
+	a, n, err := c.download(ctx, &pb.DownloadArtifactRequest{ArtifactId: artifactID}, io.MultiWriter(w, h))
+	if err != nil {
+		return nil, err
+	}
+	if err := verify(a, n, h.Sum(nil)); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// DownloadRange writes limit bytes of an artifact's content from offset (limit 0 = to the end)
+// to w and returns the artifact's metadata. The server verifies every chunk it reads; here only
+// the length received is checked against the range (a part has no digest to compare with).
+func (c *Client) DownloadRange(ctx context.Context, artifactID string, offset, limit int64, w io.Writer) (*Artifact, error) {
+	a, n, err := c.download(ctx, &pb.DownloadArtifactRequest{ArtifactId: artifactID, Offset: offset, Limit: limit}, w)
+	if err != nil {
+		return nil, err
+	}
+	want := max(a.GetSize()-offset, 0)
+	if limit > 0 {
+		want = min(want, limit)
+	}
+	if n != want {
+		return nil, integrityError(a.GetArtifactId(), fmt.Sprintf("received %d bytes of a %d-byte range", n, want))
+	}
+	return a, nil
+}
+
+// DownloadFile downloads an artifact into the file path: the bytes go to a temporary file in the
+// same directory, are checked against the artifact's size and BLAKE3 digest, and the file is
+// renamed to path only when they match. On any failure (integrity error, cancellation, server
+// error) the temporary file is removed and path is left as it was.
+func (c *Client) DownloadFile(ctx context.Context, artifactID, path string) (a *Artifact, err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.part")
+	if err != nil {
+		return nil, fmt.Errorf("sessions: download file: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if a, err = c.Download(ctx, artifactID, tmp); err != nil {
+		return nil, err
+	}
+	if err = tmp.Sync(); err == nil {
+		err = tmp.Close()
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sessions: download file: %w", err)
+	}
+	return a, nil
+}
+
+// download streams a DownloadArtifact call into w and returns the metadata and the byte count.
+func (c *Client) download(ctx context.Context, req *pb.DownloadArtifactRequest, w io.Writer) (*Artifact, int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the stream if w fails half-way
+	stream, err := c.ArtifactService.DownloadArtifact(ctx, req)
+	if err != nil {
+		return nil, 0, wrapErr(err)
+	}
+	var meta *Artifact
+	var n int64
+	for {
+		msg, err := stream.Recv()
+		if err == io.EOF {
+			if meta == nil {
+				return nil, 0, errors.New("sessions: download ended without artifact metadata")
+			}
+			return meta, n, nil
+		}
+		if err != nil {
+			return nil, 0, wrapErr(err)
+		}
+		if a := msg.GetArtifact(); a != nil {
+			meta = a
+			continue
+		}
+		k, err := w.Write(msg.GetData())
+		n += int64(k)
+		if err != nil {
+			return nil, 0, fmt.Errorf("sessions: download write: %w", err)
+		}
+	}
+}
+
+// verify compares what was received with the artifact's size and content digest.
+func verify(a *Artifact, n int64, digest []byte) error {
+	got := hex.EncodeToString(digest)
+	switch {
+	case n != a.GetSize():
+		return integrityError(a.GetArtifactId(), fmt.Sprintf("received %d bytes, the artifact has %d", n, a.GetSize()))
+	case got != a.GetContentDigest():
+		return integrityError(a.GetArtifactId(), fmt.Sprintf("content digest %s, the artifact's is %s", got, a.GetContentDigest()))
+	}
+	return nil
+}
+
+// integrityError is the client-side twin of the server's DATA_LOSS / INTEGRITY_ERROR.
+func integrityError(artifactID, msg string) *Error {
+	return &Error{
+		Code: codes.DataLoss, Message: "downloaded bytes do not match the artifact: " + msg,
+		Reason: ReasonIntegrityError, Domain: ErrorDomain, Metadata: map[string]string{"artifact_id": artifactID},
+	}
+}
