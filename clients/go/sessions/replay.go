@@ -2,7 +2,6 @@ package sessions
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"iter"
 
@@ -34,14 +33,9 @@ func (c *Client) AppendEvents(ctx context.Context, sessionID string, expectedLas
 	if expectedLastSeq >= 0 {
 		req.ExpectedLastSeq = proto.Int64(expectedLastSeq)
 	}
-	for i, e := range events {
-		payload, err := ToStruct(e.Payload)
-		if err != nil {
-			return nil, fmt.Errorf("sessions: event %d: %w", i, err)
-		}
-		req.Events = append(req.Events, &pb.NewEvent{
-			Type: e.Type, Payload: payload, CorrelationId: e.CorrelationID, CausationId: e.CausationID,
-		})
+	var err error
+	if req.Events, err = newEventsToPB(events); err != nil {
+		return nil, err
 	}
 	resp, err := c.ReplayService.AppendEvents(ctx, req)
 	if err != nil {
