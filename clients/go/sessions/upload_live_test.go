@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	pb "github.com/llmspell/llmspell-sessions/clients/go/gen/llmspell/sessions/v1"
 	"google.golang.org/grpc"
@@ -97,7 +98,8 @@ func TestLiveReuploadOfAnEditedFileSendsOnlyTheEdits(t *testing.T) {
 	}
 }
 
-// failingReader returns err once limit bytes were read.
+// failingReader returns errCutOff once limit bytes were read, after a pause that lets the
+// server take in the bytes already sent (as when a network drops a stream that was idle).
 type failingReader struct {
 	r     io.Reader
 	limit int
@@ -108,6 +110,7 @@ var errCutOff = errors.New("connection cut off")
 
 func (f *failingReader) Read(p []byte) (int, error) {
 	if f.read >= f.limit {
+		time.Sleep(500 * time.Millisecond)
 		return 0, errCutOff
 	}
 	p = p[:min(len(p), f.limit-f.read)]
@@ -129,7 +132,18 @@ func TestLiveResumableUploadContinuesWhereItStopped(t *testing.T) {
 	if !errors.Is(err, errCutOff) {
 		t.Fatalf("cut-off upload: %v", err)
 	}
-	st, err := c.QueryUploadStatus(ctx, h.UploadId)
+	// The server takes in what reached it after the client went away: wait until it settles.
+	var st *UploadStatus
+	for i := 0; i < 100; i++ {
+		prev := st
+		if st, err = c.QueryUploadStatus(ctx, h.UploadId); err != nil && !IsNotFound(err) {
+			break
+		}
+		if err == nil && prev != nil && st.CommittedSize > 0 && st.CommittedSize == prev.CommittedSize {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err != nil || st.Complete || st.CommittedSize <= 0 || st.CommittedSize > 3<<20 {
 		t.Fatalf("status after the cut: %+v %v", st, err)
 	}
