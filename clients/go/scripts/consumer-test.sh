@@ -6,19 +6,10 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 ROOT=${ROOT:-$(cd "$here/../.." && pwd)}
-server_bin="$ROOT/.venv/bin/llmspell-sessions"
-if [[ ! -x "$server_bin" ]]; then
-  echo "consumer-test: $server_bin is missing: run 'make install' at the repository root" >&2
-  exit 1
-fi
+export ROOT
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod
 tmp=$(mktemp -d)
-server_pid=
-cleanup() {
-  if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap 'rm -rf "$tmp"' EXIT
 
 # 1. The module as published: tracked (or to-be-tracked, not ignored) files only.
 mkdir -p "$tmp/module"
@@ -46,20 +37,7 @@ if ! grep -qx 'go 1.23\(\.0\)\?' go.mod; then
 fi
 go build -o bin/ ./basic ./artifacts
 
-# 3. A live server on a free loopback port over a temp dir.
-"$server_bin" serve --address 127.0.0.1:0 --path "$tmp/data" 2> "$tmp/server.log" &
-server_pid=$!
-addr=
-for _ in $(seq 1 300); do
-  addr=$(sed -n 's/.*serving on \([^ ]*\).*/\1/p' "$tmp/server.log" | head -1)
-  [[ -n "$addr" ]] && break
-  kill -0 "$server_pid" 2>/dev/null || { echo "consumer-test: server exited:" >&2; cat "$tmp/server.log" >&2; exit 1; }
-  sleep 0.1
-done
-[[ -n "$addr" ]] || { echo "consumer-test: server did not start" >&2; cat "$tmp/server.log" >&2; exit 1; }
-
-for ex in basic artifacts; do
-  echo "== consumer $ex against $addr"
-  LLMSPELL_SESSION_ADDRESS=$addr "bin/$ex"
-done
+# 3. Both examples against a live server.
+"$here/scripts/with-server.sh" bash -c 'for ex in basic artifacts; do
+  echo "== consumer $ex against $LLMSPELL_SESSION_ADDRESS"; "bin/$ex" || exit 1; done'
 echo "consumer-test: ok (module go directive $(sed -n 's/^go //p' "$tmp/module/go.mod"))"

@@ -19,10 +19,10 @@ func TestLiveApplyChangesAndReadSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, err = c.SetState(ctx, s.SessionId, StateUpdate{Set: map[string]any{"plan": "a"}}); err != nil {
+	if s, err = c.SetState(ctx, s.ID, StateUpdate{Set: map[string]any{"plan": "a"}}); err != nil {
 		t.Fatal(err)
 	}
-	applied, err := c.ApplyChanges(ctx, s.SessionId, Changes{
+	applied, err := c.ApplyChanges(ctx, s.ID, Changes{
 		Set:    map[string]any{"msg/001": "hi", "msg/002": "there"},
 		Create: map[string]any{"plan": "ignored", "fresh": true},
 		Events: []NewEvent{{Type: "agent.turn", Payload: map[string]any{"n": 1}}},
@@ -33,18 +33,18 @@ func TestLiveApplyChangesAndReadSession(t *testing.T) {
 	if len(applied.Events) != 2 || applied.Events[0].Type != "state.changed" || applied.Events[1].Type != "agent.turn" {
 		t.Fatalf("events %v", applied.Events)
 	}
-	again, err := c.ApplyChanges(ctx, s.SessionId, Changes{Set: map[string]any{"x": 1}}, WithRequestID("apply-1"))
+	again, err := c.ApplyChanges(ctx, s.ID, Changes{Set: map[string]any{"x": 1}}, WithRequestID("apply-1"))
 	if err != nil || again.Session.Etag != applied.Session.Etag {
 		t.Errorf("retry with the same request id wrote again: %v %v", again, err)
 	}
-	if _, err := c.ApplyChanges(ctx, s.SessionId, Changes{Set: map[string]any{"y": 1}}, IfLastSeq(0)); ReasonOf(err) != ReasonSeqMismatch {
+	if _, err := c.ApplyChanges(ctx, s.ID, Changes{Set: map[string]any{"y": 1}}, IfLastSeq(0)); ReasonOf(err) != ReasonSeqMismatch {
 		t.Errorf("stale last seq: %v", err)
 	}
-	if _, err := c.ApplyChanges(ctx, s.SessionId, Changes{Set: map[string]any{"y": 1}}, IfEtag("stale")); ReasonOf(err) != ReasonEtagMismatch {
+	if _, err := c.ApplyChanges(ctx, s.ID, Changes{Set: map[string]any{"y": 1}}, IfEtag("stale")); ReasonOf(err) != ReasonEtagMismatch {
 		t.Errorf("stale etag: %v", err)
 	}
 
-	read, err := c.ReadSession(ctx, s.SessionId, Read{
+	read, err := c.ReadSession(ctx, s.ID, Read{
 		StateKeys: []string{"plan", "fresh", "missing"}, StatePrefix: "msg/", PageSize: 1,
 		LastEvents: 1, EventTypes: []string{"agent."},
 	})
@@ -60,7 +60,7 @@ func TestLiveApplyChangesAndReadSession(t *testing.T) {
 	if len(read.Events) != 1 || read.Events[0].Type != "agent.turn" {
 		t.Errorf("last events %v", read.Events)
 	}
-	next, err := c.ReadSession(ctx, s.SessionId, Read{StatePrefix: "msg/", PageSize: 1, PageToken: read.NextPageToken})
+	next, err := c.ReadSession(ctx, s.ID, Read{StatePrefix: "msg/", PageSize: 1, PageToken: read.NextPageToken})
 	if err != nil || len(next.Entries) != 1 || next.Entries[0].Key != "msg/002" {
 		t.Errorf("second page %v %v", next, err)
 	}
@@ -72,11 +72,11 @@ func TestLiveGrantAndRevokeAccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := c.GrantSessionAccess(ctx, s.SessionId, "bob", AccessRead)
+	g, err := c.GrantSessionAccess(ctx, s.ID, "bob", AccessRead)
 	if err != nil || g.Grants["bob"] != AccessRead {
 		t.Fatalf("grant: %v %v", g, err)
 	}
-	r, err := c.RevokeSessionAccess(ctx, s.SessionId, "bob")
+	r, err := c.RevokeSessionAccess(ctx, s.ID, "bob")
 	if err != nil || len(r.Grants) != 0 {
 		t.Fatalf("revoke: %v %v", r, err)
 	}
@@ -88,28 +88,28 @@ func TestLiveSnapshotsAndComparison(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.SetState(ctx, s.SessionId, StateUpdate{Set: map[string]any{"a": 1, "b": "old"}}); err != nil {
+	if _, err := c.SetState(ctx, s.ID, StateUpdate{Set: map[string]any{"a": 1, "b": "old"}}); err != nil {
 		t.Fatal(err)
 	}
-	cp, err := c.CreateCheckpoint(ctx, s.SessionId, "before")
+	cp, err := c.CreateCheckpoint(ctx, s.ID, "before")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.SetState(ctx, s.SessionId, StateUpdate{Set: map[string]any{"b": "new", "c": true}, Delete: []string{"a"}}); err != nil {
+	if _, err := c.SetState(ctx, s.ID, StateUpdate{Set: map[string]any{"b": "new", "c": true}, Delete: []string{"a"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.StoreArtifact(ctx, &UploadHeader{SessionId: s.SessionId, Name: "notes"}, []byte("n")); err != nil {
+	if _, err := c.StoreArtifact(ctx, &UploadHeader{SessionId: s.ID, Name: "notes"}, []byte("n")); err != nil {
 		t.Fatal(err)
 	}
-	snap, err := c.GetSnapshot(ctx, s.SessionId, AtCheckpoint(cp.CheckpointId))
+	snap, err := c.GetSnapshot(ctx, s.ID, AtCheckpoint(cp.CheckpointId))
 	if err != nil || snap.Seq != cp.Seq || !reflect.DeepEqual(snap.State, map[string]any{"a": 1.0, "b": "old"}) || len(snap.Artifacts) != 0 {
 		t.Fatalf("snapshot %+v %v", snap, err)
 	}
-	bySeq, err := c.GetSnapshot(ctx, s.SessionId, AtSeq(1))
+	bySeq, err := c.GetSnapshot(ctx, s.ID, AtSeq(1))
 	if err != nil || len(bySeq.State) != 0 {
 		t.Errorf("snapshot at seq 1: %+v %v", bySeq, err)
 	}
-	d, err := c.CompareSnapshots(ctx, s.SessionId, AtCheckpoint(cp.CheckpointId), AtSeq(cp.Seq+2))
+	d, err := c.CompareSnapshots(ctx, s.ID, AtCheckpoint(cp.CheckpointId), AtSeq(cp.Seq+2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,11 +125,11 @@ func TestLiveControlledReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.AppendEvents(ctx, s.SessionId, AnySeq, NewEvent{Type: "t.a"}, NewEvent{Type: "t.b"}, NewEvent{Type: "t.c"}, NewEvent{Type: "t.d"}); err != nil {
+	if _, err := c.AppendEvents(ctx, s.ID, []NewEvent{{Type: "t.a"}, {Type: "t.b"}, {Type: "t.c"}, {Type: "t.d"}}); err != nil {
 		t.Fatal(err)
 	}
 	// Step mode: one event per Step.
-	r, err := c.ReplaySession(ctx, s.SessionId, ReplayOptions{Mode: ReplayStep, Types: []string{"t."}})
+	r, err := c.ReplaySession(ctx, s.ID, ReplayOptions{Mode: ReplayStep, Types: []string{"t."}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestLiveControlledReplay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		seqs = append(seqs, f.GetEvent().GetSeq())
+		seqs = append(seqs, f.Event.Seq)
 	}
 	if err := r.Stop(); err != nil {
 		t.Fatal(err)
@@ -155,12 +155,12 @@ func TestLiveControlledReplay(t *testing.T) {
 		}
 		last = f
 	}
-	if !reflect.DeepEqual(seqs, []int64{2, 3}) || last.GetStatus() != ReplayStopped {
+	if !reflect.DeepEqual(seqs, []int64{2, 3}) || last.Status != ReplayStopped {
 		t.Errorf("stepped seqs %v, last frame %v", seqs, last)
 	}
 
 	// Fast mode with a breakpoint at a type, then resume to the end.
-	r2, err := c.ReplaySession(ctx, s.SessionId, ReplayOptions{Mode: ReplayFast, BreakAtTypes: []string{"t.c"}, Types: []string{"t."}})
+	r2, err := c.ReplaySession(ctx, s.ID, ReplayOptions{Mode: ReplayFast, BreakAtTypes: []string{"t.c"}, Types: []string{"t."}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,10 +170,10 @@ func TestLiveControlledReplay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		statuses = append(statuses, f.GetStatus())
-		if f.GetStatus() == ReplayAtBreakpoint {
-			if f.GetEvent().GetType() != "t.c" {
-				t.Errorf("breakpoint at %v", f.GetEvent())
+		statuses = append(statuses, f.Status)
+		if f.Status == ReplayAtBreakpoint {
+			if f.Event.Type != "t.c" {
+				t.Errorf("breakpoint at %v", f.Event)
 			}
 			if err := r2.Resume(); err != nil {
 				t.Fatal(err)
@@ -185,7 +185,7 @@ func TestLiveControlledReplay(t *testing.T) {
 	}
 
 	// Closing a replay ends its call as CANCELLED.
-	r3, err := c.ReplaySession(ctx, s.SessionId, ReplayOptions{Mode: ReplayStep})
+	r3, err := c.ReplaySession(ctx, s.ID, ReplayOptions{Mode: ReplayStep})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestLiveChunkLevelUploadAndCapabilities(t *testing.T) {
 	if err != nil || len(missing) != 2 {
 		t.Fatalf("missing %v %v", missing, err)
 	}
-	h := &UploadHeader{SessionId: s.SessionId, Name: "joined"}
+	h := &UploadHeader{SessionId: s.ID, Name: "joined"}
 	whole := bytes.Join(parts, nil)
 	if _, err := c.CommitArtifact(ctx, h, refs, digestHex(whole)); ReasonOf(err) != ReasonMissingChunks {
 		t.Errorf("commit before upload: %v", err)
@@ -238,15 +238,15 @@ func TestLiveChunkLevelUploadAndCapabilities(t *testing.T) {
 	if err != nil || a.Size != int64(len(whole)) || a.ChunkCount != 2 {
 		t.Fatalf("commit %v %v", a, err)
 	}
-	byName, err := c.GetArtifactByName(ctx, s.SessionId, "joined", 0)
-	if err != nil || byName.ArtifactId != a.ArtifactId {
+	byName, err := c.GetArtifactByName(ctx, s.ID, "joined", 0)
+	if err != nil || byName.ID != a.ID {
 		t.Errorf("by name: %v %v", byName, err)
 	}
 	var buf bytes.Buffer
-	if _, err := c.Download(ctx, a.ArtifactId, &buf); err != nil || !bytes.Equal(buf.Bytes(), whole) {
+	if _, err := c.Download(ctx, a.ID, &buf); err != nil || !bytes.Equal(buf.Bytes(), whole) {
 		t.Errorf("download of a committed artifact: %v", err)
 	}
-	stats, err := c.GetStorageStats(ctx, s.SessionId)
+	stats, err := c.GetStorageStats(ctx, s.ID)
 	if err != nil || stats.ArtifactCount != 1 || stats.LogicalBytes != int64(len(whole)) {
 		t.Errorf("stats %+v %v", stats, err)
 	}
@@ -258,24 +258,24 @@ func TestLiveCorrelationIDAndDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs, err := c.AppendEvents(WithCorrelationID(ctx, "go-corr-2"), s.SessionId, AnySeq, NewEvent{Type: "x.y"})
-	if err != nil || evs[0].CorrelationId != "go-corr-2" {
+	evs, err := c.AppendEvents(WithCorrelationID(ctx, "go-corr-2"), s.ID, []NewEvent{{Type: "x.y"}})
+	if err != nil || evs[0].CorrelationID != "go-corr-2" {
 		t.Fatalf("events %v %v", evs, err)
 	}
-	first, err := c.ListEvents(ctx, &ListEventsRequest{SessionId: s.SessionId, PageSize: 1})
-	if err != nil || first.Events[0].CorrelationId != "go-corr-1" {
+	first, err := c.ListEvents(ctx, &ListEventsRequest{SessionId: s.ID, PageSize: 1})
+	if err != nil || first.Events[0].CorrelationID != "go-corr-1" {
 		t.Errorf("session.created correlation id: %v %v", first, err)
 	}
 	short, cancel := context.WithTimeout(ctx, time.Millisecond)
 	defer cancel()
 	time.Sleep(2 * time.Millisecond)
-	if _, err := c.GetSession(short, s.SessionId); CodeOf(err) != codes.DeadlineExceeded {
+	if _, err := c.GetSession(short, s.ID); CodeOf(err) != codes.DeadlineExceeded {
 		t.Errorf("expired deadline: %v", err)
 	}
 	// A subscription with a default timeout ends with DEADLINE_EXCEEDED once it is due.
 	dc, _ := liveClient(t, WithDefaultTimeout(300*time.Millisecond))
 	var last error
-	for _, err := range dc.SubscribeEvents(context.Background(), s.SessionId, 0) {
+	for _, err := range dc.SubscribeEvents(context.Background(), s.ID, 0) {
 		last = err
 	}
 	if CodeOf(last) != codes.DeadlineExceeded {
@@ -301,7 +301,7 @@ func TestLiveRateLimitCarriesRetryInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 10 {
-		_, err = c.SetState(ctx, s.SessionId, StateUpdate{Set: map[string]any{"i": i}})
+		_, err = c.SetState(ctx, s.ID, StateUpdate{Set: map[string]any{"i": i}})
 		if err != nil {
 			break
 		}

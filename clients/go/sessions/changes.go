@@ -47,7 +47,7 @@ func (c *Client) ApplyChanges(ctx context.Context, sessionID string, ch Changes,
 	if err != nil {
 		return nil, wrapErr(err)
 	}
-	return &Applied{Session: resp.GetSession(), Events: resp.GetEvents()}, nil
+	return &Applied{Session: sessionFromPB(resp.GetSession()), Events: mapAll(resp.GetEvents(), eventFromPB)}, nil
 }
 
 // Read says what ReadSession returns besides the session record.
@@ -97,8 +97,8 @@ func (c *Client) ReadSession(ctx context.Context, sessionID string, r Read) (*Se
 		return nil, wrapErr(err)
 	}
 	out := &SessionRead{
-		Session: resp.GetSession(), State: FromValueMap(resp.GetState()), NextPageToken: resp.GetNextPageToken(),
-		Events: resp.GetEvents(), Artifacts: resp.GetArtifacts(),
+		Session: sessionFromPB(resp.GetSession()), State: FromValueMap(resp.GetState()), NextPageToken: resp.GetNextPageToken(),
+		Events: mapAll(resp.GetEvents(), eventFromPB), Artifacts: mapAll(resp.GetArtifacts(), artifactFromPB),
 	}
 	for _, kv := range resp.GetEntries() {
 		out.Entries = append(out.Entries, KeyValue{Key: kv.GetKey(), Value: kv.GetValue().AsInterface()})
@@ -117,7 +117,7 @@ const (
 
 // GrantSessionAccess lets another subject of the tenant read or write a session (admins only).
 func (c *Client) GrantSessionAccess(ctx context.Context, sessionID, subject string, access SessionAccess) (*Session, error) {
-	return call(c.SessionService.GrantSessionAccess(ctx, &pb.GrantSessionAccessRequest{
+	return asSession(c.SessionService.GrantSessionAccess(ctx, &pb.GrantSessionAccessRequest{
 		SessionId: sessionID, Subject: subject, Access: access,
 	}))
 }
@@ -125,7 +125,7 @@ func (c *Client) GrantSessionAccess(ctx context.Context, sessionID, subject stri
 // RevokeSessionAccess takes a grant back (admins only); the subject's open streams of the
 // session end with PERMISSION_DENIED.
 func (c *Client) RevokeSessionAccess(ctx context.Context, sessionID, subject string) (*Session, error) {
-	return call(c.SessionService.RevokeSessionAccess(ctx, &pb.RevokeSessionAccessRequest{SessionId: sessionID, Subject: subject}))
+	return asSession(c.SessionService.RevokeSessionAccess(ctx, &pb.RevokeSessionAccessRequest{SessionId: sessionID, Subject: subject}))
 }
 
 // newEventsToPB converts client events to their messages.

@@ -102,7 +102,7 @@ func (c *Client) CommitArtifact(ctx context.Context, h *UploadHeader, chunks []C
 	for i, ch := range chunks {
 		refs[i] = &pb.ChunkRef{Digest: ch.Digest, Size: ch.Size}
 	}
-	return call(c.ArtifactService.CommitArtifact(ctx, &pb.CommitArtifactRequest{Header: h, Chunks: refs, ContentDigest: contentDigest}))
+	return asArtifact(c.ArtifactService.CommitArtifact(ctx, &pb.CommitArtifactRequest{Header: h, Chunks: refs, ContentDigest: contentDigest}))
 }
 
 // Capabilities is what the server announces: digest and compression, limits, and how it chunks.

@@ -38,12 +38,12 @@ func (c *Client) DownloadRange(ctx context.Context, artifactID string, offset, l
 	if err != nil {
 		return nil, err
 	}
-	want := max(a.GetSize()-offset, 0)
+	want := max(a.Size-offset, 0)
 	if limit > 0 {
 		want = min(want, limit)
 	}
 	if n != want {
-		return nil, integrityError(a.GetArtifactId(), fmt.Sprintf("received %d bytes of a %d-byte range", n, want))
+		return nil, integrityError(a.ID, fmt.Sprintf("received %d bytes of a %d-byte range", n, want))
 	}
 	return a, nil
 }
@@ -100,7 +100,7 @@ func (c *Client) download(ctx context.Context, req *pb.DownloadArtifactRequest, 
 			return nil, 0, wrapErr(err)
 		}
 		if a := msg.GetArtifact(); a != nil {
-			meta = a
+			meta = artifactFromPB(a)
 			continue
 		}
 		k, err := w.Write(msg.GetData())
@@ -115,10 +115,10 @@ func (c *Client) download(ctx context.Context, req *pb.DownloadArtifactRequest, 
 func verify(a *Artifact, n int64, digest []byte) error {
 	got := hex.EncodeToString(digest)
 	switch {
-	case n != a.GetSize():
-		return integrityError(a.GetArtifactId(), fmt.Sprintf("received %d bytes, the artifact has %d", n, a.GetSize()))
-	case got != a.GetContentDigest():
-		return integrityError(a.GetArtifactId(), fmt.Sprintf("content digest %s, the artifact's is %s", got, a.GetContentDigest()))
+	case n != a.Size:
+		return integrityError(a.ID, fmt.Sprintf("received %d bytes, the artifact has %d", n, a.Size))
+	case got != a.ContentDigest:
+		return integrityError(a.ID, fmt.Sprintf("content digest %s, the artifact's is %s", got, a.ContentDigest))
 	}
 	return nil
 }

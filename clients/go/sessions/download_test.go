@@ -43,7 +43,7 @@ func TestDownloadFileReplacesTheTargetOnlyAfterTheCheck(t *testing.T) {
 
 	good := startFake(t, &fakeServer{content: content})
 	a, err := good.DownloadFile(context.Background(), "a1", target)
-	if err != nil || a.ArtifactId != "a1" {
+	if err != nil || a.ID != "a1" {
 		t.Fatalf("download: %v %v", a, err)
 	}
 	assertDir(t, dir, target, content)

@@ -34,8 +34,15 @@ const (
 )
 
 // ReplayFrame is one replayed event with its position, the replay's status and the state keys it
-// changed (the final COMPLETED or STOPPED frame has no event).
-type ReplayFrame = pb.ReplayFrame
+// changed.
+type ReplayFrame struct {
+	// Event is nil on the final COMPLETED or STOPPED frame.
+	Event *Event
+	// Index is the 1-based position of Event among the Total events replayed.
+	Index, Total int64
+	Status       ReplayStatus
+	ChangedKeys  []string
+}
 
 // ReplayOptions say what to replay and how.
 type ReplayOptions struct {
@@ -104,7 +111,9 @@ func (r *Replay) Recv() (*ReplayFrame, error) {
 		r.cancel()
 		return nil, wrapErr(err)
 	}
-	return f, nil
+	return &ReplayFrame{
+		Event: eventFromPB(f.GetEvent()), Index: f.GetIndex(), Total: f.GetTotal(), Status: f.GetStatus(), ChangedKeys: f.GetChangedKeys(),
+	}, nil
 }
 
 // Frames iterates over the frames until the replay ends; breaking out of the loop leaves the

@@ -27,7 +27,10 @@ func (c *Client) GetSnapshot(ctx context.Context, sessionID string, at Point) (*
 	if err != nil {
 		return nil, wrapErr(err)
 	}
-	return &Snapshot{Session: resp.GetSession(), State: FromValueMap(resp.GetState()), Artifacts: resp.GetArtifacts(), Seq: resp.GetSeq()}, nil
+	return &Snapshot{
+		Session: sessionFromPB(resp.GetSession()), State: FromValueMap(resp.GetState()),
+		Artifacts: mapAll(resp.GetArtifacts(), artifactFromPB), Seq: resp.GetSeq(),
+	}, nil
 }
 
 // StateChange is a state key whose value differs between two snapshots.
@@ -56,7 +59,7 @@ func (c *Client) CompareSnapshots(ctx context.Context, sessionID string, from, t
 	d := &SnapshotDiff{
 		StateAdded: FromValueMap(resp.GetStateAdded()), StateRemoved: FromValueMap(resp.GetStateRemoved()),
 		StateChanged:   make(map[string]StateChange, len(resp.GetStateChanged())),
-		ArtifactsAdded: resp.GetArtifactsAdded(), ArtifactsRemoved: resp.GetArtifactsRemoved(),
+		ArtifactsAdded: mapAll(resp.GetArtifactsAdded(), artifactFromPB), ArtifactsRemoved: mapAll(resp.GetArtifactsRemoved(), artifactFromPB),
 		EventsBetween: resp.GetEventsBetween(),
 	}
 	for k, ch := range resp.GetStateChanged() {

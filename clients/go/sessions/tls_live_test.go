@@ -30,7 +30,7 @@ func TestLiveTLSWithASelfSignedCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer plain.Close()
-	if _, err := plain.GetSession(ctx, s.SessionId); CodeOf(err) != codes.Unavailable {
+	if _, err := plain.GetSession(ctx, s.ID); CodeOf(err) != codes.Unavailable {
 		t.Errorf("plaintext call to a TLS server: %v", err)
 	}
 
@@ -40,7 +40,7 @@ func TestLiveTLSWithASelfSignedCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer untrusted.Close()
-	if _, err := untrusted.GetSession(ctx, s.SessionId); CodeOf(err) != codes.Unavailable {
+	if _, err := untrusted.GetSession(ctx, s.ID); CodeOf(err) != codes.Unavailable {
 		t.Errorf("untrusted certificate: %v", err)
 	}
 }

@@ -64,7 +64,7 @@ func TestLiveReuploadOfAnEditedFileSendsOnlyTheEdits(t *testing.T) {
 	if err := os.WriteFile(path, content, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a1, err := c.UploadFile(ctx, path, &UploadHeader{SessionId: s.SessionId})
+	a1, err := c.UploadFile(ctx, path, &UploadHeader{SessionId: s.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestLiveReuploadOfAnEditedFileSendsOnlyTheEdits(t *testing.T) {
 		t.Fatal(err)
 	}
 	sent.n.Store(0)
-	a2, err := c.UploadFile(ctx, path, &UploadHeader{SessionId: s.SessionId})
+	a2, err := c.UploadFile(ctx, path, &UploadHeader{SessionId: s.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestLiveReuploadOfAnEditedFileSendsOnlyTheEdits(t *testing.T) {
 		t.Logf("re-upload sent %d bytes (%.2f%%)", got, 100*float64(got)/size)
 	}
 	var buf bytes.Buffer
-	if _, err := c.Download(ctx, a2.ArtifactId, &buf); err != nil || !bytes.Equal(buf.Bytes(), content) {
+	if _, err := c.Download(ctx, a2.ID, &buf); err != nil || !bytes.Equal(buf.Bytes(), content) {
 		t.Errorf("download of the deduplicated upload: %v", err)
 	}
 }
@@ -127,7 +127,7 @@ func TestLiveResumableUploadContinuesWhereItStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	content := randomBytes(6<<20+123, 3)
-	h := &UploadHeader{SessionId: s.SessionId, Name: "resumed.bin", UploadId: "go-resume-" + s.SessionId, ExpectedSize: int64(len(content))}
+	h := &UploadHeader{SessionId: s.ID, Name: "resumed.bin", UploadId: "go-resume-" + s.ID, ExpectedSize: int64(len(content))}
 	_, err = c.Upload(ctx, h, &failingReader{r: bytes.NewReader(content), limit: 3 << 20})
 	if !errors.Is(err, errCutOff) {
 		t.Fatalf("cut-off upload: %v", err)
@@ -156,7 +156,7 @@ func TestLiveResumableUploadContinuesWhereItStopped(t *testing.T) {
 		t.Errorf("resume sent %d bytes, want the %d missing", got, int64(len(content))-st.CommittedSize)
 	}
 	again, err := c.ResumeUpload(ctx, h, bytes.NewReader(content))
-	if err != nil || again.ArtifactId != a.ArtifactId {
+	if err != nil || again.ID != a.ID {
 		t.Errorf("resuming a completed upload: %v %v", again, err)
 	}
 }

@@ -32,6 +32,22 @@ var ops = map[string]op{
 	"fork_session":      forkSession,
 }
 
+// sessionResult is the result of a call that returned a session.
+func sessionResult(s *sessions.Session, err error) (map[string]any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return toResult(s.ToProto())
+}
+
+// artifactResult is the result of a call that returned an artifact.
+func artifactResult(a *sessions.Artifact, err error) (map[string]any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return toResult(a.ToProto())
+}
+
 // message is the result of a call that returned a message.
 func message(m proto.Message, err error) (map[string]any, error) {
 	if err != nil {
@@ -49,24 +65,24 @@ func createSession(ctx context.Context, c *sessions.Client, _ *step, args map[st
 	if req.Metadata != nil {
 		md = sessions.FromStruct(req.Metadata)
 	}
-	return message(c.CreateSession(ctx, sessions.NewSession{
+	return sessionResult(c.CreateSession(ctx, sessions.NewSession{
 		Name: req.Name, Description: req.Description, Tags: req.Tags, Metadata: md,
-		ParentSessionID: req.ParentSessionId, RequestID: req.RequestId,
+		ParentID: req.ParentSessionId, RequestID: req.RequestId,
 	}))
 }
 
-func getSession(c *sessions.Client, ctx context.Context, id, _ string) (*pb.Session, error) {
+func getSession(c *sessions.Client, ctx context.Context, id string, _ ...sessions.WriteOption) (*sessions.Session, error) {
 	return c.GetSession(ctx, id)
 }
 
 // sessionCall adapts a call taking (session_id, etag) to an op.
-func sessionCall(f func(c *sessions.Client, ctx context.Context, id, etag string) (*pb.Session, error)) op {
+func sessionCall(f func(c *sessions.Client, ctx context.Context, id string, opts ...sessions.WriteOption) (*sessions.Session, error)) op {
 	return func(ctx context.Context, c *sessions.Client, _ *step, args map[string]any) (map[string]any, error) {
 		var req pb.SuspendSessionRequest // any {session_id, etag} request
 		if err := fromArgs(args, &req); err != nil {
 			return nil, err
 		}
-		return message(f(c, ctx, req.SessionId, req.Etag))
+		return sessionResult(f(c, ctx, req.SessionId, sessions.IfEtag(req.Etag)))
 	}
 }
 
@@ -81,7 +97,11 @@ func updateSession(ctx context.Context, c *sessions.Client, _ *step, args map[st
 			paths = append(paths, k)
 		}
 	}
-	return message(c.UpdateSession(ctx, &s, paths...))
+	update := &sessions.Session{
+		ID: s.SessionId, Name: s.Name, Description: s.Description, Tags: s.Tags, Etag: s.Etag,
+		Metadata: sessions.FromStruct(s.Metadata),
+	}
+	return sessionResult(c.UpdateSession(ctx, update, paths...))
 }
 
 func setSessionState(ctx context.Context, c *sessions.Client, _ *step, args map[string]any) (map[string]any, error) {
@@ -89,9 +109,9 @@ func setSessionState(ctx context.Context, c *sessions.Client, _ *step, args map[
 	if err := fromArgs(args, &req); err != nil {
 		return nil, err
 	}
-	return message(c.SetState(ctx, req.SessionId, sessions.StateUpdate{
-		Set: sessions.FromValueMap(req.Entries), Delete: req.DeleteKeys, Etag: req.Etag,
-	}))
+	return sessionResult(c.SetState(ctx, req.SessionId, sessions.StateUpdate{
+		Set: sessions.FromValueMap(req.Entries), Delete: req.DeleteKeys,
+	}, sessions.IfEtag(req.Etag)))
 }
 
 func getSessionState(ctx context.Context, c *sessions.Client, _ *step, args map[string]any) (map[string]any, error) {
@@ -126,7 +146,7 @@ func uploadArtifact(ctx context.Context, c *sessions.Client, st *step, args map[
 	if err := fromArgs(header, &h); err != nil {
 		return nil, err
 	}
-	return message(c.Upload(ctx, &h, bytes.NewReader(content)))
+	return artifactResult(c.Upload(ctx, &h, bytes.NewReader(content)))
 }
 
 func downloadArtifact(ctx context.Context, c *sessions.Client, _ *step, args map[string]any) (map[string]any, error) {
@@ -146,9 +166,9 @@ func appendEvents(ctx context.Context, c *sessions.Client, _ *step, args map[str
 	if err := fromArgs(args, &req); err != nil {
 		return nil, err
 	}
-	expected := sessions.AnySeq
-	if req.ExpectedLastSeq != nil {
-		expected = *req.ExpectedLastSeq
+	var opts []sessions.WriteOption
+	if req.ExpectedLastSeq != nil && *req.ExpectedLastSeq >= 0 {
+		opts = append(opts, sessions.IfLastSeq(*req.ExpectedLastSeq))
 	}
 	events := make([]sessions.NewEvent, 0, len(req.Events))
 	for _, e := range req.Events {
@@ -158,7 +178,7 @@ func appendEvents(ctx context.Context, c *sessions.Client, _ *step, args map[str
 		}
 		events = append(events, sessions.NewEvent{Type: e.Type, Payload: payload, CorrelationID: e.CorrelationId, CausationID: e.CausationId})
 	}
-	got, err := c.AppendEvents(ctx, req.SessionId, expected, events...)
+	got, err := c.AppendEvents(ctx, req.SessionId, events, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +190,7 @@ func listEvents(ctx context.Context, c *sessions.Client, _ *step, args map[strin
 	if err := fromArgs(args, &req); err != nil {
 		return nil, err
 	}
-	var got []*pb.Event
+	var got []*sessions.Event
 	for ev, err := range c.AllEvents(ctx, &req) {
 		if err != nil {
 			return nil, err
@@ -181,7 +201,7 @@ func listEvents(ctx context.Context, c *sessions.Client, _ *step, args map[strin
 }
 
 // eventList is the {seqs, types} result of append_events and list_events.
-func eventList(events []*pb.Event) map[string]any {
+func eventList(events []*sessions.Event) map[string]any {
 	seqs, types := []any{}, []any{}
 	for _, e := range events {
 		seqs = append(seqs, float64(e.Seq))
@@ -210,7 +230,7 @@ func forkSession(ctx context.Context, c *sessions.Client, _ *step, args map[stri
 	case *pb.ForkSessionRequest_CheckpointId:
 		at = sessions.AtCheckpoint(p.CheckpointId)
 	}
-	return message(c.ForkSession(ctx, req.SessionId, at, req.Name))
+	return sessionResult(c.ForkSession(ctx, req.SessionId, at, req.Name))
 }
 
 // remarshal converts a decoded JSON value into a typed value.
