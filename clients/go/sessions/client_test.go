@@ -191,6 +191,22 @@ func TestForkSessionSendsThePoint(t *testing.T) {
 	}
 }
 
+func TestCallTokenReplacesTheDialToken(t *testing.T) {
+	f := &fakeServer{}
+	c := startFake(t, f, WithToken("dial"), WithTokenOverPlaintext())
+	ctx := context.Background()
+	c.GetSession(WithCallToken(ctx, "call"), "x")
+	c.GetSession(WithCallToken(ctx, ""), "x")
+	c.GetSession(ctx, "x")
+	if !reflect.DeepEqual(f.auth, []string{"Bearer call", "Bearer dial"}) {
+		t.Errorf("authorization headers %v", f.auth)
+	}
+	plain := startFake(t, &fakeServer{}) // bufnet is not loopback: a call token over it is refused
+	if _, err := plain.GetSession(WithCallToken(ctx, "t"), "x"); !errors.Is(err, ErrTokenOverPlaintext) {
+		t.Errorf("call token over plaintext: %v", err)
+	}
+}
+
 func TestTokenIsSentAsBearerMetadata(t *testing.T) {
 	f := &fakeServer{}
 	c := startFake(t, f, WithToken("s3cret"), WithTokenOverPlaintext())

@@ -14,17 +14,36 @@ import (
 	"lukechampine.com/blake3"
 )
 
+// DownloadOption changes how Download and DownloadFile check what they receive.
+type DownloadOption func(*downloadOptions)
+
+type downloadOptions struct{ digest string }
+
+// ExpectDigest checks the content against digest (BLAKE3 hex, e.g. from a manifest you trust)
+// instead of the digest the server reports for the artifact.
+func ExpectDigest(digest string) DownloadOption {
+	return func(o *downloadOptions) { o.digest = digest }
+}
+
 // Download writes a whole artifact's content to w and returns its metadata. The bytes are hashed
-// (BLAKE3) as they arrive: when their size or digest differs from the artifact's, Download
-// returns an integrity error (IsIntegrityError) after w has received them — use DownloadFile to
-// keep unverified bytes away from their destination.
-func (c *Client) Download(ctx context.Context, artifactID string, w io.Writer) (*Artifact, error) {
+// (BLAKE3) as they arrive: when their size or digest differs from the artifact's (or from
+// ExpectDigest's), Download returns an integrity error (IsIntegrityError) after w has received
+// them — use DownloadFile to keep unverified bytes away from their destination.
+func (c *Client) Download(ctx context.Context, artifactID string, w io.Writer, opts ...DownloadOption) (*Artifact, error) {
+	var o downloadOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	h := blake3.New(32, nil)
 	a, n, err := c.download(ctx, &pb.DownloadArtifactRequest{ArtifactId: artifactID}, io.MultiWriter(w, h))
 	if err != nil {
 		return nil, err
 	}
-	if err := verify(a, n, h.Sum(nil)); err != nil {
+	want := a.ContentDigest
+	if o.digest != "" {
+		want = o.digest
+	}
+	if err := verify(a, n, h.Sum(nil), want); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -52,7 +71,7 @@ func (c *Client) DownloadRange(ctx context.Context, artifactID string, offset, l
 // same directory, are checked against the artifact's size and BLAKE3 digest, and the file is
 // renamed to path only when they match. On any failure (integrity error, cancellation, server
 // error) the temporary file is removed and path is left as it was.
-func (c *Client) DownloadFile(ctx context.Context, artifactID, path string) (a *Artifact, err error) {
+func (c *Client) DownloadFile(ctx context.Context, artifactID, path string, opts ...DownloadOption) (a *Artifact, err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.part")
 	if err != nil {
 		return nil, fmt.Errorf("sessions: download file: %w", err)
@@ -63,7 +82,7 @@ func (c *Client) DownloadFile(ctx context.Context, artifactID, path string) (a *
 			os.Remove(tmp.Name())
 		}
 	}()
-	if a, err = c.Download(ctx, artifactID, tmp); err != nil {
+	if a, err = c.Download(ctx, artifactID, tmp, opts...); err != nil {
 		return nil, err
 	}
 	if err = tmp.Sync(); err == nil {
@@ -111,14 +130,14 @@ func (c *Client) download(ctx context.Context, req *pb.DownloadArtifactRequest, 
 	}
 }
 
-// verify compares what was received with the artifact's size and content digest.
-func verify(a *Artifact, n int64, digest []byte) error {
+// verify compares what was received with the artifact's size and the digest wanted.
+func verify(a *Artifact, n int64, digest []byte, want string) error {
 	got := hex.EncodeToString(digest)
 	switch {
 	case n != a.Size:
 		return integrityError(a.ID, fmt.Sprintf("received %d bytes, the artifact has %d", n, a.Size))
-	case got != a.ContentDigest:
-		return integrityError(a.ID, fmt.Sprintf("content digest %s, the artifact's is %s", got, a.ContentDigest))
+	case got != want:
+		return integrityError(a.ID, fmt.Sprintf("content digest %s, expected %s", got, want))
 	}
 	return nil
 }

@@ -49,6 +49,19 @@ func TestDownloadFileReplacesTheTargetOnlyAfterTheCheck(t *testing.T) {
 	assertDir(t, dir, target, content)
 }
 
+func TestExpectDigestChecksAgainstTheCallersDigest(t *testing.T) {
+	content := bytes.Repeat([]byte("z"), 70_000)
+	c := startFake(t, &fakeServer{content: content})
+	var buf bytes.Buffer
+	if _, err := c.Download(context.Background(), "a1", &buf, ExpectDigest(digestHex([]byte("other")))); !IsIntegrityError(err) {
+		t.Errorf("wrong expected digest: %v", err)
+	}
+	buf.Reset()
+	if _, err := c.Download(context.Background(), "a1", &buf, ExpectDigest(digestHex(content))); err != nil {
+		t.Errorf("right expected digest: %v", err)
+	}
+}
+
 func TestDownloadRangeChecksTheLengthReceived(t *testing.T) {
 	content := bytes.Repeat([]byte{9}, 1000)
 	c := startFake(t, &fakeServer{content: content})

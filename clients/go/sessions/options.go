@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 )
 
 // Option configures Dial.
@@ -93,6 +94,8 @@ func (o *options) dialOptions(target string) ([]grpc.DialOption, error) {
 	if o.token != "" {
 		opts = append(opts, grpc.WithPerRPCCredentials(bearer{token: o.token, plaintext: plaintext}))
 	}
+	refuse := plaintext && !isLoopback(target) && !o.tokenOverPlaintext
+	opts = append(opts, grpc.WithChainUnaryInterceptor(unaryCallToken(refuse)), grpc.WithChainStreamInterceptor(streamCallToken(refuse)))
 	if o.defaultTimeout > 0 {
 		opts = append(opts, grpc.WithChainUnaryInterceptor(unaryTimeout(o.defaultTimeout)),
 			grpc.WithChainStreamInterceptor(streamTimeout(o.defaultTimeout)))
@@ -152,9 +155,59 @@ type bearer struct {
 	plaintext bool
 }
 
-// GetRequestMetadata adds the authorization header to every call.
-func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+// GetRequestMetadata adds the authorization header to every call without a WithCallToken one.
+func (b bearer) GetRequestMetadata(ctx context.Context, _ ...string) (map[string]string, error) {
+	if _, ok := callToken(ctx); ok {
+		return nil, nil
+	}
 	return map[string]string{"authorization": "Bearer " + b.token}, nil
+}
+
+type callTokenKey struct{}
+
+// WithCallToken returns a context whose calls authenticate with token instead of the WithToken
+// one (an empty token: the calls send no authorization header). The TLS rule of WithToken
+// applies: over plaintext to a non-loopback target the calls fail with ErrTokenOverPlaintext
+// unless the client was dialled WithTokenOverPlaintext.
+func WithCallToken(ctx context.Context, token string) context.Context {
+	return context.WithValue(ctx, callTokenKey{}, token)
+}
+
+func callToken(ctx context.Context) (string, bool) {
+	t, ok := ctx.Value(callTokenKey{}).(string)
+	return t, ok
+}
+
+// withCallToken moves a WithCallToken token into the call's metadata.
+func withCallToken(ctx context.Context, refuse bool) (context.Context, error) {
+	token, ok := callToken(ctx)
+	if !ok || token == "" {
+		return ctx, nil
+	}
+	if refuse {
+		return nil, ErrTokenOverPlaintext
+	}
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token), nil
+}
+
+func unaryCallToken(refuse bool) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoke grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		ctx, err := withCallToken(ctx, refuse)
+		if err != nil {
+			return err
+		}
+		return invoke(ctx, method, req, reply, cc, opts...)
+	}
+}
+
+func streamCallToken(refuse bool) grpc.StreamClientInterceptor {
+	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		ctx, err := withCallToken(ctx, refuse)
+		if err != nil {
+			return nil, err
+		}
+		return streamer(ctx, desc, cc, method, opts...)
+	}
 }
 
 // RequireTransportSecurity is false only for connections Dial allowed to run in plaintext, so a

@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -51,7 +52,8 @@ func (c *Client) UploadFile(ctx context.Context, path string, h *UploadHeader) (
 	case hdr.UploadId != "":
 		return c.ResumeUpload(ctx, hdr, f)
 	case info.Size() >= DedupMinSize:
-		return c.uploadDeduplicated(ctx, hdr, f)
+		a, _, err := c.UploadDeduplicated(ctx, hdr, f, info.Size())
+		return a, err
 	default:
 		return c.Upload(ctx, hdr, f)
 	}
@@ -90,35 +92,53 @@ type chunkPlan struct {
 	digest  string
 }
 
-// uploadDeduplicated sends only the chunks of f the server lacks, then commits the artifact.
-func (c *Client) uploadDeduplicated(ctx context.Context, h *UploadHeader, f *os.File) (*Artifact, error) {
+// UploadReport says what a deduplicated upload put on the wire.
+type UploadReport struct {
+	// Chunks is how many chunks the content was cut into; ChunksSent and BytesSent count the
+	// ones the server lacked, sent once per distinct digest.
+	Chunks     int
+	ChunksSent int
+	BytesSent  int64
+	// Deduplicated is false when the server chunks in a way this client does not implement (or
+	// the content has more chunks than one commit takes) and the content went in a plain stream.
+	Deduplicated bool
+}
+
+// UploadDeduplicated uploads the size bytes of r as the artifact h describes, sending only the
+// chunks the server lacks: it cuts the content exactly as the server does (FastCDC with the
+// parameters of GetCapabilities), hashes each chunk (BLAKE3), asks FindMissingChunks, streams the
+// missing chunks in one UploadChunks call and commits the artifact with CommitArtifact. r is read
+// twice (planning, then the missing chunks).
+func (c *Client) UploadDeduplicated(ctx context.Context, h *UploadHeader, r io.ReaderAt, size int64) (*Artifact, *UploadReport, error) {
 	ck, err := c.chunker(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if ck == nil { // a server chunking another way: a plain stream still works
-		return c.Upload(ctx, h, f)
-	}
-	plan, err := planChunks(ck, f)
-	if err != nil {
-		return nil, err
-	}
-	if len(plan.refs) > maxCommitChunks {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return nil, err
+	var plan *chunkPlan
+	if ck != nil {
+		if plan, err = planChunks(ck, io.NewSectionReader(r, 0, size)); err != nil {
+			return nil, nil, err
 		}
-		return c.Upload(ctx, h, f)
 	}
+	if plan == nil || len(plan.refs) > maxCommitChunks { // a plain stream still works
+		a, err := c.Upload(ctx, h, io.NewSectionReader(r, 0, size))
+		return a, &UploadReport{BytesSent: size}, err
+	}
+	report := &UploadReport{Chunks: len(plan.refs), Deduplicated: true}
 	missing, err := c.missing(ctx, plan.refs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(missing) > 0 {
-		if _, err := c.streamChunks(ctx, readChunks(f, plan, missing)); err != nil {
-			return nil, err
+		if _, err := c.streamChunks(ctx, readChunks(r, plan, missing, report)); err != nil {
+			return nil, nil, err
 		}
 	}
-	return c.CommitArtifact(ctx, h, plan.refs, plan.digest)
+	a, err := c.CommitArtifact(ctx, h, plan.refs, plan.digest)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, report, nil
 }
 
 // chunker returns the chunker of the server's parameters, nil when this client cannot chunk like
@@ -140,12 +160,12 @@ func (c *Client) chunker(ctx context.Context) (*chunker, error) {
 	return ck, nil
 }
 
-// planChunks reads f once: chunk boundaries, chunk digests and the content digest.
-func planChunks(ck *chunker, f *os.File) (*chunkPlan, error) {
+// planChunks reads r once: chunk boundaries, chunk digests and the content digest.
+func planChunks(ck *chunker, r io.Reader) (*chunkPlan, error) {
 	plan := &chunkPlan{}
 	whole := blake3.New(32, nil)
 	var offset int64
-	err := ck.each(f, func(ch []byte) error {
+	err := ck.each(r, func(ch []byte) error {
 		whole.Write(ch)
 		plan.refs = append(plan.refs, ChunkRef{Digest: digestOf(ch), Size: int64(len(ch))})
 		plan.offsets = append(plan.offsets, offset)
@@ -153,7 +173,7 @@ func planChunks(ck *chunker, f *os.File) (*chunkPlan, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sessions: upload file: %w", err)
+		return nil, fmt.Errorf("sessions: upload read: %w", err)
 	}
 	plan.digest = hex.EncodeToString(whole.Sum(nil))
 	return plan, nil
@@ -189,24 +209,27 @@ func (c *Client) missing(ctx context.Context, refs []ChunkRef) (map[string]bool,
 	return out, flush()
 }
 
-// readChunks yields the missing chunks of the plan (each once), read back from f.
-func readChunks(f *os.File, plan *chunkPlan, missing map[string]bool) iter.Seq2[Chunk, error] {
+// readChunks yields the missing chunks of the plan (each once), read back from r, counting them
+// in report.
+func readChunks(r io.ReaderAt, plan *chunkPlan, missing map[string]bool, report *UploadReport) iter.Seq2[Chunk, error] {
 	return func(yield func(Chunk, error) bool) {
-		for i, r := range plan.refs {
-			if !missing[r.Digest] {
+		for i, ref := range plan.refs {
+			if !missing[ref.Digest] {
 				continue
 			}
-			delete(missing, r.Digest)
-			data := make([]byte, r.Size)
-			if _, err := f.ReadAt(data, plan.offsets[i]); err != nil {
-				yield(Chunk{}, fmt.Errorf("sessions: upload file: %w", err))
+			delete(missing, ref.Digest)
+			data := make([]byte, ref.Size)
+			if _, err := r.ReadAt(data, plan.offsets[i]); err != nil && !(errors.Is(err, io.EOF) && i == len(plan.refs)-1) {
+				yield(Chunk{}, fmt.Errorf("sessions: upload read: %w", err))
 				return
 			}
-			if digestOf(data) != r.Digest {
-				yield(Chunk{}, fmt.Errorf("sessions: upload file: %s changed while uploading", f.Name()))
+			if digestOf(data) != ref.Digest {
+				yield(Chunk{}, errors.New("sessions: upload read: the content changed while uploading"))
 				return
 			}
-			if !yield(Chunk{Digest: r.Digest, Data: data}, nil) {
+			report.ChunksSent++
+			report.BytesSent += ref.Size
+			if !yield(Chunk{Digest: ref.Digest, Data: data}, nil) {
 				return
 			}
 		}
