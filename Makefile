@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
+SERVE_STAMP := $(VENV)/.installed-serve
 ADDRESS ?= 127.0.0.1:50051
 SOURCES := pyproject.toml setup.py protos/gen_python.py $(wildcard protos/llmspell/sessions/v1/*.proto) $(wildcard native/*.pyx native/*.pxd native/*.pxi)
 PYTEST := $(PY) -m pytest
@@ -20,13 +21,21 @@ SEAWEEDFS_VERSION ?= v0.0.0-20261109003541-7506e5f91cd6
 
 install: $(STAMP)
 
+# Everything: the tests, the framework adapters and what the benchmarks compare with.
 $(STAMP): $(SOURCES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e ".[dev]"
+	touch $@ $(SERVE_STAMP)
+
+# Only what serving needs (the extension and stubs are built in pip's isolated build environment).
+$(SERVE_STAMP): $(SOURCES)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e .
 	touch $@
 
-serve: install
+serve: $(SERVE_STAMP)
 	$(VENV)/bin/llmspell-sessions serve --address $(ADDRESS)
 
 # Every test (interop and the external tools included) on the native build, then the whole suite

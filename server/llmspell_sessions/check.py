@@ -42,6 +42,7 @@ from .cas.pipeline import decompress_chunk
 from .engine.artifacts.records import decode_record
 from .engine.codec import decode_checkpoint, decode_event, decode_session
 from .engine.records import index_keys
+from .engine.store_format import STORE_FORMAT
 from .storage import keys
 
 if TYPE_CHECKING:
@@ -320,6 +321,13 @@ class _Checker:
                 detail = f"log ends at {seen.get(skey, 0)}, last_event_seq is {last}"
                 self.problem("event_gap", s.tenant, f"session {s.session_id}", detail)
 
+    def store_format(self, raw: bytes) -> None:
+        found = _format_of(raw)
+        if found != STORE_FORMAT:
+            self.problem(
+                "store_format", "", "the store", f"format record {raw[:64]!r}, this checker reads {STORE_FORMAT}"
+            )
+
     def index_cf(self) -> None:
         expected: dict[bytes, bytes] = {}  # index key -> session key it belongs to
         for skey, s in self.sessions.items():
@@ -327,6 +335,9 @@ class _Checker:
                 expected[entry] = skey
         counters: dict[tuple[str, str], int] = {}
         for key, raw in self.store.scan("session_index"):
+            if key == keys.FORMAT_KEY:
+                self.store_format(raw)
+                continue
             self.count["index_entries"] += 1
             tenant, rest = ("", b"x") if key.startswith(keys.EXPIRY_PREFIX) else _split(key)
             if rest[:1] == keys.INDEX_COUNTER:
@@ -597,6 +608,14 @@ class _Checker:
             return
         self.count["chunks_verified"] += 1
         self.count["bytes_verified"] += record.size
+
+
+def _format_of(raw: bytes) -> int | None:
+    try:
+        found = orjson.loads(raw)["format"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    return found if isinstance(found, int) else None
 
 
 def _index_entries(s: _Session) -> Iterator[bytes]:

@@ -171,7 +171,9 @@ class SessionRead:
     """One ReadSession: the record and what was asked of its state, log and artifacts.
 
     ``state`` holds the exact keys asked for that exist; ``entries`` the keys under the prefix, in
-    key order (reverse when asked), up to the page; ``events`` the last events, oldest first.
+    key order (reverse when asked), up to the page; ``events`` the last events, oldest first
+    (``events_truncated`` when more matched than fit); ``related`` the whole state of each related
+    session asked for, in the order asked.
     """
 
     session: Session
@@ -180,6 +182,17 @@ class SessionRead:
     next_state_page_token: str = ""
     events: list[Event] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
+    events_truncated: bool = False
+    related: list[RelatedState] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class RelatedState:
+    """The state of a session read beside another one; ``truncated`` when it did not fit."""
+
+    session_id: str
+    state: dict[str, JsonValue] = field(default_factory=dict)
+    truncated: bool = False
 
 
 @dataclass(slots=True)

@@ -130,3 +130,28 @@ def test_artifact_service_matches_in_memory(backend: SessionBackend) -> None:
     ours = asyncio.run(artifact_sequence(LlmspellArtifactService(backend), app))
     theirs = asyncio.run(artifact_sequence(InMemoryArtifactService(), app))
     assert ours == theirs
+
+
+def test_a_session_past_one_read_returns_every_event_and_key(backend: SessionBackend) -> None:
+    """More events (1000) and state keys (1000) than one ReadSession returns: the service pages the rest."""
+    service = LlmspellSessionService(backend)
+    app = f"big-{uuid.uuid4()}"
+    session = asyncio.run(service.create_session(app_name=app, user_id="u", session_id="s"))
+    sid = service.sessions.find(f"{app}\x00u\x00s")
+    assert sid is not None
+    events = [
+        {"type": "adk.event", "payload": {"event": Event(id=f"e{n}", author="a", invocation_id="i").model_dump_json()}}
+        for n in range(1005)
+    ]
+    for first in range(0, len(events), 500):  # written below the service, in bulk, to keep the test short
+        backend.apply_changes(
+            sid, {f"k{n:04}": n for n in range(first, first + 500)}, events=events[first : first + 500]
+        )
+    stored = asyncio.run(service.get_session(app_name=app, user_id="u", session_id=session.id))
+    assert stored is not None
+    assert [e.id for e in stored.events] == [f"e{n}" for n in range(1005)]
+    assert len(stored.state) == 1500 and stored.state["k1499"] == 1499
+    recent = asyncio.run(
+        service.get_session(app_name=app, user_id="u", session_id="s", config=GetSessionConfig(num_recent_events=3))
+    )
+    assert recent is not None and [e.id for e in recent.events] == ["e1002", "e1003", "e1004"]

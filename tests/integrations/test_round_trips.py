@@ -16,8 +16,8 @@ from llmspell_sessions.client import SessionClient
 from tests.helpers.server import ServerProcess
 
 
-class CountingInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
-    """Counts every unary call that leaves the channel, by method name."""
+class CountingInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):  # type: ignore[misc]
+    """Counts every unary call and server stream (downloads) that leaves the channel, by method name."""
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
@@ -27,6 +27,8 @@ class CountingInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ignore[mis
     ) -> Any:
         self.calls[client_call_details.method.rsplit("/", 1)[-1]] += 1
         return continuation(client_call_details, request)
+
+    intercept_unary_stream = intercept_unary_unary
 
     def take(self) -> Counter[str]:
         """The calls since the last take."""
@@ -112,3 +114,103 @@ def test_adk_append_event_is_one_atomic_apply_changes(counted: tuple[SessionClie
     assert counter.take() == {"ApplyChanges": 1}
     stored = asyncio.run(service.get_session(app_name=session.app_name, user_id="u", session_id=session.id))
     assert stored is not None and stored.state["k"] == 1 and [e.id for e in stored.events] == [event.id]
+
+
+def test_adk_get_session_is_one_read_with_app_and_user_state(
+    counted: tuple[SessionClient, CountingInterceptor],
+) -> None:
+    pytest.importorskip("google.adk")
+    from google.adk.events.event import Event
+    from google.adk.events.event_actions import EventActions
+    from google.adk.sessions.base_session_service import GetSessionConfig
+    from llmspell_sessions.integrations.adk import LlmspellSessionService
+
+    client, counter = counted
+    service = LlmspellSessionService(client)
+    app = f"rt-{uuid.uuid4()}"
+    session = asyncio.run(service.create_session(app_name=app, user_id="u", state={"app:theme": "dark"}))
+    for n in range(3):
+        delta = {"k": n, "user:seen": n}
+        event = Event(author="user", invocation_id=f"i{n}", actions=EventActions(state_delta=delta))
+        asyncio.run(service.append_event(session, event))
+    counter.take()
+    stored = asyncio.run(service.get_session(app_name=app, user_id="u", session_id=session.id))
+    assert counter.take() == {"ReadSession": 1}
+    assert stored is not None and len(stored.events) == 3
+    assert stored.state == {"k": 2, "app:theme": "dark", "user:seen": 2}
+    recent = asyncio.run(
+        service.get_session(
+            app_name=app, user_id="u", session_id=session.id, config=GetSessionConfig(num_recent_events=2)
+        )
+    )
+    assert counter.take() == {"ReadSession": 1}
+    assert recent is not None and [e.invocation_id for e in recent.events] == ["i1", "i2"]
+
+
+def test_adk_artifact_calls_do_not_grow_with_versions(counted: tuple[SessionClient, CountingInterceptor]) -> None:
+    pytest.importorskip("google.adk")
+    from google.genai import types
+    from llmspell_sessions.integrations.adk import LlmspellArtifactService
+
+    client, counter = counted
+    service = LlmspellArtifactService(client)
+    where = {"app_name": f"rt-{uuid.uuid4()}", "user_id": "u", "session_id": "s"}
+
+    def save(n: int) -> int:
+        part = types.Part.from_bytes(data=f"v{n}".encode(), mime_type="text/plain")
+        return asyncio.run(service.save_artifact(filename="f.txt", artifact=part, **where))
+
+    def load(version: int | None = None) -> bytes:
+        part = asyncio.run(service.load_artifact(filename="f.txt", version=version, **where))
+        assert part is not None and part.inline_data is not None and part.inline_data.data is not None
+        return part.inline_data.data
+
+    assert save(0) == 0
+    counter.take()
+    calls = []
+    for n in range(1, 6):
+        assert save(n) == n
+        calls.append(counter.take())
+    assert calls == [{"GetArtifact": 1, "StoreArtifact": 1}] * 5
+    assert load() == b"v5"
+    assert counter.take() == {"DownloadArtifact": 1}
+    assert load(2) == b"v2"
+    assert counter.take() == {"GetArtifact": 1, "DownloadArtifact": 1}
+    assert asyncio.run(service.load_artifact(filename="f.txt", version=9, **where)) is None
+    asyncio.run(service.delete_artifact(filename="f.txt", **where))
+    assert save(0) == 0 and load() == b"v0" and load(0) == b"v0"  # numbering restarts after a delete
+
+
+def test_langgraph_saver_operations_are_one_round_trip(counted: tuple[SessionClient, CountingInterceptor]) -> None:
+    pytest.importorskip("langgraph")
+    from langgraph.checkpoint.base import empty_checkpoint
+    from llmspell_sessions.integrations.langgraph import LlmspellSaver
+
+    client, counter = counted
+    saver = LlmspellSaver(client)
+    thread = {"configurable": {"thread_id": f"rt-{uuid.uuid4()}", "checkpoint_ns": ""}}
+    config: Any = thread
+    for n in range(12):
+        checkpoint = empty_checkpoint()
+        checkpoint["channel_values"] = {"messages": [f"m{n}"], "step": n}
+        checkpoint["channel_versions"] = {"messages": n + 1, "step": n + 1}
+        config = saver.put(config, checkpoint, {"step": n}, {"messages": n + 1, "step": n + 1})
+        if n == 0:
+            counter.take()  # the first put finds or creates the thread's session
+        else:
+            assert counter.take() == {"ApplyChanges": 1}
+        for task in ("a", "b"):
+            saver.put_writes(config, [("messages", f"w{n}{task}"), ("step", n)], task_id=task)
+            assert counter.take() == {"ApplyChanges": 1}
+    latest = saver.get_tuple(thread)
+    assert counter.take() == {"ReadSession": 1}
+    assert latest is not None and latest.checkpoint["channel_values"] == {"messages": ["m11"], "step": 11}
+    assert sorted(w[2] for w in latest.pending_writes if w[1] == "messages") == ["w11a", "w11b"]
+    older = saver.get_tuple(latest.parent_config or {})
+    assert counter.take() == {"ReadSession": 1} and older is not None and older.metadata["step"] == 10
+    page = list(saver.list(thread, limit=10))
+    assert counter.take() == {"ReadSession": 1}
+    assert [t.metadata["step"] for t in page] == list(range(11, 1, -1))
+    assert all(len(t.pending_writes) == 4 for t in page)
+    rest = list(saver.list(thread, before=page[-1].config))
+    assert [t.metadata["step"] for t in rest] == [1, 0]

@@ -86,6 +86,17 @@ def test_step_mode_sends_one_event_per_step_and_stop_ends_it() -> None:
     assert replayer.finished and replayer.next(0) is None
 
 
+def test_a_stop_that_races_the_last_step_still_completes() -> None:
+    replayer = Replayer(_events([1]), mode=ReplayMode.STEP)
+    replayer.apply(ReplayControl("step"), 0)
+    replayer.apply(ReplayControl("step"), 0)
+    sent = [replayer.next(0), replayer.next(0)]
+    assert [(f.index, f.status) for f in sent if isinstance(f, ReplayFrame)] == [(1, S.PAUSED), (2, S.PAUSED)]
+    replayer.apply(ReplayControl("stop"), 0)  # arrives before the driver asks for the frame after the last
+    final = replayer.next(0)
+    assert isinstance(final, ReplayFrame) and (final.index, final.status) == (2, S.COMPLETED)
+
+
 def test_timed_mode_waits_the_gaps_divided_by_speed() -> None:
     replayer = Replayer(_events([2.0, 4.0]), mode=ReplayMode.TIMED, speed=2.0)
     first = replayer.next(100.0)

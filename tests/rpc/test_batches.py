@@ -10,6 +10,7 @@ import pytest
 from llmspell_sessions.client import SessionClient
 from llmspell_sessions.errors import (
     AccessDenied,
+    ArtifactNotFound,
     EtagMismatch,
     InvalidArgument,
     ResourceExhausted,
@@ -138,3 +139,82 @@ def test_readers_cannot_write_and_tenants_are_isolated(
         with pytest.raises(SessionNotFound):
             bob.read_session(sid)
         assert alice.get_session_state(sid) == {"a": 1}
+
+
+def test_an_empty_prefix_with_a_page_size_pages_every_key(client: SessionClient) -> None:
+    sid = client.create_session()
+    client.apply_changes(sid, {f"k{i:02}": i for i in range(5)})
+    first = client.read_session(sid, page_size=3)
+    assert [k for k, _ in first.entries] == ["k00", "k01", "k02"] and first.next_state_page_token
+    rest = client.read_session(sid, page_size=3, page_token=first.next_state_page_token)
+    assert [k for k, _ in rest.entries] == ["k03", "k04"] and not rest.next_state_page_token
+    assert client.read_session(sid).entries == []  # no prefix, no page size: no scan
+
+
+def test_events_that_do_not_fit_are_flagged_not_silently_dropped(client: SessionClient) -> None:
+    sid = client.create_session()
+    big = "x" * (900 * 1024)
+    for _ in range(5):  # 4.5 MiB of matching events: more than one response holds
+        client.apply_changes(sid, events=[{"type": "app.big", "payload": {"blob": big}}])
+    client.apply_changes(sid, events=[{"type": "app.small"}])
+    read = client.read_session(sid, last_events=10, event_types=["app."])
+    assert read.events_truncated and 1 <= len(read.events) < 6
+    assert read.events[-1].type == "app.small"
+    seqs = [e.seq for e in read.events]
+    assert seqs == sorted(seqs) and seqs[-1] == client.get_session(sid).last_event_seq
+    small = client.read_session(sid, last_events=1, event_types=["app."])
+    assert [e.type for e in small.events] == ["app.small"] and not small.events_truncated
+
+
+def test_related_sessions_state_comes_in_the_same_read(client: SessionClient) -> None:
+    sid, shared, other = client.create_session(), client.create_session(), client.create_session()
+    client.apply_changes(sid, {"own": 1})
+    client.apply_changes(shared, {"theme": "dark", "n": 2})
+    read = client.read_session(sid, page_size=100, related_session_ids=[shared, other])
+    assert read.entries == [("own", 1)]
+    assert [(r.session_id, r.state, r.truncated) for r in read.related] == [
+        (shared, {"n": 2, "theme": "dark"}, False),
+        (other, {}, False),
+    ]
+    with pytest.raises(InvalidArgument):
+        client.read_session(sid, related_session_ids=[client.create_session() for _ in range(9)])
+    with pytest.raises(SessionNotFound):
+        client.read_session(sid, related_session_ids=["01890000-0000-7000-8000-000000000000"])
+
+
+def test_a_related_session_needs_the_callers_access(
+    server_factory: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    server = server_factory(args=["--config", str(_config(tmp_path))])
+    with (
+        SessionClient(server.address, token="alice-w") as alice,
+        SessionClient(server.address, token="alice-r") as reader,
+        SessionClient(server.address, token="bob-w") as bob,
+        SessionClient(server.address, token="root") as admin,
+    ):
+        mine, secret = alice.create_session(), alice.create_session()
+        alice.apply_changes(secret, {"k": "secret"})
+        admin.grant_session_access(mine, "alice-reader", "read")
+        with pytest.raises(AccessDenied):
+            reader.read_session(mine, related_session_ids=[secret])
+        bobs = bob.create_session()
+        with pytest.raises(SessionNotFound):
+            bob.read_session(bobs, related_session_ids=[secret])
+
+
+def test_download_by_session_name_and_version(client: SessionClient) -> None:
+    sid = client.create_session()
+    client.store_artifact(sid, "notes.md", b"one")
+    client.store_artifact(sid, "notes.md", b"two")
+    latest, data = client.get_artifact(sid, name="notes.md")
+    assert (latest.version, data) == (2, b"two")
+    first, data = client.get_artifact(sid, name="notes.md", version=1)
+    assert (first.version, data) == (1, b"one")
+    _, pieces = client.download_artifact(session_id=sid, name="notes.md", offset=1, limit=1)
+    assert b"".join(pieces) == b"w"
+    with pytest.raises(ArtifactNotFound):
+        client.get_artifact(sid, name="absent.md")
+    with pytest.raises(ArtifactNotFound):
+        client.get_artifact(sid, name="notes.md", version=3)
+    with pytest.raises(InvalidArgument):
+        client.get_artifact(sid, name="")

@@ -186,8 +186,10 @@ class ClientApi:
         last_events: int = 0,
         event_types: Iterable[str] = (),
         artifact_names: Iterable[str] = (),
+        related_session_ids: Iterable[str] = (),
     ) -> Any:
-        """SessionRead: record, keys, a page under a prefix, last events, latest artifacts, one call."""
+        """SessionRead: record, keys, a page under a prefix, related states, last events, latest
+        artifacts, one call."""
         request = batches.read_to_pb(
             session_id,
             state_keys=list(state_keys),
@@ -199,6 +201,7 @@ class ClientApi:
             last_events=last_events,
             event_types=list(event_types),
             artifact_names=list(artifact_names),
+            related_session_ids=list(related_session_ids),
         )
         return self._call("session", "ReadSession", request, batches.session_read_from_pb)
 

@@ -58,10 +58,14 @@ class AsyncStreams:
         return await self.upload_artifact(header, read_file(path, header.write_offset, progress))
 
     async def download_artifact(
-        self, artifact_id: str, offset: int = 0, limit: int = 0
-    ) -> tuple[Artifact, AsyncIterator[bytes]]:
-        """Metadata and an async iterator over the bytes."""
-        request = artifact_pb2.DownloadArtifactRequest(artifact_id=artifact_id, offset=offset, limit=limit)
+        self, artifact_id: str = "", offset: int = 0, limit: int = 0, *, session_id: str = "", name: str = "",
+        version: int = 0,
+    ) -> tuple[Artifact, AsyncIterator[bytes]]:  # fmt: skip
+        """Metadata and an async iterator over the bytes of an artifact named by id, or by session,
+        name and version (0 = latest)."""
+        request = artifact_pb2.DownloadArtifactRequest(
+            artifact_id=artifact_id, offset=offset, limit=limit, session_id=session_id, name=name, version=version
+        )
         stream = self.stub("artifact").DownloadArtifact(request, metadata=self.options.metadata())  # type: ignore[attr-defined]
         try:
             first = await stream.read()
@@ -77,12 +81,15 @@ class AsyncStreams:
 
         return artifact_from_pb(first.artifact), data()
 
-    async def get_artifact(self, session_id: str, artifact_id: str) -> tuple[Artifact, bytes]:
-        artifact, pieces = await self.download_artifact(artifact_id)
+    async def get_artifact(
+        self, session_id: str, artifact_id: str = "", *, name: str = "", version: int = 0
+    ) -> tuple[Artifact, bytes]:
+        """An artifact with all its bytes, by id or by name and version (0 = latest): one call."""
+        artifact, pieces = await self.download_artifact(artifact_id, session_id=session_id, name=name, version=version)
         if artifact.session_id != session_id:
             from ..errors import ArtifactNotFound
 
-            raise ArtifactNotFound(f"artifact {artifact_id} is not in session {session_id}")
+            raise ArtifactNotFound(f"artifact {artifact.artifact_id} is not in session {session_id}")
         return artifact, b"".join([piece async for piece in pieces])
 
     async def download_file(

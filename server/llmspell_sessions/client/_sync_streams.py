@@ -68,9 +68,15 @@ class SyncStreams:
         offset = header.write_offset
         return self.upload_artifact(header, read_file(path, offset, progress))
 
-    def download_artifact(self, artifact_id: str, offset: int = 0, limit: int = 0) -> tuple[Artifact, Iterator[bytes]]:
-        """Metadata and an iterator over the bytes, as the server streams them."""
-        request = artifact_pb2.DownloadArtifactRequest(artifact_id=artifact_id, offset=offset, limit=limit)
+    def download_artifact(
+        self, artifact_id: str = "", offset: int = 0, limit: int = 0, *, session_id: str = "", name: str = "",
+        version: int = 0,
+    ) -> tuple[Artifact, Iterator[bytes]]:  # fmt: skip
+        """Metadata and an iterator over the bytes, as the server streams them, of an artifact named
+        by id, or by session, name and version (0 = latest)."""
+        request = artifact_pb2.DownloadArtifactRequest(
+            artifact_id=artifact_id, offset=offset, limit=limit, session_id=session_id, name=name, version=version
+        )
         stream = self._stream_call("DownloadArtifact", request)
         try:
             first = next(stream)
@@ -86,13 +92,15 @@ class SyncStreams:
 
         return artifact_from_pb(first.artifact), data()
 
-    def get_artifact(self, session_id: str, artifact_id: str) -> tuple[Artifact, bytes]:
-        """An artifact with all its bytes."""
-        artifact, pieces = self.download_artifact(artifact_id)
+    def get_artifact(
+        self, session_id: str, artifact_id: str = "", *, name: str = "", version: int = 0
+    ) -> tuple[Artifact, bytes]:
+        """An artifact with all its bytes, by id or by name and version (0 = latest): one call."""
+        artifact, pieces = self.download_artifact(artifact_id, session_id=session_id, name=name, version=version)
         if artifact.session_id != session_id:
             from ..errors import ArtifactNotFound
 
-            raise ArtifactNotFound(f"artifact {artifact_id} is not in session {session_id}")
+            raise ArtifactNotFound(f"artifact {artifact.artifact_id} is not in session {session_id}")
         return artifact, b"".join(pieces)
 
     def download_file(

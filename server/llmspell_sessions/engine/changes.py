@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..errors import InvalidArgument
-from ..model import Caller, ChangesApplied, EventSpec, SessionRead
+from ..model import Caller, ChangesApplied, EventSpec, RelatedState, SessionRead
 from ..storage import Storage, keys
 from . import validation
 from .admission import READ, WRITE
@@ -32,6 +32,8 @@ from .unit_of_work import UnitOfWork, Units
 MAX_CHANGED_KEYS = 1000  # sets + deletes of one batch: one state.changed event stays a sane size
 MAX_READ_KEYS = 1000
 MAX_READ_ARTIFACTS = 100
+MAX_RELATED = 8
+MAX_RELATED_KEYS = 100_000  # the byte budget ends a related state long before this
 DEFAULT_STATE_PAGE = 100
 
 
@@ -132,10 +134,13 @@ class Changes:
         last_events: int,
         event_types: Iterable[str],
         artifact_names: Iterable[str],
+        related_session_ids: Iterable[str] = (),
     ) -> SessionRead:
         """The session record, the exact ``state_keys`` that exist, one page of keys under
-        ``state_prefix`` (when given), the last ``last_events`` events of the given type prefixes,
-        and the latest version of each named artifact (metadata), all within EVENT_PAGE_BYTES."""
+        ``state_prefix`` (when given, or every key when ``page_size`` is), the whole state of each
+        related session, the last ``last_events`` events of the given type prefixes, and the latest
+        version of each named artifact (metadata), all within EVENT_PAGE_BYTES: entries first, then
+        related states, then events (what does not fit is flagged, never silently dropped)."""
         names = [validation.state_key(k) for k in dict.fromkeys(state_keys)]
         if len(names) > MAX_READ_KEYS:
             raise InvalidArgument(f"at most {MAX_READ_KEYS} state_keys", field="state_keys")
@@ -144,6 +149,9 @@ class Changes:
             raise InvalidArgument(f"at most {MAX_READ_ARTIFACTS} artifact_names", field="artifact_names")
         if last_events < 0:
             raise InvalidArgument("last_events must not be negative", field="last_events")
+        related_ids = [validation.session_id(r, "related_session_ids") for r in dict.fromkeys(related_session_ids)]
+        if len(related_ids) > MAX_RELATED:
+            raise InvalidArgument(f"at most {MAX_RELATED} related_session_ids", field="related_session_ids")
         prefixes = type_prefixes(event_types, "event_types")
         size = validation.page_size(page_size, DEFAULT_STATE_PAGE, MAX_PAGE_SIZE)
         after = validation.state_key(start_after) if start_after else None
@@ -153,7 +161,7 @@ class Changes:
         skey, session = self._units.read_session(caller, session_id, READ)
         result = SessionRead(clone_session(session), state=self._state.values(skey, names))
         budget = EVENT_PAGE_BYTES
-        if state_prefix or start_after or page_token:
+        if state_prefix or start_after or page_token or page_size > 0:
             prefix = validation.text(state_prefix, "state_prefix", max_bytes=256)
             found, more, used = self._state.prefixed(
                 skey, prefix, reverse=reverse, after=after, limit=size, budget=budget
@@ -162,9 +170,16 @@ class Changes:
             budget -= used
             if more is not None:
                 result.next_state_page_token = encode_token(more.encode(), 0, fingerprint)
+        for related_id in related_ids:
+            rkey, _ = self._units.read_session(caller, related_id, READ)
+            found, more, used = self._state.prefixed(
+                rkey, "", reverse=False, after=None, limit=MAX_RELATED_KEYS, budget=max(budget, 1)
+            )
+            result.related.append(RelatedState(related_id, dict(found), truncated=more is not None))
+            budget -= used
         if last_events:
             count = min(last_events, MAX_PAGE_SIZE)
-            result.events = self._log.last(skey, session_id, count, prefixes, max(budget, 1))
+            result.events, result.events_truncated = self._log.last(skey, session_id, count, prefixes, max(budget, 1))
         for name in wanted_artifacts:
             record = self._artifacts.latest(skey, name)
             if record is not None:

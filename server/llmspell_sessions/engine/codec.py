@@ -88,7 +88,7 @@ def encode_event(e: Event) -> bytes:
 
 
 def decode_event(session_id: str, data: bytes) -> Event:
-    _, seq, kind, time, actor, correlation, causation, payload = orjson.loads(data)
+    _, seq, kind, time, actor, correlation, causation, payload = orjson.loads(data)[:8]  # later fields: newer
     return Event(session_id, seq, kind, from_micros(time) or _EPOCH, actor, correlation, causation, payload)
 
 
@@ -97,7 +97,7 @@ def encode_checkpoint(c: Checkpoint, snapshot: dict[str, Any]) -> bytes:
 
 
 def decode_checkpoint(session_id: str, data: bytes) -> tuple[Checkpoint, dict[str, Any]]:
-    _, cid, seq, label, created, snapshot = orjson.loads(data)
+    _, cid, seq, label, created, snapshot = orjson.loads(data)[:6]
     return Checkpoint(cid, session_id, seq, label, from_micros(created)), snapshot
 
 

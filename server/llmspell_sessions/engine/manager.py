@@ -62,6 +62,7 @@ from .replay import (
     EventSubscription,
     Replayer,
 )
+from .store_format import open_format
 from .timeouts import Sweeper
 
 READER, WRITER, ADMIN = Role.READER, Role.WRITER, Role.ADMIN
@@ -90,6 +91,11 @@ class SessionManager:
             raise TypeError("pass either a config or keyword overrides, not both")
         self.config = config.validate()
         self._storage = storage if storage is not None else build_storage(config)
+        try:
+            open_format(self._storage)
+        except BaseException:
+            self._storage.close()
+            raise
         runner = HookRunner([*load_hooks(config.hooks), *(hooks or [])])
         self._p = Parts(config, self._storage, blobs if blobs is not None else build_blob_store(config), runner)
         self._admit = self._p.admission.enter
@@ -292,10 +298,11 @@ class SessionManager:
         last_events: int = 0,
         event_types: Iterable[str] = (),
         artifact_names: Iterable[str] = (),
+        related_session_ids: Iterable[str] = (),
         caller: Caller | None = None,
     ) -> SessionRead:
-        """The record, state keys, a page of keys under a prefix, the last events and the latest
-        artifacts by name, in one read."""
+        """The record, state keys, a page of keys under a prefix, related sessions' states, the
+        last events and the latest artifacts by name, in one read."""
         return self._p.changes.read(
             self._admit(caller, READER),
             session_id,
@@ -308,6 +315,7 @@ class SessionManager:
             last_events=last_events,
             event_types=event_types,
             artifact_names=artifact_names,
+            related_session_ids=related_session_ids,
         )
 
     # -- artifacts --------------------------------------------------------------------------------
@@ -352,16 +360,28 @@ class SessionManager:
         return self.put_artifact(header, content, caller=caller).artifact_id
 
     def get_artifact(
-        self, session_id: str, artifact_id: str, *, caller: Caller | None = None
+        self, session_id: str, artifact_id: str = "", *, name: str = "", version: int = 0, caller: Caller | None = None
     ) -> tuple[Artifact, bytes]:
-        """An artifact of a session with all its bytes (for small artifacts; stream big ones)."""
-        return self._p.queries.get_whole(self._admit(caller, READER), session_id, artifact_id)
+        """An artifact of a session, by id or by name and version (0 = latest), with all its bytes
+        (for small artifacts; stream big ones)."""
+        c = self._admit(caller, READER)
+        return self._p.queries.get_whole(c, session_id, artifact_id, name=name, version=version)
 
     def read_artifact(
-        self, artifact_id: str, offset: int = 0, limit: int = 0, *, caller: Caller | None = None
+        self,
+        artifact_id: str = "",
+        offset: int = 0,
+        limit: int = 0,
+        *,
+        session_id: str = "",
+        name: str = "",
+        version: int = 0,
+        caller: Caller | None = None,
     ) -> tuple[Artifact, Iterator[bytes]]:
-        """Metadata and the verified bytes [offset, offset+limit) chunk by chunk (limit 0 = to the end)."""
-        return self._p.queries.read(self._admit(caller, READER), artifact_id, offset, limit)
+        """Metadata and the verified bytes [offset, offset+limit) chunk by chunk (limit 0 = to the
+        end), of an artifact named by id or by session, name and version (0 = latest)."""
+        c = self._admit(caller, READER)
+        return self._p.queries.read(c, artifact_id, offset, limit, session_id=session_id, name=name, version=version)
 
     def get_artifact_info(
         self,

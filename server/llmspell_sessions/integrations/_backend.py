@@ -93,6 +93,7 @@ class SessionBackend(Protocol):
         last_events: int = 0,
         event_types: Iterable[str] = (),
         artifact_names: Iterable[str] = (),
+        related_session_ids: Iterable[str] = (),
     ) -> SessionRead: ...
 
     def store_artifact(
@@ -108,7 +109,9 @@ class SessionBackend(Protocol):
 
     def put_artifact(self, header: UploadHeader, content: bytes) -> Artifact: ...
 
-    def get_artifact(self, session_id: str, artifact_id: str) -> tuple[Artifact, bytes]: ...
+    def get_artifact(
+        self, session_id: str, artifact_id: str = "", *, name: str = "", version: int = 0
+    ) -> tuple[Artifact, bytes]: ...
 
     def get_artifact_info(
         self, artifact_id: str = "", *, session_id: str = "", name: str = "", version: int = 0

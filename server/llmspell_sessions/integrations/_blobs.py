@@ -26,9 +26,10 @@ class BlobCodec:
         self.backend = backend
         self.inline_limit = inline_limit
 
-    def encode(self, session_id: str, name: str, kind: str, data: bytes) -> dict[str, Any]:
-        """A JSON value holding the blob, or a reference to the artifact ``name`` that now does."""
-        if len(data) <= self.inline_limit:
+    def encode(self, session_id: str, name: str, kind: str, data: bytes, *, inline: bool = True) -> dict[str, Any]:
+        """A JSON value holding the blob, or a reference to the artifact ``name`` that now does
+        (always, when not ``inline``)."""
+        if inline and len(data) <= self.inline_limit:
             return {"t": kind, "b": base64.b64encode(data).decode()}
         header = UploadHeader(
             session_id,
@@ -44,8 +45,7 @@ class BlobCodec:
         """The (type, bytes) a value from encode holds."""
         if "b" in value:
             return value["t"], base64.b64decode(value["b"])
-        info = self.backend.get_artifact_info(session_id=session_id, name=value["a"], version=int(value["v"]))
-        return value["t"], self.backend.get_artifact(session_id, info.artifact_id)[1]
+        return value["t"], self.backend.get_artifact(session_id, name=value["a"], version=int(value["v"]))[1]
 
     def release(self, session_id: str, value: Any) -> None:
         """Deletes the artifact behind a value, if it has one (its state key is being deleted)."""

@@ -61,7 +61,13 @@ class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
         self, request: artifact_pb2.DownloadArtifactRequest, context: Context
     ) -> AsyncIterator[artifact_pb2.DownloadArtifactResponse]:
         artifact, pieces = self._m.read_artifact(
-            request.artifact_id, request.offset, request.limit, caller=current_caller()
+            request.artifact_id,
+            request.offset,
+            request.limit,
+            session_id=request.session_id,
+            name=request.name,
+            version=request.version,
+            caller=current_caller(),
         )
         yield artifact_pb2.DownloadArtifactResponse(artifact=artifact_to_pb(artifact))
         while True:

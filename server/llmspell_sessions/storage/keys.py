@@ -19,6 +19,8 @@ INDEX_PARENT = b"p"
 INDEX_REQUEST = b"r"
 INDEX_COUNTER = b"#"
 EXPIRY_PREFIX = b"\xffx"
+FORMAT_KEY = b"\xfff"
+"""session_index: the store's format version (engine/store_format.py), outside every tenant's prefix."""
 
 
 @functools.lru_cache(maxsize=4096)

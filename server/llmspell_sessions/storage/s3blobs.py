@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import obstore
 from obstore.exceptions import BaseError, NotFoundError
@@ -103,7 +103,7 @@ class S3BlobStore:
             time.sleep(0.1 * 2**attempt)
         raise Unavailable(f"object store: cannot create bucket {self.bucket}: HTTP {status}", bucket=self.bucket)
 
-    def _bucket_request(self, method: str, timeout: float) -> int:
+    def _bucket_request(self, method: Literal["PUT", "HEAD"], timeout: float) -> int:
         """The HTTP status of a presigned request on the bucket's root."""
         sign = lambda: obstore.sign(self._store, method, "", timedelta(minutes=1))  # noqa: E731
         url = self._call(f"sign a {method} of the bucket", sign)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .._pb import session_pb2
-from ..model import ChangesApplied, EventSpec, SessionRead
+from ..model import ChangesApplied, EventSpec, RelatedState, SessionRead
 from .records import artifact_from_pb, artifact_to_pb, event_from_pb, event_to_pb, session_from_pb, session_to_pb
 from .values import py_to_struct, py_to_value, py_to_value_map, struct_to_py, value_map_to_py, value_to_py
 
@@ -80,7 +80,7 @@ def applied_from_pb(pb: session_pb2.ApplyChangesResponse) -> ChangesApplied:
 def read_to_pb(session_id: str, **query: Any) -> session_pb2.ReadSessionRequest:
     """A ReadSessionRequest from read_session's keyword arguments (lists for the repeated ones)."""
     request = session_pb2.ReadSessionRequest(session_id=session_id)
-    for name in ("state_keys", "event_types", "artifact_names"):
+    for name in ("state_keys", "event_types", "artifact_names", "related_session_ids"):
         getattr(request, name).extend(query.pop(name, ()))
     for name, value in query.items():
         setattr(request, name, value)
@@ -100,11 +100,14 @@ def read_from_pb(request: session_pb2.ReadSessionRequest) -> dict[str, Any]:
         "last_events": request.last_events,
         "event_types": list(request.event_types),
         "artifact_names": list(request.artifact_names),
+        "related_session_ids": list(request.related_session_ids),
     }
 
 
 def session_read_to_pb(read: SessionRead) -> session_pb2.ReadSessionResponse:
-    response = session_pb2.ReadSessionResponse(next_page_token=read.next_state_page_token)
+    response = session_pb2.ReadSessionResponse(
+        next_page_token=read.next_state_page_token, events_truncated=read.events_truncated
+    )
     session_to_pb(read.session, response.session)
     py_to_value_map(read.state, response.state)
     for key, value in read.entries:
@@ -113,6 +116,9 @@ def session_read_to_pb(read: SessionRead) -> session_pb2.ReadSessionResponse:
         event_to_pb(event, response.events.add())
     for artifact in read.artifacts:
         artifact_to_pb(artifact, response.artifacts.add())
+    for related in read.related:
+        item = response.related.add(session_id=related.session_id, truncated=related.truncated)
+        py_to_value_map(related.state, item.state)
     return response
 
 
@@ -124,4 +130,6 @@ def session_read_from_pb(pb: session_pb2.ReadSessionResponse) -> SessionRead:
         next_state_page_token=pb.next_page_token,
         events=[event_from_pb(e) for e in pb.events],
         artifacts=[artifact_from_pb(a) for a in pb.artifacts],
+        events_truncated=pb.events_truncated,
+        related=[RelatedState(r.session_id, value_map_to_py(r.state), r.truncated) for r in pb.related],
     )

@@ -37,12 +37,18 @@ class ArtifactQueries:
         self.content = content
         self._store = store
 
-    def read(self, c: Caller, artifact_id: str, offset: int, limit: int) -> tuple[Artifact, Iterator[bytes]]:
+    def read(
+        self, c: Caller, artifact_id: str, offset: int, limit: int, *, session_id: str = "", name: str = "",
+        version: int = 0,
+    ) -> tuple[Artifact, Iterator[bytes]]:  # fmt: skip
         """Metadata and an iterator over the bytes [offset, offset+limit) (limit 0 = to the end),
         chunk by chunk, each verified against its digest; never the whole artifact in memory. The
-        caller's access is checked again before each group of chunks: a revoke ends the download."""
+        artifact is named by id, or by session, name and version (0 = latest). The caller's access
+        is checked again before each group of chunks: a revoke ends the download."""
         if offset < 0 or limit < 0:
             raise InvalidArgument("offset and limit must not be negative", field="offset")
+        if not artifact_id:
+            artifact_id = self._store.info(c, "", session_id, name, version).artifact_id
         _, record = self._store.find_record(c, artifact_id)
         size = record.artifact.size
         if offset > size:
@@ -68,9 +74,12 @@ class ArtifactQueries:
             for (_, at, size), data in zip(group, read, strict=True):
                 yield data[max(start - at, 0) : min(end - at, size)]
 
-    def get_whole(self, c: Caller, session_id: str, artifact_id: str) -> tuple[Artifact, bytes]:
-        """An artifact of a session with all its bytes (for small artifacts; stream big ones)."""
-        artifact, pieces = self.read(c, artifact_id, 0, 0)
+    def get_whole(
+        self, c: Caller, session_id: str, artifact_id: str, *, name: str = "", version: int = 0
+    ) -> tuple[Artifact, bytes]:
+        """An artifact of a session (by id, or by name and version) with all its bytes (for small
+        artifacts; stream big ones)."""
+        artifact, pieces = self.read(c, artifact_id, 0, 0, session_id=session_id, name=name, version=version)
         if artifact.session_id != session_id:
             raise ArtifactNotFound(
                 f"artifact {artifact_id} is not in session {session_id}", artifact_id=artifact_id, session_id=session_id

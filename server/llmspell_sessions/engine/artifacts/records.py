@@ -65,6 +65,9 @@ def encode_record(record: ArtifactRecord) -> bytes:
     return _HEADER.pack(len(meta)) + meta + table
 
 
+FIELDS = 23  # the metadata fields this version writes (version 1 first)
+
+
 def decode_record(data: bytes, with_chunks: bool = True) -> ArtifactRecord:
     (length,) = _HEADER.unpack_from(data)
     (
@@ -91,7 +94,7 @@ def decode_record(data: bytes, with_chunks: bool = True) -> ArtifactRecord:
         by,
         stored_seq,
         deleted_seq,
-    ) = orjson.loads(data[4 : 4 + length])
+    ) = orjson.loads(data[4 : 4 + length])[:FIELDS]  # fields appended by a later version are skipped
     artifact = Artifact(
         aid,
         sid,

@@ -82,22 +82,27 @@ class EventLog:
 
     def last(
         self, skey: bytes, session_id: str, count: int, prefixes: tuple[str, ...], budget: int
-    ) -> builtins.list[Event]:
+    ) -> tuple[builtins.list[Event], bool]:
         """The last ``count`` events whose type matches, oldest first, within ``budget`` bytes (at
-        least one when any matches): the log read backwards from its end."""
+        least one when any matches), and whether the budget stopped the read before ``count``
+        matching events were found: the log read backwards from its end."""
         width = len(skey) + keys.SEQ_BYTES
         found: builtins.list[Event] = []
+        stopped = False
         for key, value in self._storage.scan("events", skey, reverse=True):
             if len(key) != width:
                 continue
-            if len(found) == count or (found and len(value) > budget):
+            if len(found) == count:
                 break
             event = decode_event(session_id, value)
             if matches(event.type, prefixes):
+                if found and len(value) > budget:
+                    stopped = True
+                    break
                 found.append(event)
                 budget -= len(value)
         found.reverse()
-        return found
+        return found, stopped
 
     def check_seq(self, session: Session, expected_last_seq: int | None) -> None:
         """SeqMismatch unless expected_last_seq (None or negative = unchecked) is the log's last seq."""

@@ -86,10 +86,10 @@ class Replayer:
         """A frame to send now, seconds to wait before asking again, or None to wait for a control."""
         if self.finished:
             return None
+        if self.position == self.total:  # every event sent: a stop that raced the last one changes nothing
+            return self._finish(ReplayStatus.COMPLETED)
         if self._stopping:
             return self._finish(ReplayStatus.STOPPED)
-        if self.position == self.total:
-            return self._finish(ReplayStatus.COMPLETED)
         if self.status == ReplayStatus.RUNNING:
             if self._steps:  # a step while running: send one more, then hold
                 self._steps, self.status = self._steps - 1, ReplayStatus.PAUSED

@@ -5,7 +5,10 @@ Artifacts of an ADK session live in a session tagged ``adk-artifacts`` for (app,
 inline bytes are stored as the artifact's content (chunked, deduplicated, compressed), the rest of
 the ``Part`` as JSON in its metadata, with the ADK version number. ADK numbers versions from 0 and
 restarts after a delete; llmspell versions never restart, so the ADK version of a file is its
-position among the name's live versions.
+position among the name's live versions. Files are only ever deleted whole, so the live versions of a
+name are consecutive: the newest one's ``adk_version`` numbers the next save, and ADK version n is
+llmspell version ``newest.version - newest.adk_version + n`` -- a save or a load is a constant number
+of calls, whatever the number of versions (a listing only when that arithmetic finds a gap).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from google.adk.artifacts.base_artifact_service import ArtifactVersion, BaseArti
 from google.adk.errors.input_validation_error import InputValidationError
 from google.genai import types
 
+from ...errors import ArtifactNotFound
 from ...model import Artifact, ArtifactType, UploadHeader
 from .._backend import SessionBackend
 from .._directory import SessionDirectory
@@ -95,8 +99,19 @@ class LlmspellArtifactService(BaseArtifactService):
         mime = _mime_type(part, app_name, user_id, session_id)
         return await asyncio.to_thread(self._save, scope, filename, part, mime, custom_metadata or {})
 
+    def _newest(self, scope: str, filename: str) -> Artifact | None:
+        """The file's newest live version: one call (once the scope's session is known)."""
+        sid = self.directory.find(scope)
+        if sid is None:
+            return None
+        try:
+            return self.backend.get_artifact_info(session_id=sid, name=filename)
+        except ArtifactNotFound:
+            return None
+
     def _save(self, scope: str, filename: str, part: types.Part, mime: str | None, custom: dict[str, Any]) -> int:
-        version = len(self._live(scope, filename))
+        newest = self._newest(scope, filename)
+        version = 0 if newest is None else _adk_version(newest) + 1
         data = part.inline_data.data if part.inline_data is not None else None
         if data is not None:
             shell = part.model_copy(deep=True)
@@ -138,11 +153,10 @@ class LlmspellArtifactService(BaseArtifactService):
     def _load(
         self, app_name: str, user_id: str, filename: str, session_id: str | None, version: int | None, depth: int
     ) -> types.Part | None:
-        live = self._live(self._scope(app_name, user_id, filename, session_id), filename)
-        if not live or (version is not None and not 0 <= version < len(live)):
+        found = self._fetch(self._scope(app_name, user_id, filename, session_id), filename, version)
+        if found is None:
             return None
-        chosen = live[-1] if version is None else live[version]
-        _, content = self.backend.get_artifact(chosen.session_id, chosen.artifact_id)
+        chosen, content = found
         part = _decode(chosen, content)
         if artifact_util.is_artifact_ref(part):
             ref = artifact_util.resolve_artifact_reference(
@@ -156,6 +170,29 @@ class LlmspellArtifactService(BaseArtifactService):
         if part == types.Part() or artifact_util._is_rewind_tombstone(part):
             return None
         return part
+
+    def _fetch(self, scope: str, filename: str, version: int | None) -> tuple[Artifact, bytes] | None:
+        """ADK version ``version`` (None: the newest) of a file with its bytes, or None."""
+        sid = self.directory.find(scope)
+        if sid is None or (version is not None and version < 0):
+            return None
+        try:
+            if version is None:  # one download by name
+                return self.backend.get_artifact(sid, name=filename)
+            newest = self.backend.get_artifact_info(session_id=sid, name=filename)
+            if version > _adk_version(newest):
+                return None
+            guess = newest.version - _adk_version(newest) + version
+            if guess >= 1:
+                artifact, content = self.backend.get_artifact(sid, name=filename, version=guess)
+                if _adk_version(artifact) == version:
+                    return artifact, content
+        except ArtifactNotFound:
+            pass
+        live = self._live(scope, filename)  # a gap in the numbering: find it by listing
+        if version is None or not 0 <= version < len(live):
+            return None
+        return self.backend.get_artifact(sid, live[version].artifact_id)
 
     async def list_artifact_keys(self, *, app_name: str, user_id: str, session_id: str | None = None) -> list[str]:
         artifact_util.validate_path_segment(app_name, "app_name")
@@ -238,6 +275,10 @@ def _mime_type(part: types.Part, app_name: str, user_id: str, session_id: str | 
         app_name=app_name, user_id=user_id, session_id=session_id, parsed_uri=parsed
     )
     return None
+
+
+def _adk_version(artifact: Artifact) -> int:
+    return int(artifact.metadata.get("adk_version", 0))
 
 
 def _decode(artifact: Artifact, content: bytes) -> types.Part:

@@ -23,13 +23,15 @@ from google.adk.sessions.base_session_service import BaseSessionService, GetSess
 from google.adk.sessions.session import Session as AdkSession
 from google.adk.sessions.state import State
 
-from ...model import Session
+from ...errors import SessionNotFound
+from ...model import RelatedState, Session, SessionRead
 from .._backend import SessionBackend
 from .._directory import SessionDirectory, key_tag
 
 FRAMEWORK = "adk"
 EVENT_TYPE = "adk.event"
 CREATED = "adk/created"
+MAX_PAGE = 1000  # state keys and events per ReadSession (the server's maximum)
 
 
 def session_key(app_name: str, user_id: str, session_id: str) -> str:
@@ -63,7 +65,7 @@ class LlmspellSessionService(BaseSessionService):
         await asyncio.to_thread(self.sessions.delete, session_key(app_name, user_id, session_id.strip()))
 
     async def get_user_state(self, *, app_name: str, user_id: str) -> dict[str, Any]:
-        return await asyncio.to_thread(self._scope_state, f"user\x00{app_name}\x00{user_id}")
+        return await asyncio.to_thread(self._scope_state, _scope_keys(app_name, user_id)[1])
 
     async def append_event(self, session: AdkSession, event: Event) -> Event:
         """Stores the event and its state delta; temp: keys reach only the session object."""
@@ -86,29 +88,84 @@ class LlmspellSessionService(BaseSessionService):
             raise AlreadyExistsError(f"Session with id {session_id} already exists.")
         deltas = _session_util.extract_state_delta(state or {})
         self._update_scopes(app_name, user_id, deltas)
+        for scope_key in _scope_keys(app_name, user_id):  # get_session then reads them beside the session
+            self.scopes.ensure(scope_key)
         extra = {"app_name": app_name, "user_id": user_id, "adk_session_id": session_id}
         sid = self.sessions.ensure(key, extra, self._tags(app_name, user_id))
         self.backend.set_session_state(sid, {**deltas["session"], CREATED: True})
         record = self.backend.get_session(sid)
-        return self._merged(app_name, user_id, session_id, deltas["session"], [], record)
+        return _merged(session_id, deltas["session"], [], record, self._scope_states(app_name, user_id))
 
     @staticmethod
     def _tags(app_name: str, user_id: str) -> list[str]:
         return [key_tag("adk-app", app_name), key_tag("adk-user", f"{app_name}\x00{user_id}")]
 
     def _get(self, app_name: str, user_id: str, session_id: str, config: GetSessionConfig | None) -> AdkSession | None:
-        sid = self.sessions.find(session_key(app_name, user_id, session_id))
-        if sid is None:
-            return None
-        state = self.backend.get_session_state(sid)
+        """One ReadSession: the session's state, the app and user states beside it and its last
+        events; more calls only past what one response holds (1000 events, 3 MiB)."""
+        key = session_key(app_name, user_id, session_id)
+        for attempt in range(2):
+            sid = self.sessions.find(key)
+            if sid is None:
+                return None
+            scopes = [self.scopes.find(k) for k in _scope_keys(app_name, user_id)]
+            wanted = config.num_recent_events if config is not None and config.num_recent_events is not None else None
+            try:
+                read = self.backend.read_session(
+                    sid,
+                    page_size=MAX_PAGE,
+                    last_events=min(wanted, MAX_PAGE) if wanted is not None else MAX_PAGE,
+                    event_types=[EVENT_TYPE],
+                    related_session_ids=[s for s in scopes if s is not None],
+                )
+            except SessionNotFound:  # deleted behind our cached ids (another process): look again, once
+                if attempt:
+                    raise
+                self.sessions.forget(key)
+                for scope_key in _scope_keys(app_name, user_id):
+                    self.scopes.forget(scope_key)
+                continue
+            return self._from_read(app_name, user_id, session_id, sid, scopes, read, wanted, config)
+        return None
+
+    def _from_read(
+        self,
+        app_name: str,
+        user_id: str,
+        session_id: str,
+        sid: str,
+        scopes: list[str | None],
+        read: SessionRead,
+        wanted: int | None,
+        config: GetSessionConfig | None,
+    ) -> AdkSession:
+        state = dict(read.entries)
+        token = read.next_state_page_token
+        while token:  # more keys than one page
+            page = self.backend.read_session(sid, page_size=MAX_PAGE, page_token=token)
+            state.update(page.entries)
+            token = page.next_state_page_token
         state.pop(CREATED, None)
-        events = _window(self._events(sid), config)
-        return self._merged(app_name, user_id, session_id, state, events, self.backend.get_session(sid))
+        complete = not read.events_truncated and (len(read.events) < MAX_PAGE or wanted == len(read.events))
+        if complete:
+            events = [Event.model_validate_json(e.payload["event"]) for e in read.events]
+        else:
+            events = self._events(sid)
+        related = {r.session_id: r for r in read.related}
+        app_state, user_state = (self._related_state(related.get(s or "")) for s in scopes)
+        return _merged(
+            session_id, state, _window(events, config), read.session, (app_name, user_id, app_state, user_state)
+        )
+
+    def _related_state(self, related: RelatedState | None) -> dict[str, Any]:
+        if related is None:
+            return {}
+        return self.backend.get_session_state(related.session_id) if related.truncated else related.state
 
     def _events(self, sid: str) -> list[Event]:
         events, token = [], ""
         while True:
-            page = self.backend.list_events(sid, types=[EVENT_TYPE], page_size=1000, page_token=token)
+            page = self.backend.list_events(sid, types=[EVENT_TYPE], page_size=MAX_PAGE, page_token=token)
             events += [Event.model_validate_json(e.payload["event"]) for e in page.items]
             token = page.next_page_token
             if not token:
@@ -117,6 +174,7 @@ class LlmspellSessionService(BaseSessionService):
     def _list(self, app_name: str, user_id: str | None) -> ListSessionsResponse:
         tag = key_tag("adk-app", app_name) if user_id is None else key_tag("adk-user", f"{app_name}\x00{user_id}")
         found: list[AdkSession] = []
+        scoped: dict[str, Scoped] = {}  # one read of the app and user states per user listed
         token = ""
         while True:
             page = self.backend.list_sessions(page_size=1000, page_token=token, tags=[FRAMEWORK, tag])
@@ -124,7 +182,10 @@ class LlmspellSessionService(BaseSessionService):
                 meta = record.metadata
                 state = self.backend.get_session_state(record.session_id)
                 state.pop(CREATED, None)
-                found.append(self._merged(meta["app_name"], meta["user_id"], meta["adk_session_id"], state, [], record))
+                owner = meta["user_id"]
+                if owner not in scoped:
+                    scoped[owner] = self._scope_states(app_name, owner)
+                found.append(_merged(meta["adk_session_id"], state, [], record, scoped[owner]))
             token = page.next_page_token
             if not token:
                 break
@@ -141,7 +202,7 @@ class LlmspellSessionService(BaseSessionService):
         self.sessions.write(key, lambda sid: self.backend.apply_changes(sid, deltas["session"], events=events))
 
     def _update_scopes(self, app_name: str, user_id: str, deltas: dict[str, dict[str, Any]]) -> None:
-        for scope, key in (("app", f"app\x00{app_name}"), ("user", f"user\x00{app_name}\x00{user_id}")):
+        for scope, key in zip(("app", "user"), _scope_keys(app_name, user_id), strict=True):
             if deltas[scope]:
                 self.scopes.write(key, functools.partial(_set_state, self.backend, deltas[scope]))
 
@@ -149,18 +210,29 @@ class LlmspellSessionService(BaseSessionService):
         sid = self.scopes.find(key)
         return self.backend.get_session_state(sid) if sid is not None else {}
 
-    def _merged(
-        self, app_name: str, user_id: str, session_id: str, state: dict[str, Any], events: list[Event], record: Session
-    ) -> AdkSession:
-        merged = dict(state)
-        merged.update({State.APP_PREFIX + k: v for k, v in self._scope_state(f"app\x00{app_name}").items()})
-        merged.update(
-            {State.USER_PREFIX + k: v for k, v in self._scope_state(f"user\x00{app_name}\x00{user_id}").items()}
-        )
-        updated = events[-1].timestamp if events else (record.update_time.timestamp() if record.update_time else 0.0)
-        return AdkSession(
-            app_name=app_name, user_id=user_id, id=session_id, state=merged, events=events, last_update_time=updated
-        )
+    def _scope_states(self, app_name: str, user_id: str) -> Scoped:
+        app_key, user_key = _scope_keys(app_name, user_id)
+        return app_name, user_id, self._scope_state(app_key), self._scope_state(user_key)
+
+
+Scoped = tuple[str, str, dict[str, Any], dict[str, Any]]
+"""(app name, user id, app state, user state): what every ADK session of that user sees."""
+
+
+def _scope_keys(app_name: str, user_id: str) -> tuple[str, str]:
+    """The directory keys of the app's and the user's state sessions."""
+    return f"app\x00{app_name}", f"user\x00{app_name}\x00{user_id}"
+
+
+def _merged(session_id: str, state: dict[str, Any], events: list[Event], record: Session, scoped: Scoped) -> AdkSession:
+    app_name, user_id, app_state, user_state = scoped
+    merged = dict(state)
+    merged.update({State.APP_PREFIX + k: v for k, v in app_state.items()})
+    merged.update({State.USER_PREFIX + k: v for k, v in user_state.items()})
+    updated = events[-1].timestamp if events else (record.update_time.timestamp() if record.update_time else 0.0)
+    return AdkSession(
+        app_name=app_name, user_id=user_id, id=session_id, state=merged, events=events, last_update_time=updated
+    )
 
 
 def _set_state(backend: SessionBackend, entries: dict[str, Any], session_id: str) -> None:

@@ -4,16 +4,17 @@ One session holds one thread, all its namespaces:
 
 | key | value |
 |---|---|
-| ``lg/ns`` | ``{ns part: checkpoint_ns}``, the thread's namespaces |
-| ``lg/h/<ns>`` | the namespace's head: ``{"id": newest checkpoint id, "segs": n, "tail": [ids]}`` |
-| ``lg/i/<ns>/<k>`` | a sealed segment of the id index: ``[ids]`` (``SEGMENT`` ids each) |
-| ``lg/c/<ns>/<id>`` | a checkpoint: ``{"c": checkpoint, "m": metadata, "p": parent id, "r": run id, "v": versions}`` |
-| ``lg/w/<ns>/<id>`` | its pending writes: ``{"<task>|<idx>": [task, channel, value, task_path, idx]}`` |
-| ``lg/b/<ns>/<channel>/<version>`` | one version of one channel's value |
+| ``lg/n/<ns>`` | the namespace's ``checkpoint_ns`` (written create-only by every put) |
+| ``lg/k/<ns>/<id>.`` | a checkpoint: ``{"id", "c", "m", "p", "r", "cv"}`` (see below) |
+| ``lg/k/<ns>/<id>.w/<task>|<idx>`` | one pending write: ``[task, channel, value, task_path, idx]`` |
 
-The index is a head plus fixed-size segments so that a put rewrites at most ``SEGMENT`` ids (each
-write's ``state.changed`` event carries the values written, so one growing list would make the
-log grow quadratically).
+A record holds the checkpoint id, the checkpoint (``c``) and metadata (``m``) serde-encoded, the parent
+id (``p``), the run id (``r``) and the channel values (``cv``: ``{channel: value}``).
+``<id>`` is the checkpoint id in hex, which sorts as the id does, so a reverse scan of
+``lg/k/<ns>/`` walks the checkpoints newest first, each one's writes just before it; a record key is
+the prefix of its writes' keys, so one prefix read returns a checkpoint with its writes. Each
+operation is one call: a put writes one key (and the namespace create-only), a write its slots
+(create-only, so a repeated task and index keeps the first value), a read one prefix scan.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from __future__ import annotations
 import hashlib
 import re
 
-SEGMENT = 128
-REGISTRY = "lg/ns"
 _SAFE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+ORDERED_ID_BYTES = 48
+"""Ids up to this many UTF-8 bytes (LangGraph's are 36) keep their exact order; longer ones sort by
+their first 40 bytes, then by a hash."""
+NAMESPACES = "lg/n/"
 
 
 def part(text: str) -> str:
@@ -37,24 +40,32 @@ def ns_part(checkpoint_ns: str) -> str:
     return "-" if checkpoint_ns == "" else part(checkpoint_ns)
 
 
-def head_key(nsp: str) -> str:
-    return f"lg/h/{nsp}"
+def namespace_key(nsp: str) -> str:
+    return f"{NAMESPACES}{nsp}"
 
 
-def segment_key(nsp: str, index: int) -> str:
-    return f"lg/i/{nsp}/{index}"
+def checkpoints_prefix(nsp: str) -> str:
+    return f"lg/k/{nsp}/"
+
+
+def ordered_id(checkpoint_id: str) -> str:
+    """The id as a key part that sorts as the id (byte order); '.' ends it, below every hex digit."""
+    raw = checkpoint_id.encode()
+    if len(raw) <= ORDERED_ID_BYTES:
+        return raw.hex() + "."
+    return raw[:40].hex() + "~" + hashlib.blake2b(raw, digest_size=8).hexdigest() + "."
 
 
 def record_key(nsp: str, checkpoint_id: str) -> str:
-    return f"lg/c/{nsp}/{part(checkpoint_id)}"
+    return checkpoints_prefix(nsp) + ordered_id(checkpoint_id)
 
 
-def writes_key(nsp: str, checkpoint_id: str) -> str:
-    return f"lg/w/{nsp}/{part(checkpoint_id)}"
+def write_key(nsp: str, checkpoint_id: str, task_id: str, idx: int) -> str:
+    return f"{record_key(nsp, checkpoint_id)}w/{part(task_id)}|{idx}"
 
 
-def blob_key(nsp: str, channel: str, version: object) -> str:
-    return f"lg/b/{nsp}/{part(channel)}/{part(str(version))}"
+def is_record_key(key: str) -> bool:
+    return key.endswith(".")
 
 
 def artifact_name(key: str) -> str:

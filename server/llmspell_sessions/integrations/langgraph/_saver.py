@@ -1,9 +1,10 @@
 """LlmspellSaver: a LangGraph checkpointer over llmspell sessions, embedded or remote.
 
-A thread is a session (tag ``langgraph:<hash of thread_id>``); its namespaces, checkpoints, pending
-writes and channel values are state entries (see ``_layout``); values over ``inline_limit`` bytes
-are artifacts. Every put is one ``state.changed`` event, so the session's log is the thread's
-history, and ``copy_thread`` onto a new thread is a ``fork_session`` (nothing copied).
+A thread is a session (tag ``langgraph:<hash of thread_id>``); its namespaces, checkpoints (with
+their channel values) and pending writes are state entries (see ``_layout``), so put, put_writes,
+get_tuple and each page of list are one call; values over ``inline_limit`` bytes are artifacts.
+Every put is one ``state.changed`` event, so the session's log is the thread's history, and
+``copy_thread`` onto a new thread is a ``fork_session`` (nothing copied).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import asyncio
 import base64
 import builtins
 import functools
+import itertools
 import random
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -35,8 +37,7 @@ from ...errors import SessionNotFound
 from .._backend import SessionBackend
 from .._blobs import INLINE_LIMIT, BlobCodec
 from .._directory import SessionDirectory
-from ._layout import ns_part
-from ._thread import ThreadStore
+from ._thread import Stored, ThreadStore
 
 FRAMEWORK = "langgraph"
 
@@ -83,27 +84,21 @@ class LlmspellSaver(BaseCheckpointSaver[str]):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        """Stores a checkpoint with the channel values ``new_versions`` names; returns its config."""
+        """Stores a checkpoint with its channel values (one call); returns its config."""
         conf = config["configurable"]
         thread_id, checkpoint_ns = str(conf["thread_id"]), conf.get("checkpoint_ns", "")
         body = {k: v for k, v in checkpoint.items() if k != "channel_values"}
-        values: dict[str, Any] = dict(checkpoint["channel_values"])
         full_metadata = get_checkpoint_metadata(config, metadata)
         record = {
+            "id": checkpoint["id"],
             "c": self._dump(body),
             "m": self._dump(full_metadata),
             "p": conf.get("checkpoint_id") or "",
             "r": str(full_metadata.get("run_id") or ""),
-            "v": {ch: str(v) for ch, v in checkpoint["channel_versions"].items()},
         }
-        blobs = {
-            ch: (v, self.serde.dumps_typed(values[ch]) if ch in values else ("empty", b""))
-            for ch, v in new_versions.items()
-        }
+        values = {ch: self.serde.dumps_typed(v) for ch, v in checkpoint["channel_values"].items()}
         with self._lock(thread_id):
-            self.directory.write(
-                thread_id, lambda sid: self._store(sid).put(checkpoint_ns, checkpoint["id"], record, blobs)
-            )
+            self.directory.write(thread_id, lambda sid: self._store(sid).put(checkpoint_ns, dict(record), values))
         return {
             "configurable": {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns, "checkpoint_id": checkpoint["id"]}
         }
@@ -144,21 +139,9 @@ class LlmspellSaver(BaseCheckpointSaver[str]):
         self.directory.fork_as(source_sid, target)
 
     def _merge(self, source: ThreadStore, target: ThreadStore) -> None:
-        for nsp, checkpoint_ns in source.namespaces().items():
-            ids = source.ids(nsp)
-            for cid, record, writes in source.records(nsp, ids):
-                target.put(checkpoint_ns, cid, record, self._channel_blobs(source, nsp, record))
-                items = [(w[0], w[4], w[1], source.decode(w[2]), w[3]) for w in writes.values()]
-                if items:
-                    target.put_writes(checkpoint_ns, cid, items)
-
-    @staticmethod
-    def _channel_blobs(
-        source: ThreadStore, nsp: str, record: dict[str, Any]
-    ) -> dict[str, tuple[str, tuple[str, bytes]]]:
-        found = source.blobs(nsp, record.get("v", {}))
-        versions = record.get("v", {})
-        return {ch: (versions[ch], found.get(ch, ("empty", b""))) for ch in versions}
+        for checkpoint_ns in source.namespaces().values():
+            for stored in source.checkpoints(checkpoint_ns):
+                target.copy(checkpoint_ns, stored, source)
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Deletes the checkpoints (and their writes) of these runs, in every thread."""
@@ -167,8 +150,8 @@ class LlmspellSaver(BaseCheckpointSaver[str]):
             return
         for thread_id, sid in list(self.directory.keys()):
             store = self._store(sid)
-            for nsp, checkpoint_ns in store.namespaces().items():
-                doomed = {cid for cid, rec, _ in store.records(nsp, store.ids(nsp)) if rec.get("r") in wanted}
+            for checkpoint_ns in store.namespaces().values():
+                doomed = {s.record["id"] for s in store.checkpoints(checkpoint_ns) if s.record.get("r") in wanted}
                 if doomed:
                     with self._lock(thread_id):
                         self.directory.write(thread_id, functools.partial(self._remove, checkpoint_ns, doomed))
@@ -187,8 +170,8 @@ class LlmspellSaver(BaseCheckpointSaver[str]):
             store = self._reading(thread_id)
             if store is None:
                 continue
-            for nsp, checkpoint_ns in store.namespaces().items():
-                doomed = set(store.ids(nsp)[1:])
+            for checkpoint_ns in store.namespaces().values():
+                doomed = {stored.record["id"] for stored in itertools.islice(store.checkpoints(checkpoint_ns), 1, None)}
                 if doomed:
                     with self._lock(thread_id):
                         self.directory.write(str(thread_id), functools.partial(self._remove, checkpoint_ns, doomed))
@@ -202,16 +185,16 @@ class LlmspellSaver(BaseCheckpointSaver[str]):
         store = self._reading(thread_id)
         if store is None:
             return None
+        cid = get_checkpoint_id(config)
         try:
-            cid = get_checkpoint_id(config) or store.head_id(checkpoint_ns)
-            if not cid:
-                return None
-            nsp = ns_part(checkpoint_ns)
-            found = next(store.records(nsp, [cid]), None)
+            if cid:
+                found = store.checkpoint(checkpoint_ns, cid)
+            else:
+                found = next(store.checkpoints(checkpoint_ns, limit=1), None)
         except SessionNotFound:
             self.directory.forget(thread_id)
             return None
-        return self._tuple(store, thread_id, checkpoint_ns, *found) if found else None
+        return self._tuple(store, thread_id, checkpoint_ns, found) if found else None
 
     def list(
         self,
@@ -230,40 +213,41 @@ class LlmspellSaver(BaseCheckpointSaver[str]):
             store = self._reading(thread_id) if sid is None else self._store(sid)
             if store is None:
                 continue
-            for nsp, checkpoint_ns in self._namespaces(store, conf.get("checkpoint_ns")):
-                ids = [i for i in store.ids(nsp) if not before_id or i < before_id]
+            for checkpoint_ns in self._namespaces(store, conf.get("checkpoint_ns")):
                 if conf.get("checkpoint_id"):
-                    ids = [i for i in ids if i == conf["checkpoint_id"]]
-                for cid, record, writes in store.records(nsp, ids):
+                    one = store.checkpoint(checkpoint_ns, conf["checkpoint_id"])
+                    found: Iterable[Stored] = [one] if one and (not before_id or one.record["id"] < before_id) else []
+                else:
+                    found = store.checkpoints(checkpoint_ns, before_id, remaining)
+                for stored in found:
                     if remaining is not None and remaining <= 0:
                         return
-                    metadata = self.serde.loads_typed(store.decode(record["m"]))
+                    metadata = self.serde.loads_typed(store.decode(stored.record["m"]))
                     if filter and not all(metadata.get(k) == v for k, v in filter.items()):
                         continue
                     if remaining is not None:
                         remaining -= 1
-                    yield self._tuple(store, thread_id, checkpoint_ns, cid, record, writes, metadata)
+                    yield self._tuple(store, thread_id, checkpoint_ns, stored, metadata)
 
     @staticmethod
-    def _namespaces(store: ThreadStore, checkpoint_ns: str | None) -> builtins.list[tuple[str, str]]:
+    def _namespaces(store: ThreadStore, checkpoint_ns: str | None) -> builtins.list[str]:
         if checkpoint_ns is not None:
-            return [(ns_part(checkpoint_ns), checkpoint_ns)]
-        return sorted(store.namespaces().items(), key=lambda item: item[1])
+            return [checkpoint_ns]
+        return sorted(store.namespaces().values())
 
     def _tuple(
         self,
         store: ThreadStore,
         thread_id: str,
         checkpoint_ns: str,
-        cid: str,
-        record: dict[str, Any],
-        writes: dict[str, Any],
+        stored: Stored,
         metadata: CheckpointMetadata | None = None,
     ) -> CheckpointTuple:
+        record = stored.record
         checkpoint = self.serde.loads_typed(store.decode(record["c"]))
-        values = store.blobs(ns_part(checkpoint_ns), checkpoint.get("channel_versions", {}))
-        checkpoint["channel_values"] = {ch: self.serde.loads_typed(t) for ch, t in values.items()}
-        ordered = sorted(writes.values(), key=lambda w: writes_sort_key(w[3], w[0], w[4]))
+        values = record.get("cv", {})
+        checkpoint["channel_values"] = {ch: self.serde.loads_typed(store.decode(v)) for ch, v in values.items()}
+        ordered = sorted(stored.writes.values(), key=lambda w: writes_sort_key(w[3], w[0], w[4]))
         pending = [(w[0], w[1], self.serde.loads_typed(store.decode(w[2]))) for w in ordered]
         parent = record.get("p") or None
 
@@ -273,7 +257,7 @@ class LlmspellSaver(BaseCheckpointSaver[str]):
             }
 
         return CheckpointTuple(
-            config=conf(cid),
+            config=conf(record["id"]),
             checkpoint=checkpoint,
             metadata=metadata if metadata is not None else self.serde.loads_typed(store.decode(record["m"])),
             parent_config=conf(parent) if parent else None,

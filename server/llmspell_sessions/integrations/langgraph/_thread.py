@@ -1,27 +1,41 @@
-"""ThreadStore: one thread's checkpoints, writes and channel values in one session (layout in _layout)."""
+"""ThreadStore: one thread's checkpoints and writes in one session (layout in _layout), one call per
+operation: a put or a batch of writes is one ApplyChanges, a checkpoint with its writes one
+ReadSession, a page of checkpoints (newest first) one ReadSession."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._backend import SessionBackend
 from .._blobs import BlobCodec
 from ._layout import (
-    REGISTRY,
-    SEGMENT,
+    NAMESPACES,
     artifact_name,
-    blob_key,
-    head_key,
+    checkpoints_prefix,
+    is_record_key,
+    namespace_key,
     ns_part,
     record_key,
-    segment_key,
-    writes_key,
+    write_key,
 )
 
 Typed = tuple[str, bytes]
-PAGE = 64
+LATEST_PAGE = 8  # the newest checkpoint and a few writes: what get_tuple usually needs
+MAX_PAGE = 1000
 WRITE_BATCH = 256
+RECORD_BUDGET = 512 * 1024
+"""Channel values kept inline in a record up to this total; the largest beyond it become artifacts,
+so a record stays far below the 4 MiB of a state value and of a gRPC message."""
+
+
+@dataclass(slots=True)
+class Stored:
+    """A checkpoint record as stored, with its pending writes ({slot key: write})."""
+
+    record: dict[str, Any]
+    writes: dict[str, list[Any]] = field(default_factory=dict)
 
 
 class ThreadStore:
@@ -34,138 +48,128 @@ class ThreadStore:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def read(self, keys: Iterable[str]) -> dict[str, Any]:
-        wanted = list(keys)
-        return self.backend.get_session_state(self.sid, wanted) if wanted else {}
-
     def namespaces(self) -> dict[str, str]:
         """{ns part: checkpoint_ns} of every namespace of the thread."""
-        return self.read([REGISTRY]).get(REGISTRY) or {}
+        return {key[len(NAMESPACES) :]: value for key, value in self._scan(NAMESPACES)}
 
-    def head_id(self, checkpoint_ns: str) -> str:
-        head = self.read([head_key(ns_part(checkpoint_ns))]).get(head_key(ns_part(checkpoint_ns)))
-        return head["id"] if head else ""
+    def checkpoint(self, checkpoint_ns: str, checkpoint_id: str) -> Stored | None:
+        """One checkpoint with its writes (one call), or None."""
+        nsp = ns_part(checkpoint_ns)
+        return next(self._grouped(self._scan(record_key(nsp, checkpoint_id))), None)
 
-    def ids(self, nsp: str) -> list[str]:
-        """Every checkpoint id of a namespace, newest (largest) first."""
-        head = self.read([head_key(nsp)]).get(head_key(nsp))
-        if not head:
-            return []
-        segments = self.read(segment_key(nsp, k) for k in range(head["segs"]))
-        found = set(head["tail"]).union(*segments.values())
-        return sorted(found, reverse=True)
+    def checkpoints(self, checkpoint_ns: str, before: str | None = None, limit: int | None = None) -> Iterator[Stored]:
+        """Checkpoints newest first (older than ``before`` when given), each with its writes; the
+        first page is small when only a few are wanted."""
+        nsp = ns_part(checkpoint_ns)
+        start = record_key(nsp, before) if before else ""
+        page = LATEST_PAGE if limit is not None and limit <= 1 else MAX_PAGE
+        scan = self._scan(checkpoints_prefix(nsp), reverse=True, start_after=start, page=page)
+        return self._grouped(scan, reverse=True)
 
-    def records(self, nsp: str, ids: list[str]) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
-        """(id, record, writes) of the ids that exist, in the order given, a page per call."""
-        for start in range(0, len(ids), PAGE):
-            page = ids[start : start + PAGE]
-            keys = [k for cid in page for k in (record_key(nsp, cid), writes_key(nsp, cid))]
-            got = self.read(keys)
-            for cid in page:
-                record = got.get(record_key(nsp, cid))
-                if record is not None:
-                    yield cid, record, got.get(writes_key(nsp, cid)) or {}
+    def _scan(
+        self, prefix: str, *, reverse: bool = False, start_after: str = "", page: int = MAX_PAGE
+    ) -> Iterator[tuple[str, Any]]:
+        """(key, value) under a prefix, one ReadSession per page."""
+        token = ""
+        while True:
+            read = self.backend.read_session(
+                self.sid,
+                state_prefix=prefix,
+                reverse=reverse,
+                start_after=start_after,
+                page_size=page,
+                page_token=token,
+            )
+            yield from read.entries
+            token = read.next_state_page_token
+            if not token:
+                return
+            page = MAX_PAGE
 
-    def blobs(self, nsp: str, versions: dict[str, Any]) -> dict[str, Typed]:
-        """{channel: (type, bytes)} of the channel versions a checkpoint names ("empty" left out)."""
-        keys = {blob_key(nsp, ch, v): ch for ch, v in versions.items()}
-        found = self.read(keys)
-        decoded = {keys[k]: self.codec.decode(self.sid, v) for k, v in found.items()}
-        return {ch: typed for ch, typed in decoded.items() if typed[0] != "empty"}
+    @staticmethod
+    def _grouped(entries: Iterable[tuple[str, Any]], *, reverse: bool = False) -> Iterator[Stored]:
+        """Records with their writes, from a scan: forwards a record's writes follow it (it is their
+        keys' prefix), backwards they precede it."""
+        writes: dict[str, list[Any]] = {}
+        current: Stored | None = None
+        for key, value in entries:
+            if not is_record_key(key):
+                writes[key] = value
+            elif reverse:
+                yield Stored(value, {k: w for k, w in writes.items() if k.startswith(key)})
+                writes = {}
+            else:
+                if current is not None:
+                    yield current
+                current = Stored(value)
+                writes = current.writes  # the writes that follow are this record's
+        if current is not None:
+            yield current
 
     def decode(self, value: dict[str, Any]) -> Typed:
         return self.codec.decode(self.sid, value)
 
     # -- writing ----------------------------------------------------------------------------
 
-    def put(self, checkpoint_ns: str, cid: str, record: dict[str, Any], blobs: dict[str, tuple[Any, Typed]]) -> None:
-        """Stores a checkpoint, the channel values it introduced, and its place in the index."""
+    def put(self, checkpoint_ns: str, record: dict[str, Any], values: dict[str, Typed]) -> None:
+        """Stores a checkpoint with its channel values: one call (artifacts first for large values)."""
         nsp = ns_part(checkpoint_ns)
-        got = self.read([head_key(nsp), REGISTRY])
-        entries: dict[str, Any] = {}
-        for channel, (version, typed) in blobs.items():
-            key = blob_key(nsp, channel, version)
-            entries[key] = self.codec.encode(self.sid, artifact_name(key), *typed)
-        entries[record_key(nsp, cid)] = record
-        head = got.get(head_key(nsp)) or {"id": "", "segs": 0, "tail": []}
-        if cid not in head["tail"]:
-            head["tail"].append(cid)
-        head["id"] = max(head["id"], cid)
-        if len(head["tail"]) >= SEGMENT:
-            entries[segment_key(nsp, head["segs"])] = head["tail"]
-            head["segs"], head["tail"] = head["segs"] + 1, []
-        entries[head_key(nsp)] = head
-        registry = got.get(REGISTRY) or {}
-        if nsp not in registry:
-            entries[REGISTRY] = {**registry, nsp: checkpoint_ns}
-        self.backend.set_session_state(self.sid, entries)
+        key = record_key(nsp, record["id"])
+        record["cv"] = self._encode_values(key, values)
+        self.backend.apply_changes(self.sid, {key: record}, create_entries={namespace_key(nsp): checkpoint_ns})
 
-    def put_writes(self, checkpoint_ns: str, cid: str, writes: list[tuple[str, int, str, Typed, str]]) -> None:
-        """Adds (task_id, idx, channel, value, task_path) writes; an existing (task_id, idx >= 0) is kept."""
-        key = writes_key(ns_part(checkpoint_ns), cid)
-        stored = self.read([key]).get(key) or {}
-        changed = False
+    def _encode_values(self, key: str, values: dict[str, Typed]) -> dict[str, Any]:
+        """Channel values inline, the largest ones as artifacts while the total passes RECORD_BUDGET."""
+        by_size = sorted(values.items(), key=lambda item: len(item[1][1]))
+        encoded: dict[str, Any] = {}
+        total = 0
+        for channel, typed in by_size:
+            total += len(typed[1])
+            name = artifact_name(f"{key}/{channel}")
+            encoded[channel] = self.codec.encode(self.sid, name, *typed, inline=total <= RECORD_BUDGET)
+        return encoded
+
+    def put_writes(
+        self, checkpoint_ns: str, checkpoint_id: str, writes: list[tuple[str, int, str, Typed, str]]
+    ) -> None:
+        """Adds (task_id, idx, channel, value, task_path) writes in one call; an existing
+        (task_id, idx >= 0) keeps its first value (create-only), special writes (idx < 0) replace."""
+        nsp = ns_part(checkpoint_ns)
+        replaced: dict[str, Any] = {}
+        created: dict[str, Any] = {}
         for task_id, idx, channel, typed, task_path in writes:
-            slot = f"{task_id}|{idx}"
-            if idx >= 0 and slot in stored:
-                continue
-            value = self.codec.encode(self.sid, artifact_name(f"{key}/{slot}"), *typed)
-            stored[slot] = [task_id, channel, value, task_path, idx]
-            changed = True
-        if changed:
-            self.backend.set_session_state(self.sid, {key: stored})
+            key = write_key(nsp, checkpoint_id, task_id, idx)
+            value = self.codec.encode(self.sid, artifact_name(key), *typed)
+            (created if idx >= 0 else replaced)[key] = [task_id, channel, value, task_path, idx]
+        if replaced or created:
+            self.backend.apply_changes(self.sid, replaced, create_entries=created)
+
+    def copy(self, checkpoint_ns: str, stored: Stored, source: ThreadStore) -> None:
+        """Writes a checkpoint of another thread (values re-encoded into this session)."""
+        record = dict(stored.record)
+        values = {ch: source.decode(v) for ch, v in record.get("cv", {}).items()}
+        self.put(checkpoint_ns, record, values)
+        writes = [(w[0], w[4], w[1], source.decode(w[2]), w[3]) for w in stored.writes.values()]
+        if writes:
+            self.put_writes(checkpoint_ns, record["id"], writes)
 
     def remove(self, checkpoint_ns: str, doomed: set[str]) -> None:
-        """Deletes checkpoints, their writes, values no remaining checkpoint uses, and index entries."""
+        """Deletes checkpoints and their writes (and the artifacts behind their large values); the
+        namespace goes when its last checkpoint does."""
         nsp = ns_part(checkpoint_ns)
-        ids = self.ids(nsp)
-        keep = [cid for cid in ids if cid not in doomed]
-        gone = [cid for cid in ids if cid in doomed]
-        if not gone:
-            return
-        used = {blob_key(nsp, ch, v) for _, rec, _ in self.records(nsp, keep) for ch, v in rec.get("v", {}).items()}
         deleted: list[str] = []
-        for cid, rec, writes in self.records(nsp, gone):
-            deleted += [record_key(nsp, cid), writes_key(nsp, cid)]
-            for _, _, value, _, _ in writes.values():
+        remaining = 0
+        for stored in self.checkpoints(checkpoint_ns):
+            if stored.record["id"] not in doomed:
+                remaining += 1
+                continue
+            deleted.append(record_key(nsp, stored.record["id"]))
+            deleted.extend(stored.writes)
+            for value in stored.record.get("cv", {}).values():
                 self.codec.release(self.sid, value)
-            deleted += [k for ch, v in rec.get("v", {}).items() if (k := blob_key(nsp, ch, v)) not in used]
-        for value in self.read(k for k in deleted if k.startswith("lg/b/")).values():
-            self.codec.release(self.sid, value)
-        entries, stale = self._index(nsp, checkpoint_ns, keep)
-        self._write(entries, [*dict.fromkeys(deleted), *stale])
-
-    def _index(self, nsp: str, checkpoint_ns: str, ids: list[str]) -> tuple[dict[str, Any], list[str]]:
-        """State entries that make the namespace's index hold exactly ids, and keys to delete."""
-        head = self.read([head_key(nsp)]).get(head_key(nsp)) or {"segs": 0}
-        ordered = sorted(ids)
-        sealed = len(ordered) // SEGMENT
-        entries: dict[str, Any] = {segment_key(nsp, k): ordered[k * SEGMENT : (k + 1) * SEGMENT] for k in range(sealed)}
-        stale = [segment_key(nsp, k) for k in range(sealed, head["segs"])]
-        if ordered:
-            entries[head_key(nsp)] = {"id": ordered[-1], "segs": sealed, "tail": ordered[sealed * SEGMENT :]}
-            return entries, stale
-        registry = self.namespaces()
-        registry.pop(nsp, None)
-        entries[REGISTRY] = registry
-        return entries, [*stale, head_key(nsp)]
-
-    def merge_index(self, checkpoint_ns: str, ids: Iterable[str]) -> None:
-        """Adds ids to a namespace's index (copying into a thread that already has checkpoints)."""
-        nsp = ns_part(checkpoint_ns)
-        entries, stale = self._index(nsp, checkpoint_ns, sorted(set(self.ids(nsp)).union(ids)))
-        registry = self.namespaces()
-        entries[REGISTRY] = {**registry, nsp: checkpoint_ns}
-        self._write(entries, stale)
-
-    def write_raw(self, entries: dict[str, Any]) -> None:
-        self._write(entries, [])
-
-    def _write(self, entries: dict[str, Any], delete_keys: list[str]) -> None:
-        """set_session_state in batches (one call per WRITE_BATCH keys)."""
-        items = list(entries.items())
-        deletes = [k for k in delete_keys if k not in entries]
-        while items or deletes:
-            batch, items = dict(items[:WRITE_BATCH]), items[WRITE_BATCH:]
-            gone, deletes = deletes[: WRITE_BATCH - len(batch)], deletes[WRITE_BATCH - len(batch) :]
-            self.backend.set_session_state(self.sid, batch, gone)
+            for write in stored.writes.values():
+                self.codec.release(self.sid, write[2])
+        if not remaining:
+            deleted.append(namespace_key(nsp))
+        for start in range(0, len(deleted), WRITE_BATCH):
+            self.backend.set_session_state(self.sid, {}, deleted[start : start + WRITE_BATCH])
