@@ -64,6 +64,18 @@ func TestLiveApplyChangesAndReadSession(t *testing.T) {
 	if err != nil || len(next.Entries) != 1 || next.Entries[0].Key != "msg/002" {
 		t.Errorf("second page %v %v", next, err)
 	}
+	shared, err := c.CreateSession(ctx, NewSession{Name: "go-apply-shared"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SetState(ctx, shared.ID, StateUpdate{Set: map[string]any{"user": "ann"}}); err != nil {
+		t.Fatal(err)
+	}
+	withRelated, err := c.ReadSession(ctx, s.ID, Read{RelatedSessionIDs: []string{shared.ID}})
+	if err != nil || len(withRelated.Related) != 1 || withRelated.Related[0].SessionID != shared.ID ||
+		!reflect.DeepEqual(withRelated.Related[0].State, map[string]any{"user": "ann"}) {
+		t.Errorf("related state %+v %v", withRelated, err)
+	}
 }
 
 func TestLiveGrantAndRevokeAccess(t *testing.T) {
@@ -245,6 +257,10 @@ func TestLiveChunkLevelUploadAndCapabilities(t *testing.T) {
 	var buf bytes.Buffer
 	if _, err := c.Download(ctx, a.ID, &buf); err != nil || !bytes.Equal(buf.Bytes(), whole) {
 		t.Errorf("download of a committed artifact: %v", err)
+	}
+	buf.Reset()
+	if got, err := c.DownloadByName(ctx, s.ID, "joined", 0, &buf); err != nil || got.ID != a.ID || !bytes.Equal(buf.Bytes(), whole) {
+		t.Errorf("download by name: %v %v", got, err)
 	}
 	stats, err := c.GetStorageStats(ctx, s.ID)
 	if err != nil || stats.ArtifactCount != 1 || stats.LogicalBytes != int64(len(whole)) {

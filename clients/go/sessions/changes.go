@@ -66,6 +66,16 @@ type Read struct {
 	EventTypes []string
 	// ArtifactNames asks for the latest live version of each name (metadata only).
 	ArtifactNames []string
+	// RelatedSessionIDs asks for the whole state of up to 8 other sessions (read access needed).
+	RelatedSessionIDs []string
+}
+
+// RelatedState is the state of one of Read.RelatedSessionIDs.
+type RelatedState struct {
+	SessionID string
+	State     map[string]any
+	// Truncated: the state did not fit in the response; read it with GetState.
+	Truncated bool
 }
 
 // KeyValue is one state entry of a prefix page.
@@ -83,7 +93,11 @@ type SessionRead struct {
 	Entries       []KeyValue
 	NextPageToken string
 	Events        []*Event
-	Artifacts     []*Artifact
+	// EventsTruncated: more events matched than fit in the response; page them with ListEvents.
+	EventsTruncated bool
+	Artifacts       []*Artifact
+	// Related holds one entry per Read.RelatedSessionIDs, in that order.
+	Related []RelatedState
 }
 
 // ReadSession is one framework read in one call: the session record plus what r asks for.
@@ -91,7 +105,7 @@ func (c *Client) ReadSession(ctx context.Context, sessionID string, r Read) (*Se
 	resp, err := c.SessionService.ReadSession(ctx, &pb.ReadSessionRequest{
 		SessionId: sessionID, StateKeys: r.StateKeys, StatePrefix: r.StatePrefix, Reverse: r.Reverse,
 		StartAfter: r.StartAfter, PageSize: r.PageSize, PageToken: r.PageToken, LastEvents: r.LastEvents,
-		EventTypes: r.EventTypes, ArtifactNames: r.ArtifactNames,
+		EventTypes: r.EventTypes, ArtifactNames: r.ArtifactNames, RelatedSessionIds: r.RelatedSessionIDs,
 	})
 	if err != nil {
 		return nil, wrapErr(err)
@@ -99,6 +113,10 @@ func (c *Client) ReadSession(ctx context.Context, sessionID string, r Read) (*Se
 	out := &SessionRead{
 		Session: sessionFromPB(resp.GetSession()), State: FromValueMap(resp.GetState()), NextPageToken: resp.GetNextPageToken(),
 		Events: mapAll(resp.GetEvents(), eventFromPB), Artifacts: mapAll(resp.GetArtifacts(), artifactFromPB),
+		EventsTruncated: resp.GetEventsTruncated(),
+	}
+	for _, rel := range resp.GetRelated() {
+		out.Related = append(out.Related, RelatedState{SessionID: rel.GetSessionId(), State: FromValueMap(rel.GetState()), Truncated: rel.GetTruncated()})
 	}
 	for _, kv := range resp.GetEntries() {
 		out.Entries = append(out.Entries, KeyValue{Key: kv.GetKey(), Value: kv.GetValue().AsInterface()})

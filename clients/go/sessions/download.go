@@ -30,12 +30,17 @@ func ExpectDigest(digest string) DownloadOption {
 // ExpectDigest's), Download returns an integrity error (IsIntegrityError) after w has received
 // them — use DownloadFile to keep unverified bytes away from their destination.
 func (c *Client) Download(ctx context.Context, artifactID string, w io.Writer, opts ...DownloadOption) (*Artifact, error) {
+	return c.downloadVerified(ctx, &pb.DownloadArtifactRequest{ArtifactId: artifactID}, w, opts)
+}
+
+// downloadVerified streams a whole artifact to w, checking size and digest at the end.
+func (c *Client) downloadVerified(ctx context.Context, req *pb.DownloadArtifactRequest, w io.Writer, opts []DownloadOption) (*Artifact, error) {
 	var o downloadOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
 	h := blake3.New(32, nil)
-	a, n, err := c.download(ctx, &pb.DownloadArtifactRequest{ArtifactId: artifactID}, io.MultiWriter(w, h))
+	a, n, err := c.download(ctx, req, io.MultiWriter(w, h))
 	if err != nil {
 		return nil, err
 	}
@@ -47,6 +52,12 @@ func (c *Client) Download(ctx context.Context, artifactID string, w io.Writer, o
 		return nil, err
 	}
 	return a, nil
+}
+
+// DownloadByName downloads version (0 = latest) of the artifact name of a session to w, checked
+// like Download, in one call (no GetArtifact first).
+func (c *Client) DownloadByName(ctx context.Context, sessionID, name string, version int32, w io.Writer, opts ...DownloadOption) (*Artifact, error) {
+	return c.downloadVerified(ctx, &pb.DownloadArtifactRequest{SessionId: sessionID, Name: name, Version: version}, w, opts)
 }
 
 // DownloadRange writes limit bytes of an artifact's content from offset (limit 0 = to the end)

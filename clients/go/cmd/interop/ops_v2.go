@@ -169,7 +169,7 @@ func readSession(ctx context.Context, r *runner, _ *step, args map[string]any) (
 	read, err := r.client.ReadSession(ctx, req.SessionId, sessions.Read{
 		StateKeys: req.StateKeys, StatePrefix: req.StatePrefix, Reverse: req.Reverse, StartAfter: req.StartAfter,
 		PageSize: req.PageSize, PageToken: req.PageToken, LastEvents: req.LastEvents, EventTypes: req.EventTypes,
-		ArtifactNames: req.ArtifactNames,
+		ArtifactNames: req.ArtifactNames, RelatedSessionIDs: req.RelatedSessionIds,
 	})
 	if err != nil {
 		return nil, err
@@ -182,6 +182,12 @@ func readSession(ctx context.Context, r *runner, _ *step, args map[string]any) (
 	}
 	res["entries"], res["keys"], res["state"], res["next_page_token"] = entries, keys, read.State, read.NextPageToken
 	res["artifact_names"] = artifactNames(read.Artifacts, false)
+	res["events_truncated"] = read.EventsTruncated
+	related := []any{}
+	for _, rel := range read.Related {
+		related = append(related, map[string]any{"session_id": rel.SessionID, "state": rel.State, "truncated": rel.Truncated})
+	}
+	res["related"] = related
 	if res["session"], err = toResult(read.Session.ToProto()); err != nil {
 		return nil, err
 	}

@@ -417,11 +417,15 @@ func (x *QueryUploadStatusResponse) GetArtifactId() string {
 }
 
 type DownloadArtifactRequest struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	ArtifactId string                 `protobuf:"bytes,1,opt,name=artifact_id,json=artifactId,proto3" json:"artifact_id,omitempty"`
-	Offset     int64                  `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Either artifact_id, or session_id + name (+ version, 0 = latest), as in GetArtifact.
+	ArtifactId string `protobuf:"bytes,1,opt,name=artifact_id,json=artifactId,proto3" json:"artifact_id,omitempty"`
+	Offset     int64  `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
 	// 0 means to the end.
-	Limit         int64 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	Limit         int64  `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	SessionId     string `protobuf:"bytes,4,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	Name          string `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
+	Version       int32  `protobuf:"varint,6,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -473,6 +477,27 @@ func (x *DownloadArtifactRequest) GetOffset() int64 {
 func (x *DownloadArtifactRequest) GetLimit() int64 {
 	if x != nil {
 		return x.Limit
+	}
+	return 0
+}
+
+func (x *DownloadArtifactRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *DownloadArtifactRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DownloadArtifactRequest) GetVersion() int32 {
+	if x != nil {
+		return x.Version
 	}
 	return 0
 }
@@ -1556,12 +1581,16 @@ const file_llmspell_sessions_v1_artifact_proto_rawDesc = "" +
 	"\x0ecommitted_size\x18\x01 \x01(\x03R\rcommittedSize\x12\x1a\n" +
 	"\bcomplete\x18\x02 \x01(\bR\bcomplete\x12\x1f\n" +
 	"\vartifact_id\x18\x03 \x01(\tR\n" +
-	"artifactId\"h\n" +
+	"artifactId\"\xb5\x01\n" +
 	"\x17DownloadArtifactRequest\x12\x1f\n" +
 	"\vartifact_id\x18\x01 \x01(\tR\n" +
 	"artifactId\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12\x14\n" +
-	"\x05limit\x18\x03 \x01(\x03R\x05limit\"v\n" +
+	"\x05limit\x18\x03 \x01(\x03R\x05limit\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x04 \x01(\tR\tsessionId\x12\x12\n" +
+	"\x04name\x18\x05 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x06 \x01(\x05R\aversion\"v\n" +
 	"\x18DownloadArtifactResponse\x12<\n" +
 	"\bartifact\x18\x01 \x01(\v2\x1e.llmspell.sessions.v1.ArtifactH\x00R\bartifact\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04dataB\x06\n" +

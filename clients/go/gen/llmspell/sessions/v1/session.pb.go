@@ -1298,7 +1298,8 @@ type ReadSessionRequest struct {
 	SessionId string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	// Exact keys; missing ones are left out of state.
 	StateKeys []string `protobuf:"bytes,2,rep,name=state_keys,json=stateKeys,proto3" json:"state_keys,omitempty"`
-	// Keys under this prefix, one page of them, into entries (in key order, or reverse).
+	// Keys under this prefix, one page of them, into entries (in key order, or reverse). An empty
+	// prefix with a page_size > 0 pages every key.
 	StatePrefix string `protobuf:"bytes,3,opt,name=state_prefix,json=statePrefix,proto3" json:"state_prefix,omitempty"`
 	Reverse     bool   `protobuf:"varint,4,opt,name=reverse,proto3" json:"reverse,omitempty"`
 	// The page begins after this key (in the scan's direction).
@@ -1311,8 +1312,11 @@ type ReadSessionRequest struct {
 	EventTypes []string `protobuf:"bytes,9,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
 	// The latest live version of each name (metadata only); missing names are left out.
 	ArtifactNames []string `protobuf:"bytes,10,rep,name=artifact_names,json=artifactNames,proto3" json:"artifact_names,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The whole state of each of these sessions too (at most 8, e.g. state that many sessions share);
+	// the caller needs read access to each.
+	RelatedSessionIds []string `protobuf:"bytes,11,rep,name=related_session_ids,json=relatedSessionIds,proto3" json:"related_session_ids,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ReadSessionRequest) Reset() {
@@ -1415,6 +1419,74 @@ func (x *ReadSessionRequest) GetArtifactNames() []string {
 	return nil
 }
 
+func (x *ReadSessionRequest) GetRelatedSessionIds() []string {
+	if x != nil {
+		return x.RelatedSessionIds
+	}
+	return nil
+}
+
+type RelatedState struct {
+	state     protoimpl.MessageState     `protogen:"open.v1"`
+	SessionId string                     `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	State     map[string]*structpb.Value `protobuf:"bytes,2,rep,name=state,proto3" json:"state,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The state did not fit in the response: read it with GetSessionState.
+	Truncated     bool `protobuf:"varint,3,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RelatedState) Reset() {
+	*x = RelatedState{}
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RelatedState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RelatedState) ProtoMessage() {}
+
+func (x *RelatedState) ProtoReflect() protoreflect.Message {
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RelatedState.ProtoReflect.Descriptor instead.
+func (*RelatedState) Descriptor() ([]byte, []int) {
+	return file_llmspell_sessions_v1_session_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *RelatedState) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *RelatedState) GetState() map[string]*structpb.Value {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+func (x *RelatedState) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
 type KeyedValue struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
@@ -1425,7 +1497,7 @@ type KeyedValue struct {
 
 func (x *KeyedValue) Reset() {
 	*x = KeyedValue{}
-	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[22]
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1437,7 +1509,7 @@ func (x *KeyedValue) String() string {
 func (*KeyedValue) ProtoMessage() {}
 
 func (x *KeyedValue) ProtoReflect() protoreflect.Message {
-	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[22]
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1450,7 +1522,7 @@ func (x *KeyedValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyedValue.ProtoReflect.Descriptor instead.
 func (*KeyedValue) Descriptor() ([]byte, []int) {
-	return file_llmspell_sessions_v1_session_proto_rawDescGZIP(), []int{22}
+	return file_llmspell_sessions_v1_session_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *KeyedValue) GetKey() string {
@@ -1475,13 +1547,17 @@ type ReadSessionResponse struct {
 	NextPageToken string                     `protobuf:"bytes,4,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	Events        []*Event                   `protobuf:"bytes,5,rep,name=events,proto3" json:"events,omitempty"`
 	Artifacts     []*Artifact                `protobuf:"bytes,6,rep,name=artifacts,proto3" json:"artifacts,omitempty"`
+	// More events matched than fit in the response (3 MiB): page the rest with ListEvents.
+	EventsTruncated bool `protobuf:"varint,7,opt,name=events_truncated,json=eventsTruncated,proto3" json:"events_truncated,omitempty"`
+	// One per related_session_ids, in request order.
+	Related       []*RelatedState `protobuf:"bytes,8,rep,name=related,proto3" json:"related,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReadSessionResponse) Reset() {
 	*x = ReadSessionResponse{}
-	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[23]
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1493,7 +1569,7 @@ func (x *ReadSessionResponse) String() string {
 func (*ReadSessionResponse) ProtoMessage() {}
 
 func (x *ReadSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[23]
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1506,7 +1582,7 @@ func (x *ReadSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadSessionResponse.ProtoReflect.Descriptor instead.
 func (*ReadSessionResponse) Descriptor() ([]byte, []int) {
-	return file_llmspell_sessions_v1_session_proto_rawDescGZIP(), []int{23}
+	return file_llmspell_sessions_v1_session_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReadSessionResponse) GetSession() *Session {
@@ -1547,6 +1623,20 @@ func (x *ReadSessionResponse) GetEvents() []*Event {
 func (x *ReadSessionResponse) GetArtifacts() []*Artifact {
 	if x != nil {
 		return x.Artifacts
+	}
+	return nil
+}
+
+func (x *ReadSessionResponse) GetEventsTruncated() bool {
+	if x != nil {
+		return x.EventsTruncated
+	}
+	return false
+}
+
+func (x *ReadSessionResponse) GetRelated() []*RelatedState {
+	if x != nil {
+		return x.Related
 	}
 	return nil
 }
@@ -1678,7 +1768,7 @@ const file_llmspell_sessions_v1_session_proto_rawDesc = "" +
 	"\x12_expected_last_seq\"\x84\x01\n" +
 	"\x14ApplyChangesResponse\x127\n" +
 	"\asession\x18\x01 \x01(\v2\x1d.llmspell.sessions.v1.SessionR\asession\x123\n" +
-	"\x06events\x18\x02 \x03(\v2\x1b.llmspell.sessions.v1.EventR\x06events\"\xd5\x02\n" +
+	"\x06events\x18\x02 \x03(\v2\x1b.llmspell.sessions.v1.EventR\x06events\"\x85\x03\n" +
 	"\x12ReadSessionRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n" +
@@ -1696,18 +1786,30 @@ const file_llmspell_sessions_v1_session_proto_rawDesc = "" +
 	"\vevent_types\x18\t \x03(\tR\n" +
 	"eventTypes\x12%\n" +
 	"\x0eartifact_names\x18\n" +
-	" \x03(\tR\rartifactNames\"L\n" +
+	" \x03(\tR\rartifactNames\x12.\n" +
+	"\x13related_session_ids\x18\v \x03(\tR\x11relatedSessionIds\"\xe2\x01\n" +
+	"\fRelatedState\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12C\n" +
+	"\x05state\x18\x02 \x03(\v2-.llmspell.sessions.v1.RelatedState.StateEntryR\x05state\x12\x1c\n" +
+	"\ttruncated\x18\x03 \x01(\bR\ttruncated\x1aP\n" +
+	"\n" +
+	"StateEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value:\x028\x01\"L\n" +
 	"\n" +
 	"KeyedValue\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
-	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value\"\xc3\x03\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value\"\xac\x04\n" +
 	"\x13ReadSessionResponse\x127\n" +
 	"\asession\x18\x01 \x01(\v2\x1d.llmspell.sessions.v1.SessionR\asession\x12J\n" +
 	"\x05state\x18\x02 \x03(\v24.llmspell.sessions.v1.ReadSessionResponse.StateEntryR\x05state\x12:\n" +
 	"\aentries\x18\x03 \x03(\v2 .llmspell.sessions.v1.KeyedValueR\aentries\x12&\n" +
 	"\x0fnext_page_token\x18\x04 \x01(\tR\rnextPageToken\x123\n" +
 	"\x06events\x18\x05 \x03(\v2\x1b.llmspell.sessions.v1.EventR\x06events\x12<\n" +
-	"\tartifacts\x18\x06 \x03(\v2\x1e.llmspell.sessions.v1.ArtifactR\tartifacts\x1aP\n" +
+	"\tartifacts\x18\x06 \x03(\v2\x1e.llmspell.sessions.v1.ArtifactR\tartifacts\x12)\n" +
+	"\x10events_truncated\x18\a \x01(\bR\x0feventsTruncated\x12<\n" +
+	"\arelated\x18\b \x03(\v2\".llmspell.sessions.v1.RelatedStateR\arelated\x1aP\n" +
 	"\n" +
 	"StateEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
@@ -1746,7 +1848,7 @@ func file_llmspell_sessions_v1_session_proto_rawDescGZIP() []byte {
 	return file_llmspell_sessions_v1_session_proto_rawDescData
 }
 
-var file_llmspell_sessions_v1_session_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_llmspell_sessions_v1_session_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_llmspell_sessions_v1_session_proto_goTypes = []any{
 	(*CreateSessionRequest)(nil),       // 0: llmspell.sessions.v1.CreateSessionRequest
 	(*GetSessionRequest)(nil),          // 1: llmspell.sessions.v1.GetSessionRequest
@@ -1770,98 +1872,103 @@ var file_llmspell_sessions_v1_session_proto_goTypes = []any{
 	(*ApplyChangesRequest)(nil),        // 19: llmspell.sessions.v1.ApplyChangesRequest
 	(*ApplyChangesResponse)(nil),       // 20: llmspell.sessions.v1.ApplyChangesResponse
 	(*ReadSessionRequest)(nil),         // 21: llmspell.sessions.v1.ReadSessionRequest
-	(*KeyedValue)(nil),                 // 22: llmspell.sessions.v1.KeyedValue
-	(*ReadSessionResponse)(nil),        // 23: llmspell.sessions.v1.ReadSessionResponse
-	nil,                                // 24: llmspell.sessions.v1.LoadSessionResponse.StateEntry
-	nil,                                // 25: llmspell.sessions.v1.SetSessionStateRequest.EntriesEntry
-	nil,                                // 26: llmspell.sessions.v1.GetSessionStateResponse.EntriesEntry
-	nil,                                // 27: llmspell.sessions.v1.ApplyChangesRequest.EntriesEntry
-	nil,                                // 28: llmspell.sessions.v1.ApplyChangesRequest.CreateEntriesEntry
-	nil,                                // 29: llmspell.sessions.v1.ReadSessionResponse.StateEntry
-	(*structpb.Struct)(nil),            // 30: google.protobuf.Struct
-	(SessionState)(0),                  // 31: llmspell.sessions.v1.SessionState
-	(*timestamppb.Timestamp)(nil),      // 32: google.protobuf.Timestamp
-	(*Session)(nil),                    // 33: llmspell.sessions.v1.Session
-	(*fieldmaskpb.FieldMask)(nil),      // 34: google.protobuf.FieldMask
-	(*Artifact)(nil),                   // 35: llmspell.sessions.v1.Artifact
-	(SessionAccess)(0),                 // 36: llmspell.sessions.v1.SessionAccess
-	(*NewEvent)(nil),                   // 37: llmspell.sessions.v1.NewEvent
-	(*Event)(nil),                      // 38: llmspell.sessions.v1.Event
-	(*structpb.Value)(nil),             // 39: google.protobuf.Value
-	(*emptypb.Empty)(nil),              // 40: google.protobuf.Empty
+	(*RelatedState)(nil),               // 22: llmspell.sessions.v1.RelatedState
+	(*KeyedValue)(nil),                 // 23: llmspell.sessions.v1.KeyedValue
+	(*ReadSessionResponse)(nil),        // 24: llmspell.sessions.v1.ReadSessionResponse
+	nil,                                // 25: llmspell.sessions.v1.LoadSessionResponse.StateEntry
+	nil,                                // 26: llmspell.sessions.v1.SetSessionStateRequest.EntriesEntry
+	nil,                                // 27: llmspell.sessions.v1.GetSessionStateResponse.EntriesEntry
+	nil,                                // 28: llmspell.sessions.v1.ApplyChangesRequest.EntriesEntry
+	nil,                                // 29: llmspell.sessions.v1.ApplyChangesRequest.CreateEntriesEntry
+	nil,                                // 30: llmspell.sessions.v1.RelatedState.StateEntry
+	nil,                                // 31: llmspell.sessions.v1.ReadSessionResponse.StateEntry
+	(*structpb.Struct)(nil),            // 32: google.protobuf.Struct
+	(SessionState)(0),                  // 33: llmspell.sessions.v1.SessionState
+	(*timestamppb.Timestamp)(nil),      // 34: google.protobuf.Timestamp
+	(*Session)(nil),                    // 35: llmspell.sessions.v1.Session
+	(*fieldmaskpb.FieldMask)(nil),      // 36: google.protobuf.FieldMask
+	(*Artifact)(nil),                   // 37: llmspell.sessions.v1.Artifact
+	(SessionAccess)(0),                 // 38: llmspell.sessions.v1.SessionAccess
+	(*NewEvent)(nil),                   // 39: llmspell.sessions.v1.NewEvent
+	(*Event)(nil),                      // 40: llmspell.sessions.v1.Event
+	(*structpb.Value)(nil),             // 41: google.protobuf.Value
+	(*emptypb.Empty)(nil),              // 42: google.protobuf.Empty
 }
 var file_llmspell_sessions_v1_session_proto_depIdxs = []int32{
-	30, // 0: llmspell.sessions.v1.CreateSessionRequest.metadata:type_name -> google.protobuf.Struct
-	31, // 1: llmspell.sessions.v1.ListSessionsRequest.states:type_name -> llmspell.sessions.v1.SessionState
-	32, // 2: llmspell.sessions.v1.ListSessionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
-	32, // 3: llmspell.sessions.v1.ListSessionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
-	33, // 4: llmspell.sessions.v1.ListSessionsResponse.sessions:type_name -> llmspell.sessions.v1.Session
-	33, // 5: llmspell.sessions.v1.UpdateSessionRequest.session:type_name -> llmspell.sessions.v1.Session
-	34, // 6: llmspell.sessions.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
-	33, // 7: llmspell.sessions.v1.LoadSessionResponse.session:type_name -> llmspell.sessions.v1.Session
-	24, // 8: llmspell.sessions.v1.LoadSessionResponse.state:type_name -> llmspell.sessions.v1.LoadSessionResponse.StateEntry
-	35, // 9: llmspell.sessions.v1.LoadSessionResponse.artifacts:type_name -> llmspell.sessions.v1.Artifact
-	25, // 10: llmspell.sessions.v1.SetSessionStateRequest.entries:type_name -> llmspell.sessions.v1.SetSessionStateRequest.EntriesEntry
-	26, // 11: llmspell.sessions.v1.GetSessionStateResponse.entries:type_name -> llmspell.sessions.v1.GetSessionStateResponse.EntriesEntry
-	36, // 12: llmspell.sessions.v1.GrantSessionAccessRequest.access:type_name -> llmspell.sessions.v1.SessionAccess
-	27, // 13: llmspell.sessions.v1.ApplyChangesRequest.entries:type_name -> llmspell.sessions.v1.ApplyChangesRequest.EntriesEntry
-	28, // 14: llmspell.sessions.v1.ApplyChangesRequest.create_entries:type_name -> llmspell.sessions.v1.ApplyChangesRequest.CreateEntriesEntry
-	37, // 15: llmspell.sessions.v1.ApplyChangesRequest.events:type_name -> llmspell.sessions.v1.NewEvent
-	33, // 16: llmspell.sessions.v1.ApplyChangesResponse.session:type_name -> llmspell.sessions.v1.Session
-	38, // 17: llmspell.sessions.v1.ApplyChangesResponse.events:type_name -> llmspell.sessions.v1.Event
-	39, // 18: llmspell.sessions.v1.KeyedValue.value:type_name -> google.protobuf.Value
-	33, // 19: llmspell.sessions.v1.ReadSessionResponse.session:type_name -> llmspell.sessions.v1.Session
-	29, // 20: llmspell.sessions.v1.ReadSessionResponse.state:type_name -> llmspell.sessions.v1.ReadSessionResponse.StateEntry
-	22, // 21: llmspell.sessions.v1.ReadSessionResponse.entries:type_name -> llmspell.sessions.v1.KeyedValue
-	38, // 22: llmspell.sessions.v1.ReadSessionResponse.events:type_name -> llmspell.sessions.v1.Event
-	35, // 23: llmspell.sessions.v1.ReadSessionResponse.artifacts:type_name -> llmspell.sessions.v1.Artifact
-	39, // 24: llmspell.sessions.v1.LoadSessionResponse.StateEntry.value:type_name -> google.protobuf.Value
-	39, // 25: llmspell.sessions.v1.SetSessionStateRequest.EntriesEntry.value:type_name -> google.protobuf.Value
-	39, // 26: llmspell.sessions.v1.GetSessionStateResponse.EntriesEntry.value:type_name -> google.protobuf.Value
-	39, // 27: llmspell.sessions.v1.ApplyChangesRequest.EntriesEntry.value:type_name -> google.protobuf.Value
-	39, // 28: llmspell.sessions.v1.ApplyChangesRequest.CreateEntriesEntry.value:type_name -> google.protobuf.Value
-	39, // 29: llmspell.sessions.v1.ReadSessionResponse.StateEntry.value:type_name -> google.protobuf.Value
-	0,  // 30: llmspell.sessions.v1.SessionService.CreateSession:input_type -> llmspell.sessions.v1.CreateSessionRequest
-	1,  // 31: llmspell.sessions.v1.SessionService.GetSession:input_type -> llmspell.sessions.v1.GetSessionRequest
-	2,  // 32: llmspell.sessions.v1.SessionService.ListSessions:input_type -> llmspell.sessions.v1.ListSessionsRequest
-	4,  // 33: llmspell.sessions.v1.SessionService.UpdateSession:input_type -> llmspell.sessions.v1.UpdateSessionRequest
-	5,  // 34: llmspell.sessions.v1.SessionService.SuspendSession:input_type -> llmspell.sessions.v1.SuspendSessionRequest
-	6,  // 35: llmspell.sessions.v1.SessionService.ResumeSession:input_type -> llmspell.sessions.v1.ResumeSessionRequest
-	7,  // 36: llmspell.sessions.v1.SessionService.CompleteSession:input_type -> llmspell.sessions.v1.CompleteSessionRequest
-	8,  // 37: llmspell.sessions.v1.SessionService.FailSession:input_type -> llmspell.sessions.v1.FailSessionRequest
-	9,  // 38: llmspell.sessions.v1.SessionService.ArchiveSession:input_type -> llmspell.sessions.v1.ArchiveSessionRequest
-	10, // 39: llmspell.sessions.v1.SessionService.DeleteSession:input_type -> llmspell.sessions.v1.DeleteSessionRequest
-	11, // 40: llmspell.sessions.v1.SessionService.SaveSession:input_type -> llmspell.sessions.v1.SaveSessionRequest
-	12, // 41: llmspell.sessions.v1.SessionService.LoadSession:input_type -> llmspell.sessions.v1.LoadSessionRequest
-	14, // 42: llmspell.sessions.v1.SessionService.SetSessionState:input_type -> llmspell.sessions.v1.SetSessionStateRequest
-	15, // 43: llmspell.sessions.v1.SessionService.GetSessionState:input_type -> llmspell.sessions.v1.GetSessionStateRequest
-	19, // 44: llmspell.sessions.v1.SessionService.ApplyChanges:input_type -> llmspell.sessions.v1.ApplyChangesRequest
-	21, // 45: llmspell.sessions.v1.SessionService.ReadSession:input_type -> llmspell.sessions.v1.ReadSessionRequest
-	17, // 46: llmspell.sessions.v1.SessionService.GrantSessionAccess:input_type -> llmspell.sessions.v1.GrantSessionAccessRequest
-	18, // 47: llmspell.sessions.v1.SessionService.RevokeSessionAccess:input_type -> llmspell.sessions.v1.RevokeSessionAccessRequest
-	33, // 48: llmspell.sessions.v1.SessionService.CreateSession:output_type -> llmspell.sessions.v1.Session
-	33, // 49: llmspell.sessions.v1.SessionService.GetSession:output_type -> llmspell.sessions.v1.Session
-	3,  // 50: llmspell.sessions.v1.SessionService.ListSessions:output_type -> llmspell.sessions.v1.ListSessionsResponse
-	33, // 51: llmspell.sessions.v1.SessionService.UpdateSession:output_type -> llmspell.sessions.v1.Session
-	33, // 52: llmspell.sessions.v1.SessionService.SuspendSession:output_type -> llmspell.sessions.v1.Session
-	33, // 53: llmspell.sessions.v1.SessionService.ResumeSession:output_type -> llmspell.sessions.v1.Session
-	33, // 54: llmspell.sessions.v1.SessionService.CompleteSession:output_type -> llmspell.sessions.v1.Session
-	33, // 55: llmspell.sessions.v1.SessionService.FailSession:output_type -> llmspell.sessions.v1.Session
-	33, // 56: llmspell.sessions.v1.SessionService.ArchiveSession:output_type -> llmspell.sessions.v1.Session
-	40, // 57: llmspell.sessions.v1.SessionService.DeleteSession:output_type -> google.protobuf.Empty
-	33, // 58: llmspell.sessions.v1.SessionService.SaveSession:output_type -> llmspell.sessions.v1.Session
-	13, // 59: llmspell.sessions.v1.SessionService.LoadSession:output_type -> llmspell.sessions.v1.LoadSessionResponse
-	33, // 60: llmspell.sessions.v1.SessionService.SetSessionState:output_type -> llmspell.sessions.v1.Session
-	16, // 61: llmspell.sessions.v1.SessionService.GetSessionState:output_type -> llmspell.sessions.v1.GetSessionStateResponse
-	20, // 62: llmspell.sessions.v1.SessionService.ApplyChanges:output_type -> llmspell.sessions.v1.ApplyChangesResponse
-	23, // 63: llmspell.sessions.v1.SessionService.ReadSession:output_type -> llmspell.sessions.v1.ReadSessionResponse
-	33, // 64: llmspell.sessions.v1.SessionService.GrantSessionAccess:output_type -> llmspell.sessions.v1.Session
-	33, // 65: llmspell.sessions.v1.SessionService.RevokeSessionAccess:output_type -> llmspell.sessions.v1.Session
-	48, // [48:66] is the sub-list for method output_type
-	30, // [30:48] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	32, // 0: llmspell.sessions.v1.CreateSessionRequest.metadata:type_name -> google.protobuf.Struct
+	33, // 1: llmspell.sessions.v1.ListSessionsRequest.states:type_name -> llmspell.sessions.v1.SessionState
+	34, // 2: llmspell.sessions.v1.ListSessionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
+	34, // 3: llmspell.sessions.v1.ListSessionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
+	35, // 4: llmspell.sessions.v1.ListSessionsResponse.sessions:type_name -> llmspell.sessions.v1.Session
+	35, // 5: llmspell.sessions.v1.UpdateSessionRequest.session:type_name -> llmspell.sessions.v1.Session
+	36, // 6: llmspell.sessions.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	35, // 7: llmspell.sessions.v1.LoadSessionResponse.session:type_name -> llmspell.sessions.v1.Session
+	25, // 8: llmspell.sessions.v1.LoadSessionResponse.state:type_name -> llmspell.sessions.v1.LoadSessionResponse.StateEntry
+	37, // 9: llmspell.sessions.v1.LoadSessionResponse.artifacts:type_name -> llmspell.sessions.v1.Artifact
+	26, // 10: llmspell.sessions.v1.SetSessionStateRequest.entries:type_name -> llmspell.sessions.v1.SetSessionStateRequest.EntriesEntry
+	27, // 11: llmspell.sessions.v1.GetSessionStateResponse.entries:type_name -> llmspell.sessions.v1.GetSessionStateResponse.EntriesEntry
+	38, // 12: llmspell.sessions.v1.GrantSessionAccessRequest.access:type_name -> llmspell.sessions.v1.SessionAccess
+	28, // 13: llmspell.sessions.v1.ApplyChangesRequest.entries:type_name -> llmspell.sessions.v1.ApplyChangesRequest.EntriesEntry
+	29, // 14: llmspell.sessions.v1.ApplyChangesRequest.create_entries:type_name -> llmspell.sessions.v1.ApplyChangesRequest.CreateEntriesEntry
+	39, // 15: llmspell.sessions.v1.ApplyChangesRequest.events:type_name -> llmspell.sessions.v1.NewEvent
+	35, // 16: llmspell.sessions.v1.ApplyChangesResponse.session:type_name -> llmspell.sessions.v1.Session
+	40, // 17: llmspell.sessions.v1.ApplyChangesResponse.events:type_name -> llmspell.sessions.v1.Event
+	30, // 18: llmspell.sessions.v1.RelatedState.state:type_name -> llmspell.sessions.v1.RelatedState.StateEntry
+	41, // 19: llmspell.sessions.v1.KeyedValue.value:type_name -> google.protobuf.Value
+	35, // 20: llmspell.sessions.v1.ReadSessionResponse.session:type_name -> llmspell.sessions.v1.Session
+	31, // 21: llmspell.sessions.v1.ReadSessionResponse.state:type_name -> llmspell.sessions.v1.ReadSessionResponse.StateEntry
+	23, // 22: llmspell.sessions.v1.ReadSessionResponse.entries:type_name -> llmspell.sessions.v1.KeyedValue
+	40, // 23: llmspell.sessions.v1.ReadSessionResponse.events:type_name -> llmspell.sessions.v1.Event
+	37, // 24: llmspell.sessions.v1.ReadSessionResponse.artifacts:type_name -> llmspell.sessions.v1.Artifact
+	22, // 25: llmspell.sessions.v1.ReadSessionResponse.related:type_name -> llmspell.sessions.v1.RelatedState
+	41, // 26: llmspell.sessions.v1.LoadSessionResponse.StateEntry.value:type_name -> google.protobuf.Value
+	41, // 27: llmspell.sessions.v1.SetSessionStateRequest.EntriesEntry.value:type_name -> google.protobuf.Value
+	41, // 28: llmspell.sessions.v1.GetSessionStateResponse.EntriesEntry.value:type_name -> google.protobuf.Value
+	41, // 29: llmspell.sessions.v1.ApplyChangesRequest.EntriesEntry.value:type_name -> google.protobuf.Value
+	41, // 30: llmspell.sessions.v1.ApplyChangesRequest.CreateEntriesEntry.value:type_name -> google.protobuf.Value
+	41, // 31: llmspell.sessions.v1.RelatedState.StateEntry.value:type_name -> google.protobuf.Value
+	41, // 32: llmspell.sessions.v1.ReadSessionResponse.StateEntry.value:type_name -> google.protobuf.Value
+	0,  // 33: llmspell.sessions.v1.SessionService.CreateSession:input_type -> llmspell.sessions.v1.CreateSessionRequest
+	1,  // 34: llmspell.sessions.v1.SessionService.GetSession:input_type -> llmspell.sessions.v1.GetSessionRequest
+	2,  // 35: llmspell.sessions.v1.SessionService.ListSessions:input_type -> llmspell.sessions.v1.ListSessionsRequest
+	4,  // 36: llmspell.sessions.v1.SessionService.UpdateSession:input_type -> llmspell.sessions.v1.UpdateSessionRequest
+	5,  // 37: llmspell.sessions.v1.SessionService.SuspendSession:input_type -> llmspell.sessions.v1.SuspendSessionRequest
+	6,  // 38: llmspell.sessions.v1.SessionService.ResumeSession:input_type -> llmspell.sessions.v1.ResumeSessionRequest
+	7,  // 39: llmspell.sessions.v1.SessionService.CompleteSession:input_type -> llmspell.sessions.v1.CompleteSessionRequest
+	8,  // 40: llmspell.sessions.v1.SessionService.FailSession:input_type -> llmspell.sessions.v1.FailSessionRequest
+	9,  // 41: llmspell.sessions.v1.SessionService.ArchiveSession:input_type -> llmspell.sessions.v1.ArchiveSessionRequest
+	10, // 42: llmspell.sessions.v1.SessionService.DeleteSession:input_type -> llmspell.sessions.v1.DeleteSessionRequest
+	11, // 43: llmspell.sessions.v1.SessionService.SaveSession:input_type -> llmspell.sessions.v1.SaveSessionRequest
+	12, // 44: llmspell.sessions.v1.SessionService.LoadSession:input_type -> llmspell.sessions.v1.LoadSessionRequest
+	14, // 45: llmspell.sessions.v1.SessionService.SetSessionState:input_type -> llmspell.sessions.v1.SetSessionStateRequest
+	15, // 46: llmspell.sessions.v1.SessionService.GetSessionState:input_type -> llmspell.sessions.v1.GetSessionStateRequest
+	19, // 47: llmspell.sessions.v1.SessionService.ApplyChanges:input_type -> llmspell.sessions.v1.ApplyChangesRequest
+	21, // 48: llmspell.sessions.v1.SessionService.ReadSession:input_type -> llmspell.sessions.v1.ReadSessionRequest
+	17, // 49: llmspell.sessions.v1.SessionService.GrantSessionAccess:input_type -> llmspell.sessions.v1.GrantSessionAccessRequest
+	18, // 50: llmspell.sessions.v1.SessionService.RevokeSessionAccess:input_type -> llmspell.sessions.v1.RevokeSessionAccessRequest
+	35, // 51: llmspell.sessions.v1.SessionService.CreateSession:output_type -> llmspell.sessions.v1.Session
+	35, // 52: llmspell.sessions.v1.SessionService.GetSession:output_type -> llmspell.sessions.v1.Session
+	3,  // 53: llmspell.sessions.v1.SessionService.ListSessions:output_type -> llmspell.sessions.v1.ListSessionsResponse
+	35, // 54: llmspell.sessions.v1.SessionService.UpdateSession:output_type -> llmspell.sessions.v1.Session
+	35, // 55: llmspell.sessions.v1.SessionService.SuspendSession:output_type -> llmspell.sessions.v1.Session
+	35, // 56: llmspell.sessions.v1.SessionService.ResumeSession:output_type -> llmspell.sessions.v1.Session
+	35, // 57: llmspell.sessions.v1.SessionService.CompleteSession:output_type -> llmspell.sessions.v1.Session
+	35, // 58: llmspell.sessions.v1.SessionService.FailSession:output_type -> llmspell.sessions.v1.Session
+	35, // 59: llmspell.sessions.v1.SessionService.ArchiveSession:output_type -> llmspell.sessions.v1.Session
+	42, // 60: llmspell.sessions.v1.SessionService.DeleteSession:output_type -> google.protobuf.Empty
+	35, // 61: llmspell.sessions.v1.SessionService.SaveSession:output_type -> llmspell.sessions.v1.Session
+	13, // 62: llmspell.sessions.v1.SessionService.LoadSession:output_type -> llmspell.sessions.v1.LoadSessionResponse
+	35, // 63: llmspell.sessions.v1.SessionService.SetSessionState:output_type -> llmspell.sessions.v1.Session
+	16, // 64: llmspell.sessions.v1.SessionService.GetSessionState:output_type -> llmspell.sessions.v1.GetSessionStateResponse
+	20, // 65: llmspell.sessions.v1.SessionService.ApplyChanges:output_type -> llmspell.sessions.v1.ApplyChangesResponse
+	24, // 66: llmspell.sessions.v1.SessionService.ReadSession:output_type -> llmspell.sessions.v1.ReadSessionResponse
+	35, // 67: llmspell.sessions.v1.SessionService.GrantSessionAccess:output_type -> llmspell.sessions.v1.Session
+	35, // 68: llmspell.sessions.v1.SessionService.RevokeSessionAccess:output_type -> llmspell.sessions.v1.Session
+	51, // [51:69] is the sub-list for method output_type
+	33, // [33:51] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_llmspell_sessions_v1_session_proto_init() }
@@ -1878,7 +1985,7 @@ func file_llmspell_sessions_v1_session_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_llmspell_sessions_v1_session_proto_rawDesc), len(file_llmspell_sessions_v1_session_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   30,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
