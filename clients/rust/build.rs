@@ -1,4 +1,5 @@
-//! Generates the prost messages and tonic client/server code from `../../protos` into OUT_DIR.
+//! Generates the prost messages and tonic client/server code into OUT_DIR from the crate's own
+//! `proto/`, a copy of the repository's `protos/` shipped in the package (`make test` checks they match).
 //!
 //! `protox` (a pure-Rust protobuf compiler) parses the `.proto` files, so no `protoc` is needed.
 
@@ -7,7 +8,7 @@ use std::path::PathBuf;
 const PROTOS: [&str; 4] = ["common.proto", "session.proto", "artifact.proto", "replay.proto"];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../protos");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("proto");
     let dir = root.join("llmspell/sessions/v1");
     let files: Vec<PathBuf> = PROTOS.iter().map(|p| dir.join(p)).collect();
     for file in &files {

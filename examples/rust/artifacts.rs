@@ -1,5 +1,5 @@
-//! Artifacts: stream an upload from an `AsyncRead`, download it whole and in part, and store a
-//! second version.
+//! Artifacts: stream an upload from an `AsyncRead`, download it whole and in part, store a second
+//! version, then upload a file by deduplicated chunks twice and download it verified into a file.
 //!
 //! Run: `LLMSPELL_SESSION_ADDRESS=127.0.0.1:50051 cargo run --example artifacts`
 //! (from clients/rust). Exits non-zero on any failure.
@@ -83,10 +83,35 @@ async fn run() -> Result<(), Error> {
     );
     let listed = client
         .list_artifacts(pb::ListArtifactsRequest {
-            session_id: session.session_id,
+            session_id: session.session_id.clone(),
             ..Default::default()
         })
         .await?;
     println!("{} artifact(s) listed", listed.artifacts.len());
+
+    // Deduplicated upload: only the chunks the server lacks travel; the second time, none do.
+    let dir = std::env::temp_dir().join(format!("llmspell-rust-example-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("dataset.bin");
+    std::fs::write(&path, &content)?;
+    let header = pb::UploadHeader {
+        session_id: session.session_id.clone(),
+        name: "dataset.bin".into(),
+        ..Default::default()
+    };
+    let first = client.upload_deduplicated(header.clone(), &path).await?;
+    let again = client.upload_deduplicated(header, &path).await?;
+    println!(
+        "dedup upload: {} chunks, {} bytes sent the first time, {} the second",
+        first.chunks, first.sent_bytes, again.sent_bytes
+    );
+    let copy = dir.join("copy.bin");
+    client.download_file(&again.artifact.artifact_id, &copy).await?;
+    let intact = std::fs::read(&copy)? == content;
+    std::fs::remove_dir_all(&dir)?;
+    if again.sent_bytes != 0 || !intact {
+        return Err(Error::Integrity("dedup upload or verified download went wrong".into()));
+    }
+    println!("verified download of v{} into a file", again.artifact.version);
     Ok(())
 }

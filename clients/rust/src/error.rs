@@ -1,6 +1,7 @@
 //! The client's error type: a gRPC status with its decoded `google.rpc.ErrorInfo`, or a local failure.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use prost::Message;
 use tonic::Code;
@@ -9,6 +10,7 @@ use tonic::Code;
 pub const ERROR_DOMAIN: &str = "llmspell.sessions";
 
 const ERROR_INFO_TYPE: &str = "type.googleapis.com/google.rpc.ErrorInfo";
+const RETRY_INFO_TYPE: &str = "type.googleapis.com/google.rpc.RetryInfo";
 
 /// A failed call, with the gRPC [`Code`] and, for server errors, the `ErrorInfo` reason and metadata.
 ///
@@ -19,6 +21,7 @@ const ERROR_INFO_TYPE: &str = "type.googleapis.com/google.rpc.ErrorInfo";
 /// }
 /// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The server (or the channel) answered with a non-OK gRPC status.
     #[error("{}", describe(.status, .info.as_ref()))]
@@ -27,6 +30,8 @@ pub enum Error {
         status: Box<tonic::Status>,
         /// The `google.rpc.ErrorInfo` found in the status details, if any.
         info: Option<ErrorInfo>,
+        /// The `google.rpc.RetryInfo` delay found in the status details (e.g. with RATE_LIMITED).
+        retry_delay: Option<Duration>,
     },
     /// The channel could not be set up (bad address, TLS configuration, connection refused).
     #[error("transport error: {0}")]
@@ -59,6 +64,13 @@ pub struct ErrorInfo {
     pub metadata: HashMap<String, String>,
 }
 
+/// `google.rpc.RetryInfo`: how long to wait before retrying.
+#[derive(Clone, PartialEq, Message)]
+struct RetryInfo {
+    #[prost(message, optional, tag = "1")]
+    retry_delay: Option<prost_types::Duration>,
+}
+
 /// `google.rpc.Status`, as carried in the `grpc-status-details-bin` trailer.
 #[derive(Clone, PartialEq, Message)]
 struct RpcStatus {
@@ -83,14 +95,27 @@ impl Error {
         }
     }
 
-    /// The `ErrorInfo.reason` (e.g. `INVALID_STATE_TRANSITION`), when the server sent one.
+    /// The `ErrorInfo.reason` (e.g. `INVALID_STATE_TRANSITION`), when the server sent one;
+    /// `INTEGRITY_ERROR` for a download that failed the client's own check ([`Error::Integrity`]).
     pub fn reason(&self) -> Option<&str> {
-        self.info().map(|info| info.reason.as_str())
+        match self {
+            Error::Integrity(_) => Some("INTEGRITY_ERROR"),
+            _ => self.info().map(|info| info.reason.as_str()),
+        }
     }
 
     /// The `ErrorInfo.metadata` naming the resource involved; empty when there is none.
     pub fn metadata(&self) -> HashMap<String, String> {
         self.info().map(|info| info.metadata.clone()).unwrap_or_default()
+    }
+
+    /// How long the server asks the caller to wait before retrying (its `google.rpc.RetryInfo`),
+    /// as sent with RESOURCE_EXHAUSTED / RATE_LIMITED.
+    pub fn retry_delay(&self) -> Option<Duration> {
+        match self {
+            Error::Status { retry_delay, .. } => *retry_delay,
+            _ => None,
+        }
     }
 
     /// The whole decoded `ErrorInfo`, when the server sent one.
@@ -112,19 +137,28 @@ impl Error {
 
 impl From<tonic::Status> for Error {
     fn from(status: tonic::Status) -> Self {
-        let info = decode_error_info(status.details());
-        Error::Status { status: Box::new(status), info }
+        let details = decode_details(status.details());
+        let info = pick_error_info(&details);
+        let retry_delay = details
+            .iter()
+            .filter(|any| any.type_url == RETRY_INFO_TYPE)
+            .find_map(|any| RetryInfo::decode(any.value.as_slice()).ok()?.retry_delay)
+            .map(|d| Duration::new(d.seconds.max(0) as u64, d.nanos.max(0) as u32));
+        Error::Status { status: Box::new(status), info, retry_delay }
     }
 }
 
-/// Decodes the `ErrorInfo` from serialized `google.rpc.Status` details, preferring this server's domain.
-fn decode_error_info(details: &[u8]) -> Option<ErrorInfo> {
+/// The `Any` details of a serialized `google.rpc.Status` (none when absent or garbled).
+fn decode_details(details: &[u8]) -> Vec<prost_types::Any> {
     if details.is_empty() {
-        return None;
+        return Vec::new();
     }
-    let status = RpcStatus::decode(details).ok()?;
-    let infos = status
-        .details
+    RpcStatus::decode(details).map(|status| status.details).unwrap_or_default()
+}
+
+/// The `ErrorInfo` among `details`, preferring this server's domain.
+fn pick_error_info(details: &[prost_types::Any]) -> Option<ErrorInfo> {
+    let infos = details
         .iter()
         .filter(|any| any.type_url == ERROR_INFO_TYPE)
         .filter_map(|any| ErrorInfo::decode(any.value.as_slice()).ok());
@@ -141,10 +175,24 @@ fn decode_error_info(details: &[u8]) -> Option<ErrorInfo> {
 /// A status carrying `info` in its details, as the server sends it (for in-process test servers).
 #[cfg(test)]
 pub(crate) fn status_with_info(code: Code, message: &str, infos: Vec<ErrorInfo>) -> tonic::Status {
-    let details = infos
+    status_with_details(code, message, infos, None)
+}
+
+#[cfg(test)]
+pub(crate) fn status_with_details(
+    code: Code,
+    message: &str,
+    infos: Vec<ErrorInfo>,
+    retry: Option<prost_types::Duration>,
+) -> tonic::Status {
+    let mut details: Vec<_> = infos
         .into_iter()
         .map(|info| prost_types::Any { type_url: ERROR_INFO_TYPE.into(), value: info.encode_to_vec() })
         .collect();
+    if let Some(delay) = retry {
+        let value = RetryInfo { retry_delay: Some(delay) }.encode_to_vec();
+        details.push(prost_types::Any { type_url: RETRY_INFO_TYPE.into(), value });
+    }
     let rpc = RpcStatus { code: code as i32, message: message.into(), details };
     tonic::Status::with_details(code, message, rpc.encode_to_vec().into())
 }
@@ -216,6 +264,21 @@ mod tests {
     }
 
     #[test]
+    fn decodes_the_retry_delay_beside_the_reason() {
+        let delay = prost_types::Duration { seconds: 2, nanos: 500_000_000 };
+        let status = status_with_details(
+            Code::ResourceExhausted,
+            "slow down",
+            vec![info("RATE_LIMITED", ERROR_DOMAIN)],
+            Some(delay),
+        );
+        let err = Error::from(status);
+        assert_eq!(err.reason(), Some("RATE_LIMITED"));
+        assert_eq!(err.retry_delay(), Some(Duration::from_millis(2500)));
+        assert_eq!(Error::from(status_with(vec![info("X", ERROR_DOMAIN)])).retry_delay(), None);
+    }
+
+    #[test]
     fn a_status_without_details_has_a_code_and_no_reason() {
         let err = Error::from(tonic::Status::unavailable("down"));
         assert_eq!(err.code(), Code::Unavailable);
@@ -234,5 +297,7 @@ mod tests {
     fn local_errors_map_to_the_closest_code() {
         assert_eq!(Error::InvalidArgument("x".into()).code(), Code::InvalidArgument);
         assert_eq!(Error::Protocol("x".into()).code(), Code::Internal);
+        let integrity = Error::Integrity("x".into());
+        assert_eq!((integrity.code(), integrity.reason()), (Code::DataLoss, Some("INTEGRITY_ERROR")));
     }
 }

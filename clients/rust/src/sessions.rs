@@ -65,18 +65,18 @@ impl StateUpdate {
 impl Client {
     /// Creates an ACTIVE session (fields of the request: name, description, tags, metadata, ...).
     pub async fn create_session(&self, request: pb::CreateSessionRequest) -> Result<Session, Error> {
-        Ok(self.sessions.clone().create_session(request).await?.into_inner())
+        self.unary(self.sessions.clone().create_session(self.request(request))).await
     }
 
     /// Fetches one session.
     pub async fn get_session(&self, session_id: &str) -> Result<Session, Error> {
         let request = pb::GetSessionRequest { session_id: session_id.into() };
-        Ok(self.sessions.clone().get_session(request).await?.into_inner())
+        self.unary(self.sessions.clone().get_session(self.request(request))).await
     }
 
     /// Fetches one page of sessions; pass `next_page_token` back as `page_token` for the next one.
     pub async fn list_sessions(&self, request: pb::ListSessionsRequest) -> Result<pb::ListSessionsResponse, Error> {
-        Ok(self.sessions.clone().list_sessions(request).await?.into_inner())
+        self.unary(self.sessions.clone().list_sessions(self.request(request))).await
     }
 
     /// Every session matching `request`, page after page, as one stream.
@@ -99,27 +99,27 @@ impl Client {
     pub async fn update_session(&self, session: Session, paths: &[&str]) -> Result<Session, Error> {
         let update_mask = Some(FieldMask { paths: paths.iter().map(|p| p.to_string()).collect() });
         let request = pb::UpdateSessionRequest { session: Some(session), update_mask };
-        Ok(self.sessions.clone().update_session(request).await?.into_inner())
+        self.unary(self.sessions.clone().update_session(self.request(request))).await
     }
 
     /// ACTIVE → SUSPENDED. With `etag`, only if the session is unchanged since.
     pub async fn suspend_session(&self, session_id: &str, etag: Option<&str>) -> Result<Session, Error> {
         let request =
             pb::SuspendSessionRequest { session_id: session_id.into(), etag: etag.unwrap_or_default().into() };
-        Ok(self.sessions.clone().suspend_session(request).await?.into_inner())
+        self.unary(self.sessions.clone().suspend_session(self.request(request))).await
     }
 
     /// SUSPENDED → ACTIVE.
     pub async fn resume_session(&self, session_id: &str, etag: Option<&str>) -> Result<Session, Error> {
         let request = pb::ResumeSessionRequest { session_id: session_id.into(), etag: etag.unwrap_or_default().into() };
-        Ok(self.sessions.clone().resume_session(request).await?.into_inner())
+        self.unary(self.sessions.clone().resume_session(self.request(request))).await
     }
 
     /// ACTIVE or SUSPENDED → COMPLETED.
     pub async fn complete_session(&self, session_id: &str, etag: Option<&str>) -> Result<Session, Error> {
         let request =
             pb::CompleteSessionRequest { session_id: session_id.into(), etag: etag.unwrap_or_default().into() };
-        Ok(self.sessions.clone().complete_session(request).await?.into_inner())
+        self.unary(self.sessions.clone().complete_session(self.request(request))).await
     }
 
     /// ACTIVE or SUSPENDED → FAILED, recording `reason`.
@@ -129,33 +129,33 @@ impl Client {
             reason: reason.into(),
             etag: etag.unwrap_or_default().into(),
         };
-        Ok(self.sessions.clone().fail_session(request).await?.into_inner())
+        self.unary(self.sessions.clone().fail_session(self.request(request))).await
     }
 
     /// COMPLETED or FAILED → ARCHIVED (read-only, hidden from listings unless asked for).
     pub async fn archive_session(&self, session_id: &str, etag: Option<&str>) -> Result<Session, Error> {
         let request =
             pb::ArchiveSessionRequest { session_id: session_id.into(), etag: etag.unwrap_or_default().into() };
-        Ok(self.sessions.clone().archive_session(request).await?.into_inner())
+        self.unary(self.sessions.clone().archive_session(self.request(request))).await
     }
 
     /// Deletes the session with its artifacts, state, events and checkpoints.
     pub async fn delete_session(&self, session_id: &str, etag: Option<&str>) -> Result<(), Error> {
         let request = pb::DeleteSessionRequest { session_id: session_id.into(), etag: etag.unwrap_or_default().into() };
-        self.sessions.clone().delete_session(request).await?;
+        self.unary(self.sessions.clone().delete_session(self.request(request))).await?;
         Ok(())
     }
 
     /// Returns once the session and everything written before it is durable on disk.
     pub async fn save_session(&self, session_id: &str) -> Result<Session, Error> {
         let request = pb::SaveSessionRequest { session_id: session_id.into() };
-        Ok(self.sessions.clone().save_session(request).await?.into_inner())
+        self.unary(self.sessions.clone().save_session(self.request(request))).await
     }
 
     /// The whole restorable session in one call.
     pub async fn load_session(&self, session_id: &str) -> Result<LoadedSession, Error> {
         let request = pb::LoadSessionRequest { session_id: session_id.into() };
-        let loaded = self.sessions.clone().load_session(request).await?.into_inner();
+        let loaded = self.unary(self.sessions.clone().load_session(self.request(request))).await?;
         Ok(LoadedSession {
             session: loaded.session.ok_or_else(|| Error::Protocol("LoadSession returned no session".into()))?,
             state: json::fields_to_map(&loaded.state),
@@ -171,7 +171,7 @@ impl Client {
             delete_keys: update.delete_keys,
             etag: update.etag,
         };
-        Ok(self.sessions.clone().set_session_state(request).await?.into_inner())
+        self.unary(self.sessions.clone().set_session_state(self.request(request))).await
     }
 
     /// The values of `keys` (missing keys are left out), or of every key when `keys` is empty.
@@ -180,7 +180,41 @@ impl Client {
             session_id: session_id.into(),
             keys: keys.iter().map(|k| k.to_string()).collect(),
         };
-        let response = self.sessions.clone().get_session_state(request).await?.into_inner();
+        let response = self.unary(self.sessions.clone().get_session_state(self.request(request))).await?;
         Ok(json::fields_to_map(&response.entries))
+    }
+
+    /// One framework write in one atomic commit: state sets, create-only sets and deletes (one
+    /// `state.changed` event), then the request's client events; returns the session and every
+    /// event appended.
+    pub async fn apply_changes(&self, request: pb::ApplyChangesRequest) -> Result<pb::ApplyChangesResponse, Error> {
+        self.unary(self.sessions.clone().apply_changes(self.request(request))).await
+    }
+
+    /// One framework read in one call: the record, chosen state keys, a page of keys under a
+    /// prefix, the last events and the latest artifacts by name.
+    pub async fn read_session(&self, request: pb::ReadSessionRequest) -> Result<pb::ReadSessionResponse, Error> {
+        self.unary(self.sessions.clone().read_session(self.request(request))).await
+    }
+
+    /// Lets `subject` (of the caller's tenant) read, or read and write, the session. Admins only.
+    pub async fn grant_session_access(
+        &self,
+        session_id: &str,
+        subject: &str,
+        access: pb::SessionAccess,
+    ) -> Result<Session, Error> {
+        let request = pb::GrantSessionAccessRequest {
+            session_id: session_id.into(),
+            subject: subject.into(),
+            access: access as i32,
+        };
+        self.unary(self.sessions.clone().grant_session_access(self.request(request))).await
+    }
+
+    /// Takes back the grant of `subject`. Admins only.
+    pub async fn revoke_session_access(&self, session_id: &str, subject: &str) -> Result<Session, Error> {
+        let request = pb::RevokeSessionAccessRequest { session_id: session_id.into(), subject: subject.into() };
+        self.unary(self.sessions.clone().revoke_session_access(self.request(request))).await
     }
 }

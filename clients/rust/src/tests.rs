@@ -276,3 +276,23 @@ fn new_events_take_a_json_object_or_null_payload() {
     assert!(pb::NewEvent::json("agent.step", json!(null)).unwrap().payload.is_none());
     assert!(pb::NewEvent::json("agent.step", json!(3)).is_err());
 }
+
+#[tokio::test]
+async fn a_verified_file_download_replaces_the_target_only_when_the_digest_matches() {
+    let content: Vec<u8> = (0..5000u32).map(|i| (i * 13) as u8).collect();
+    let client = serve(Arc::new(Artifacts { content: content.clone(), ..Default::default() })).await;
+    let dir = std::env::temp_dir().join(format!("llmspell-rust-unit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("out.bin");
+    std::fs::write(&target, b"previous content").unwrap();
+
+    let err = client.download_file("corrupt", &target).await.unwrap_err();
+    assert!(matches!(err, crate::Error::Integrity(_)), "{err}");
+    assert_eq!(std::fs::read(&target).unwrap(), b"previous content", "a mismatch leaves the target untouched");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers, vec![std::ffi::OsString::from("out.bin")], "the temporary file is removed");
+
+    client.download_file("a", &target).await.unwrap();
+    assert_eq!(std::fs::read(&target).unwrap(), content);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -57,16 +57,33 @@ pub fn events(events: &[Event]) -> Json {
     })
 }
 
+/// Whether `value` is a proto3 default: null, 0, "", false, [] or {}.
+fn is_default(value: &Json) -> bool {
+    match value {
+        Json::Null => true,
+        Json::Bool(b) => !b,
+        Json::Number(_) => number(value) == Some(0.0),
+        Json::String(s) => s.is_empty(),
+        Json::Array(items) => items.is_empty(),
+        Json::Object(map) => map.is_empty(),
+    }
+}
+
 /// Whether `actual` equals `expected`: numbers numerically (a numeric string counts as its number),
-/// objects key for key, arrays item for item.
+/// objects key for key, arrays item for item; a null or absent field equals a default value.
 pub fn same(expected: &Json, actual: &Json) -> bool {
+    if expected.is_null() || actual.is_null() {
+        return is_default(expected) && is_default(actual);
+    }
     match (expected, actual) {
         (Json::Number(_), _) | (_, Json::Number(_)) => match (number(expected), number(actual)) {
             (Some(a), Some(b)) => a == b,
             _ => false,
         },
         (Json::Object(e), Json::Object(a)) => {
-            e.len() == a.len() && e.iter().all(|(k, v)| a.get(k).is_some_and(|w| same(v, w)))
+            let null = Json::Null;
+            let keys = e.keys().chain(a.keys());
+            keys.into_iter().all(|k| same(e.get(k).unwrap_or(&null), a.get(k).unwrap_or(&null)))
         }
         (Json::Array(e), Json::Array(a)) => e.len() == a.len() && e.iter().zip(a).all(|(v, w)| same(v, w)),
         _ => expected == actual,
@@ -89,7 +106,9 @@ mod tests {
     fn numbers_compare_numerically_and_objects_exactly() {
         assert!(same(&json!({"n": 1, "l": [1, "a"]}), &json!({"n": 1.0, "l": [1.0, "a"]})));
         assert!(same(&json!(5242880), &json!("5242880")));
-        assert!(!same(&json!({"count": 4}), &json!({"count": 4, "missing": null})));
+        assert!(same(&json!({"count": 4}), &json!({"count": 4, "missing": null, "zero": 0})));
+        assert!(!same(&json!({"count": 4}), &json!({"count": 4, "extra": 1})));
+        assert!(same(&json!(0), &Json::Null) && same(&json!([]), &Json::Null) && !same(&json!(1), &Json::Null));
         assert!(!same(&json!("1"), &json!(true)));
     }
 

@@ -1,21 +1,21 @@
 //! The interop driver: runs `tests/interop/scenarios.json` against a live server.
 //!
 //! ```text
-//! interop --target HOST:PORT --scenarios tests/interop/scenarios.json --lang rust \
-//!         --out RESULTS.json [--verify SHARED.json ...]
+//! interop --target HOST:PORT [--target-auth HOST:PORT] --scenarios tests/interop/scenarios.json \
+//!         --lang rust --out RESULTS.json [--verify SHARED.json ...]
 //! ```
 //!
-//! Prints `ok NAME` / `FAIL NAME: why` per scenario and, last, `interop: N passed, M failed`;
-//! exits 1 if any scenario failed, 2 on a usage or setup error.
+//! Prints `ok NAME` / `FAIL NAME: why` / `skip NAME: why` per scenario and, last,
+//! `interop: N passed, M failed`; exits 1 if any scenario failed, 2 on a usage or setup error.
+//! One connection per server serves every call; a step's token goes as call metadata.
 
-#[path = "interop/content.rs"]
 mod content;
-#[path = "interop/convert.rs"]
 mod convert;
-#[path = "interop/ops.rs"]
 mod ops;
-#[path = "interop/scenario.rs"]
+mod ops_v2;
+mod reflect;
 mod scenario;
+mod transfer;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -23,25 +23,28 @@ use std::process::ExitCode;
 use llmspell_sessions_client::{Client, DEFAULT_ADDRESS};
 use serde_json::{json, Value as Json};
 
-use scenario::{Runner, Shared};
+use scenario::{Outcome, Runner, Shared};
 
 /// The command line.
 #[derive(Debug)]
 struct Args {
     target: String,
+    target_auth: Option<String>,
     scenarios: String,
     lang: String,
     out: Option<String>,
     verify: Vec<String>,
 }
 
-const USAGE: &str = "usage: interop --target HOST:PORT --scenarios FILE [--lang LANG] [--out FILE] [--verify FILE ...]";
+const USAGE: &str = "usage: interop --target HOST:PORT [--target-auth HOST:PORT] --scenarios FILE [--lang LANG] \
+                     [--out FILE] [--verify FILE ...]";
 
-const FLAGS: [&str; 5] = ["--target", "--scenarios", "--lang", "--out", "--verify"];
+const FLAGS: [&str; 6] = ["--target", "--target-auth", "--scenarios", "--lang", "--out", "--verify"];
 
 fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut args = Args {
         target: std::env::var("LLMSPELL_SESSION_ADDRESS").unwrap_or_else(|_| DEFAULT_ADDRESS.into()),
+        target_auth: None,
         scenarios: "tests/interop/scenarios.json".into(),
         lang: "rust".into(),
         out: None,
@@ -62,6 +65,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         let value = value.ok_or_else(|| format!("{name} needs a value\n{USAGE}"))?;
         match name.as_str() {
             "--target" => args.target = value,
+            "--target-auth" => args.target_auth = Some(value),
             "--scenarios" => args.scenarios = value,
             "--lang" => args.lang = value,
             "--out" => args.out = Some(value),
@@ -81,6 +85,17 @@ struct Report {
 }
 
 impl Report {
+    fn record_scenario(&mut self, name: &str, outcome: Outcome) {
+        match outcome {
+            Outcome::Passed => self.record(name, Ok(())),
+            Outcome::Failed(why) => self.record(name, Err(why)),
+            Outcome::Skipped(why) => {
+                println!("skip {name}: {why}");
+                self.results.insert(name.into(), json!("skipped"));
+            }
+        }
+    }
+
     fn record(&mut self, name: &str, outcome: Result<(), String>) {
         match outcome {
             Ok(()) => {
@@ -138,23 +153,23 @@ async fn verify_one(client: &Client, artifact: &Shared) -> Result<(), String> {
 }
 
 async fn run(args: Args) -> Result<Report, String> {
-    let scenarios = read_json(&args.scenarios)?;
-    let scenarios = scenarios["scenarios"].as_array().ok_or("the scenario file has no \"scenarios\" list")?.clone();
-    let mut builder = Client::connect(args.target.clone());
-    match std::env::var("LLMSPELL_SESSION_TOKEN") {
-        Ok(token) if !token.is_empty() => builder = builder.token(token),
-        _ => {}
-    }
-    let client = builder.await.map_err(|e| format!("connect {}: {e}", args.target))?;
+    let file = read_json(&args.scenarios)?;
+    let scenarios = file["scenarios"].as_array().ok_or("the scenario file has no \"scenarios\" list")?.clone();
+    let tokens = file["tokens"].as_object().cloned().unwrap_or_default();
+    let client = connect(&args.target).await?;
+    let auth = match &args.target_auth {
+        Some(target) => Some(connect(target).await?),
+        None => None,
+    };
     let mut report = Report::default();
     for path in &args.verify {
         let (lang, outcome) = verify_file(&client, path).await;
         report.record(&format!("verify:{lang}"), outcome);
     }
-    let mut runner = Runner::new(client, args.lang.clone());
+    let mut runner = Runner::new(client, auth, tokens, args.lang.clone());
     for scenario in &scenarios {
         let name = scenario["name"].as_str().unwrap_or("unnamed");
-        report.record(name, runner.run_scenario(scenario).await);
+        report.record_scenario(name, runner.run_scenario(scenario).await);
     }
     if let Some(out) = &args.out {
         let shared: Vec<Json> = runner.shared.iter().map(Shared::to_json).collect();
@@ -166,6 +181,16 @@ async fn run(args: Args) -> Result<Report, String> {
         }
     }
     Ok(report)
+}
+
+/// One connection to `target`, with `LLMSPELL_SESSION_TOKEN` as its default token when set.
+async fn connect(target: &str) -> Result<Client, String> {
+    let mut builder = Client::connect(target.to_owned());
+    match std::env::var("LLMSPELL_SESSION_TOKEN") {
+        Ok(token) if !token.is_empty() => builder = builder.token(token),
+        _ => {}
+    }
+    builder.await.map_err(|e| format!("connect {target}: {e}"))
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -199,8 +224,10 @@ mod tests {
 
     #[test]
     fn flags_take_separate_or_inline_values_and_verify_repeats() {
-        let args = parse("--target h:1 --lang=rust --out o.json --verify a.json --verify=b.json").unwrap();
+        let args =
+            parse("--target h:1 --target-auth h:2 --lang=rust --out o.json --verify a.json --verify=b.json").unwrap();
         assert_eq!((args.target.as_str(), args.out.as_deref()), ("h:1", Some("o.json")));
+        assert_eq!(args.target_auth.as_deref(), Some("h:2"));
         assert_eq!(args.verify, vec!["a.json", "b.json"]);
     }
 

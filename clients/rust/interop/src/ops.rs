@@ -5,8 +5,10 @@ use llmspell_sessions_client::pb::{self, ArtifactType, NewEvent};
 use llmspell_sessions_client::{json as pbjson, Client, Error, HistoryPoint, StateUpdate};
 use serde_json::{json, Map, Value as Json};
 
-use crate::content;
+use std::sync::Arc;
+
 use crate::convert;
+use crate::transfer;
 
 /// Why a step could not be run or did not get the result it wanted.
 pub enum Failure {
@@ -32,15 +34,15 @@ impl From<String> for Failure {
 pub struct Args<'a>(pub &'a Map<String, Json>);
 
 impl Args<'_> {
-    fn str(&self, key: &str) -> &str {
+    pub fn str(&self, key: &str) -> &str {
         self.0.get(key).and_then(Json::as_str).unwrap_or_default()
     }
 
-    fn opt_str(&self, key: &str) -> Option<&str> {
+    pub fn opt_str(&self, key: &str) -> Option<&str> {
         self.0.get(key).and_then(Json::as_str).filter(|s| !s.is_empty())
     }
 
-    fn int(&self, key: &str) -> Result<Option<i64>, String> {
+    pub fn int(&self, key: &str) -> Result<Option<i64>, String> {
         match self.0.get(key) {
             None | Some(Json::Null) => Ok(None),
             Some(Json::Number(n)) => n.as_i64().map(Some).ok_or_else(|| format!("{key}: not an integer")),
@@ -49,12 +51,12 @@ impl Args<'_> {
         }
     }
 
-    fn strings(&self, key: &str) -> Vec<String> {
+    pub fn strings(&self, key: &str) -> Vec<String> {
         let items = self.0.get(key).and_then(Json::as_array).cloned().unwrap_or_default();
         items.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect()
     }
 
-    fn object(&self, key: &str) -> Map<String, Json> {
+    pub fn object(&self, key: &str) -> Map<String, Json> {
         self.0.get(key).and_then(Json::as_object).cloned().unwrap_or_default()
     }
 
@@ -64,7 +66,7 @@ impl Args<'_> {
 }
 
 /// Runs `op` with `args`; `content` is the generated content of an upload.
-pub async fn run(client: &Client, op: &str, args: Args<'_>, content: Option<Vec<u8>>) -> Result<Json, Failure> {
+pub async fn run(client: &Client, op: &str, args: Args<'_>, content: Option<Arc<Vec<u8>>>) -> Result<Json, Failure> {
     let id = args.str("session_id");
     let etag = args.opt_str("etag");
     Ok(match op {
@@ -91,9 +93,9 @@ pub async fn run(client: &Client, op: &str, args: Args<'_>, content: Option<Vec<
         }
         "upload_artifact" => {
             let content = content.ok_or_else(|| "upload_artifact needs content".to_string())?;
-            convert::artifact(&client.upload_artifact(upload_header(&args)?, std::io::Cursor::new(content)).await?)
+            transfer::upload(client, upload_header(&args)?, &args, content).await?
         }
-        "download_artifact" => download(client, &args).await?,
+        "download_artifact" => transfer::download(client, &args).await?,
         "append_events" => {
             let events = new_events(&args)?;
             convert::events(&client.append_events(id, events, args.int("expected_last_seq")?).await?)
@@ -118,7 +120,7 @@ pub async fn run(client: &Client, op: &str, args: Args<'_>, content: Option<Vec<
             };
             convert::session(&client.fork_session(id, at, args.str("name")).await?)
         }
-        other => return Err(Failure::Step(format!("unknown op {other:?}"))),
+        other => return crate::ops_v2::run(client, other, args, content).await,
     })
 }
 
@@ -149,7 +151,7 @@ async fn update_session(client: &Client, args: &Args<'_>) -> Result<Json, Failur
     Ok(convert::session(&client.update_session(session, &paths).await?))
 }
 
-fn upload_header(args: &Args<'_>) -> Result<pb::UploadHeader, String> {
+pub fn upload_header(args: &Args<'_>) -> Result<pb::UploadHeader, String> {
     let r#type = match args.opt_str("type") {
         None => ArtifactType::Unspecified,
         Some(name) => ArtifactType::from_str_name(name).ok_or_else(|| format!("unknown artifact type {name}"))?,
@@ -172,20 +174,7 @@ fn upload_header(args: &Args<'_>) -> Result<pb::UploadHeader, String> {
     })
 }
 
-/// Downloads into memory; the result is the size and digest of the bytes received.
-async fn download(client: &Client, args: &Args<'_>) -> Result<Json, Failure> {
-    let id = args.str("artifact_id");
-    let (offset, limit) = (args.int("offset")?.unwrap_or(0), args.int("limit")?.unwrap_or(0));
-    let mut bytes = Vec::new();
-    if offset == 0 && limit == 0 {
-        client.download_artifact(id, &mut bytes).await?;
-    } else {
-        client.download_artifact_range(id, offset, limit, &mut bytes).await?;
-    }
-    Ok(json!({"size": bytes.len(), "content_digest": content::digest(&bytes)}))
-}
-
-fn new_events(args: &Args<'_>) -> Result<Vec<NewEvent>, Failure> {
+pub fn new_events(args: &Args<'_>) -> Result<Vec<NewEvent>, Failure> {
     let events = args.0.get("events").and_then(Json::as_array).cloned().unwrap_or_default();
     events
         .iter()
