@@ -15,7 +15,7 @@ import grpc
 import pytest
 from llmspell_sessions import tracing
 from llmspell_sessions._pb import session_pb2
-from llmspell_sessions.client import SessionClient
+from llmspell_sessions.client import AsyncSessionClient, SessionClient
 from llmspell_sessions.config import ServerConfig, SessionManagerConfig, TokenConfig
 from llmspell_sessions.errors import SessionNotFound
 from llmspell_sessions.model import ArtifactType, UploadHeader
@@ -202,3 +202,25 @@ def test_while_tracing_is_off_nothing_is_recorded_and_blobs_are_not_wrapped(
     assert type(server.server.manager._p.content.blobs).__name__ == "SegmentBlobStore"
     server.stop()
     assert spans.get_finished_spans() == ()
+
+
+def test_the_async_client_traces_calls_and_uploads_too(
+    served: tuple[ThreadedServer, SessionClient], spans: InMemorySpanExporter
+) -> None:
+    server, _ = served
+
+    async def work() -> int:
+        async with AsyncSessionClient(server.server.address, token=TOKEN, tracing=True) as client:
+            with trace.get_tracer("test").start_as_current_span("app") as app:
+                session_id = await client.create_session()
+                header = UploadHeader(session_id=session_id, name="a", type=ArtifactType.TOOL_RESULT)
+                await client.upload_artifact(header, [b"async " * 50_000])
+            return app.get_span_context().trace_id
+
+    trace_id = asyncio.run(work())
+    finished = _settled(spans, 2)
+    for method in ("llmspell.sessions.v1.SessionService/CreateSession", UPLOAD.lstrip("/")):
+        client_span = _one(finished, method, SpanKind.CLIENT)
+        server_span = _one(finished, method, SpanKind.SERVER)
+        assert client_span.context.trace_id == server_span.context.trace_id == trace_id
+        assert server_span.parent is not None and server_span.parent.span_id == client_span.context.span_id

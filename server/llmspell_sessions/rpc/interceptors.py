@@ -1,5 +1,6 @@
-"""The one interceptor: authenticates, sets the correlation id, runs the call where the execution
-model says, and maps every error to a status.
+"""The one interceptor: opens the call's tracing span (when tracing is on: see tracing.py),
+authenticates, sets the correlation id, runs the call where the execution model says, and maps every
+error to a status.
 
 Servicers never catch exceptions: an LlmspellError becomes its gRPC code with a google.rpc.Status
 carrying an ErrorInfo (domain, reason, metadata) and, for rate limits, a RetryInfo. Requests that do
@@ -79,7 +80,8 @@ def status_for(error: LlmspellError) -> grpc.Status:
 
 
 class ServiceInterceptor:
-    """Wraps every handler: caller resolution, correlation ids, execution, error mapping and observers."""
+    """Wraps every handler: its span, caller resolution, correlation ids, execution, error mapping and
+    observers."""
 
     def __init__(
         self,
