@@ -152,6 +152,34 @@ class TokenConfig:
 
 
 @dataclass(frozen=True)
+class TracingConfig:
+    """OpenTelemetry tracing (the ``[tracing]`` table, ``serve --otlp-endpoint``): off unless an
+    exporter is named here or by OTEL_TRACES_EXPORTER=otlp. The exporter, sampler and batching also
+    read the standard OTEL_* variables (OTEL_EXPORTER_OTLP_*, OTEL_TRACES_SAMPLER, OTEL_BSP_*...)."""
+
+    exporter: str = ""
+    """"otlp" exports spans over OTLP/gRPC; "none" turns tracing off whatever the environment says;
+    "" (default) = "otlp" when otlp_endpoint is set or OTEL_TRACES_EXPORTER is "otlp", else off."""
+    otlp_endpoint: str = ""
+    """Collector URL, e.g. "http://127.0.0.1:4317" (http:// = plaintext, https:// = TLS); "" =
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT, else the exporter's default."""
+    service_name: str = "llmspell-sessions"
+    """The service.name of every span (OTEL_SERVICE_NAME wins)."""
+
+    def active(self, environ: Mapping[str, str]) -> bool:
+        """Whether spans are exported (OTEL_SDK_DISABLED=true turns it off)."""
+        if self.exporter == "none" or environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
+            return False
+        named = environ.get("OTEL_TRACES_EXPORTER", "").split(",")
+        return self.exporter == "otlp" or bool(self.otlp_endpoint) or "otlp" in named
+
+    def validate(self) -> TracingConfig:
+        if self.exporter not in ("", "otlp", "none"):
+            raise InvalidArgument("tracing exporter must be 'otlp' or 'none'", field="exporter")
+        return self
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     """The server's own settings, beside the engine's."""
 
@@ -172,6 +200,8 @@ class ServerConfig:
     access_log: bool = True
     """Log one INFO line per RPC (method, code, duration, correlation id, tenant, subject)."""
     tokens: tuple[TokenConfig, ...] = field(default_factory=tuple)
+    tracing: TracingConfig = field(default_factory=TracingConfig)
+    """The [tracing] table."""
     workers: int = 1
     """Server processes sharing the address (SO_REUSEPORT) under one supervising parent; > 1 needs
     the shared backend (postgres) and a shared blob store (s3). Each worker has its own rate-limit
@@ -242,8 +272,10 @@ def load_config(
     overrides: Mapping[str, Any] | None = None,
     server_overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    tracing_overrides: Mapping[str, Any] | None = None,
 ) -> tuple[SessionManagerConfig, ServerConfig]:
-    """Loads both configs: defaults < TOML file < environment < overrides (None values are ignored)."""
+    """Loads both configs: defaults < TOML file < environment < overrides (None values are ignored).
+    The [tracing] table and tracing_overrides go to ServerConfig.tracing."""
     environ = os.environ if environ is None else environ
     config_file = config_file or environ.get(ENV_PREFIX + "CONFIG") or None
     document: dict[str, Any] = {}
@@ -257,10 +289,12 @@ def load_config(
     tokens = tuple(TokenConfig(**t) for t in auth_table.pop("tokens", []))
     if auth_table:
         raise InvalidArgument(f"unknown keys in [auth]: {sorted(auth_table)}")
+    tracing = _apply(TracingConfig, TracingConfig(), dict(document.pop("tracing", {})), f"{config_file} [tracing]")
+    tracing = _apply(TracingConfig, tracing, _present(tracing_overrides), "flags").validate()
     engine = _apply(SessionManagerConfig, SessionManagerConfig(), document, str(config_file))
     engine = _apply(SessionManagerConfig, engine, _environment(environ), "environment")
     engine = _apply(SessionManagerConfig, engine, _present(overrides), "overrides")
-    server = _apply(ServerConfig, ServerConfig(tokens=tokens), server_table, f"{config_file} [server]")
+    server = _apply(ServerConfig, ServerConfig(tokens=tokens, tracing=tracing), server_table, f"{config_file} [server]")
     server = _apply(ServerConfig, server, _present(server_overrides), "flags")
     engine = engine.validate()
     return engine, server.validate(engine)

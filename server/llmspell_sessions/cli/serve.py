@@ -61,6 +61,11 @@ def _add_serve(commands: Any) -> None:
     serve.add_argument(
         "--access-log", action=argparse.BooleanOptionalAction, default=None, help="one INFO line per RPC (default on)"
     )
+    serve.add_argument(
+        "--otlp-endpoint",
+        help="export OpenTelemetry traces over OTLP/gRPC to this collector URL, e.g. http://127.0.0.1:4317 "
+        "(default: [tracing] in --config, else OTEL_TRACES_EXPORTER=otlp with OTEL_EXPORTER_OTLP_*; else off)",
+    )
     serve.set_defaults(run=_serve)
 
 
@@ -91,6 +96,7 @@ def _serve(args: argparse.Namespace) -> int:
             "access_log": args.access_log,
             "workers": args.workers,
         },
+        tracing_overrides={"otlp_endpoint": args.otlp_endpoint},
     )
     require_free_address(server_config.address)
     if server_config.workers > 1:

@@ -16,6 +16,7 @@ from ._async_streams import AsyncStreams
 from ._replay_api import AsyncReplayStreams, ReplayClientApi
 from .channel import ConnectionOptions
 from .errors import error_from_status
+from .tracing import aio_interceptors
 
 T = TypeVar("T")
 
@@ -25,14 +26,20 @@ class AsyncSessionClient(
 ):
     """An asyncio client with the same method names as SessionClient and SessionManager."""
 
-    def __init__(self, target: str = "", *, token: str = "", timeout: float | None = 30.0, **tls: Any) -> None:
-        self.options = ConnectionOptions(target=target, token=token, **tls)
+    def __init__(
+        self, target: str = "", *, token: str = "", timeout: float | None = 30.0, tracing: bool = False, **tls: Any
+    ) -> None:
+        """tracing=True: a CLIENT span per call, the trace context sent along (needs the tracing extra)."""
+        self.options = ConnectionOptions(target=target, token=token, tracing=tracing, **tls)
         credentials = self.options.credentials()
         address, channel_options = self.options.resolved_target(), self.options.channel_options()
+        interceptors = aio_interceptors() if tracing else None
         if credentials is None:
-            self.channel = grpc.aio.insecure_channel(address, options=channel_options)
+            self.channel = grpc.aio.insecure_channel(address, options=channel_options, interceptors=interceptors)
         else:
-            self.channel = grpc.aio.secure_channel(address, credentials, options=channel_options)
+            self.channel = grpc.aio.secure_channel(
+                address, credentials, options=channel_options, interceptors=interceptors
+            )
         self.timeout = timeout
         self._stubs = {
             "session": session_pb2_grpc.SessionServiceStub(self.channel),

@@ -34,6 +34,7 @@ from ..errors import SessionNotFound
 from ..model import Caller, Event, EventSpec, Session, SessionState
 from ..storage import Storage, WriteBatch, keys
 from ..storage.base import Row
+from ..tracing import span
 from . import validation
 from .admission import SYSTEM_ACTOR, Admission, Growth, system_caller
 from .codec import clone_session, encode_event, now, to_micros
@@ -198,6 +199,20 @@ class UnitOfWork:
     def commit(self) -> None:
         """Writes everything added, atomically, after the quota checks; then notifies."""
         units = self._units
+        with span("storage.commit", tenant=self.caller.tenant, sessions=len(self._written), sync=self._sync):
+            values = self._write()
+        self.committed = True
+        units.records.counters_written(values)
+        for written in self._written:
+            if written.session is None:
+                units.records.forget(written.skey)
+            else:
+                units.records.remember(written.skey, written.session)
+        units.committed(self._written)
+
+    def _write(self) -> dict[CounterKey, int]:
+        """References, counters (checked) and the batch, in one storage write; the new counter values."""
+        units = self._units
         for tenant, delta in self._references.items():
             units.content.reference_writes(self.batch, tenant, delta, to_micros(self.time))
         changed = [ckey for ckey, delta in self._counters.items() if delta]
@@ -211,14 +226,7 @@ class UnitOfWork:
             for written in self._written:  # wakes other servers' subscriptions once committed
                 self.batch.notice(f"{written.tenant} {written.session_id}")
         units.storage.write(self.batch, sync=self._sync)
-        self.committed = True
-        units.records.counters_written(values)
-        for written in self._written:
-            if written.session is None:
-                units.records.forget(written.skey)
-            else:
-                units.records.remember(written.skey, written.session)
-        units.committed(self._written)
+        return values
 
     def _check_growth(self, values: dict[CounterKey, int]) -> None:
         grew = self._counters.get

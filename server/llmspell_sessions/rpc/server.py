@@ -13,6 +13,7 @@ from pathlib import Path
 
 import grpc
 
+from .. import tracing
 from .._pb import artifact_pb2, artifact_pb2_grpc, replay_pb2, session_pb2, session_pb2_grpc
 from ..config import ServerConfig, SessionManagerConfig
 from ..engine import SessionManager
@@ -150,6 +151,8 @@ async def serve(
 ) -> None:
     """Runs until SIGTERM or SIGINT, then stops gracefully."""
     _tune_malloc()
+    if tracing.configure(config.tracing):  # before the engine: its blob store is traced when built
+        log.info("tracing: exporting spans over OTLP")
     server = Server(engine_config, config)
     await server.start()
     if on_ready is not None:
@@ -161,4 +164,5 @@ async def serve(
     await stopping.wait()
     log.info("stopping: draining in-flight calls")
     await server.stop()
+    tracing.shutdown()  # flushes the spans still batched
     log.info("stopped")
