@@ -224,7 +224,12 @@ type Session struct {
 	Etag          string `protobuf:"bytes,16,opt,name=etag,proto3" json:"etag,omitempty"`
 	FailureReason string `protobuf:"bytes,17,opt,name=failure_reason,json=failureReason,proto3" json:"failure_reason,omitempty"`
 	// Subjects of the same tenant besides the owner (created_by) and admins that may use the session.
-	Grants        map[string]SessionAccess `protobuf:"bytes,18,rep,name=grants,proto3" json:"grants,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value,enum=llmspell.sessions.v1.SessionAccess"`
+	Grants map[string]SessionAccess `protobuf:"bytes,18,rep,name=grants,proto3" json:"grants,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value,enum=llmspell.sessions.v1.SessionAccess"`
+	// When the session last became ACTIVE (created or resumed): the lifetime timeout counts from here.
+	ActiveSince *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=active_since,json=activeSince,proto3" json:"active_since,omitempty"`
+	// Bytes of the session's key-value state (keys and encoded values), counted against max_state_bytes;
+	// -1 until the first state write of a session recorded before sizes were kept.
+	StateBytes    int64 `protobuf:"varint,20,opt,name=state_bytes,json=stateBytes,proto3" json:"state_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -383,6 +388,20 @@ func (x *Session) GetGrants() map[string]SessionAccess {
 		return x.Grants
 	}
 	return nil
+}
+
+func (x *Session) GetActiveSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ActiveSince
+	}
+	return nil
+}
+
+func (x *Session) GetStateBytes() int64 {
+	if x != nil {
+		return x.StateBytes
+	}
+	return 0
 }
 
 // An artifact: content stored content-addressed, versioned per (session, name).
@@ -775,7 +794,7 @@ var File_llmspell_sessions_v1_common_proto protoreflect.FileDescriptor
 
 const file_llmspell_sessions_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"!llmspell/sessions/v1/common.proto\x12\x14llmspell.sessions.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xec\x06\n" +
+	"!llmspell/sessions/v1/common.proto\x12\x14llmspell.sessions.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcc\a\n" +
 	"\aSession\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x12\n" +
@@ -800,7 +819,10 @@ const file_llmspell_sessions_v1_common_proto_rawDesc = "" +
 	"\x0elast_event_seq\x18\x0f \x01(\x03R\flastEventSeq\x12\x12\n" +
 	"\x04etag\x18\x10 \x01(\tR\x04etag\x12%\n" +
 	"\x0efailure_reason\x18\x11 \x01(\tR\rfailureReason\x12A\n" +
-	"\x06grants\x18\x12 \x03(\v2).llmspell.sessions.v1.Session.GrantsEntryR\x06grants\x1a^\n" +
+	"\x06grants\x18\x12 \x03(\v2).llmspell.sessions.v1.Session.GrantsEntryR\x06grants\x12=\n" +
+	"\factive_since\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\vactiveSince\x12\x1f\n" +
+	"\vstate_bytes\x18\x14 \x01(\x03R\n" +
+	"stateBytes\x1a^\n" +
 	"\vGrantsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x129\n" +
 	"\x05value\x18\x02 \x01(\x0e2#.llmspell.sessions.v1.SessionAccessR\x05value:\x028\x01\"\xc6\x05\n" +
@@ -908,18 +930,19 @@ var file_llmspell_sessions_v1_common_proto_depIdxs = []int32{
 	9,  // 4: llmspell.sessions.v1.Session.end_time:type_name -> google.protobuf.Timestamp
 	9,  // 5: llmspell.sessions.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
 	7,  // 6: llmspell.sessions.v1.Session.grants:type_name -> llmspell.sessions.v1.Session.GrantsEntry
-	2,  // 7: llmspell.sessions.v1.Artifact.type:type_name -> llmspell.sessions.v1.ArtifactType
-	8,  // 8: llmspell.sessions.v1.Artifact.metadata:type_name -> google.protobuf.Struct
-	9,  // 9: llmspell.sessions.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
-	9,  // 10: llmspell.sessions.v1.Event.time:type_name -> google.protobuf.Timestamp
-	8,  // 11: llmspell.sessions.v1.Event.payload:type_name -> google.protobuf.Struct
-	9,  // 12: llmspell.sessions.v1.Checkpoint.create_time:type_name -> google.protobuf.Timestamp
-	1,  // 13: llmspell.sessions.v1.Session.GrantsEntry.value:type_name -> llmspell.sessions.v1.SessionAccess
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	9,  // 7: llmspell.sessions.v1.Session.active_since:type_name -> google.protobuf.Timestamp
+	2,  // 8: llmspell.sessions.v1.Artifact.type:type_name -> llmspell.sessions.v1.ArtifactType
+	8,  // 9: llmspell.sessions.v1.Artifact.metadata:type_name -> google.protobuf.Struct
+	9,  // 10: llmspell.sessions.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
+	9,  // 11: llmspell.sessions.v1.Event.time:type_name -> google.protobuf.Timestamp
+	8,  // 12: llmspell.sessions.v1.Event.payload:type_name -> google.protobuf.Struct
+	9,  // 13: llmspell.sessions.v1.Checkpoint.create_time:type_name -> google.protobuf.Timestamp
+	1,  // 14: llmspell.sessions.v1.Session.GrantsEntry.value:type_name -> llmspell.sessions.v1.SessionAccess
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_llmspell_sessions_v1_common_proto_init() }

@@ -1641,6 +1641,366 @@ func (x *ReadSessionResponse) GetRelated() []*RelatedState {
 	return nil
 }
 
+type BackupFile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Relative to the store directory ("000012.sst", "segments/seg-00000001.dat").
+	Path          string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	Size          int64  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupFile) Reset() {
+	*x = BackupFile{}
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupFile) ProtoMessage() {}
+
+func (x *BackupFile) ProtoReflect() protoreflect.Message {
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupFile.ProtoReflect.Descriptor instead.
+func (*BackupFile) Descriptor() ([]byte, []int) {
+	return file_llmspell_sessions_v1_session_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *BackupFile) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *BackupFile) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+type BackupStoreRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Files of the client's previous backup: those that cannot change (RocksDB tables and segment
+	// files of the same path and size) come back as `reused`, without their bytes.
+	KnownFiles    []*BackupFile `protobuf:"bytes,1,rep,name=known_files,json=knownFiles,proto3" json:"known_files,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupStoreRequest) Reset() {
+	*x = BackupStoreRequest{}
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupStoreRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupStoreRequest) ProtoMessage() {}
+
+func (x *BackupStoreRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupStoreRequest.ProtoReflect.Descriptor instead.
+func (*BackupStoreRequest) Descriptor() ([]byte, []int) {
+	return file_llmspell_sessions_v1_session_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *BackupStoreRequest) GetKnownFiles() []*BackupFile {
+	if x != nil {
+		return x.KnownFiles
+	}
+	return nil
+}
+
+type BackupStorePart struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*BackupStorePart_File
+	//	*BackupStorePart_Reused
+	//	*BackupStorePart_Data
+	Kind          isBackupStorePart_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupStorePart) Reset() {
+	*x = BackupStorePart{}
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupStorePart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupStorePart) ProtoMessage() {}
+
+func (x *BackupStorePart) ProtoReflect() protoreflect.Message {
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupStorePart.ProtoReflect.Descriptor instead.
+func (*BackupStorePart) Descriptor() ([]byte, []int) {
+	return file_llmspell_sessions_v1_session_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *BackupStorePart) GetKind() isBackupStorePart_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *BackupStorePart) GetFile() *BackupFile {
+	if x != nil {
+		if x, ok := x.Kind.(*BackupStorePart_File); ok {
+			return x.File
+		}
+	}
+	return nil
+}
+
+func (x *BackupStorePart) GetReused() *BackupFile {
+	if x != nil {
+		if x, ok := x.Kind.(*BackupStorePart_Reused); ok {
+			return x.Reused
+		}
+	}
+	return nil
+}
+
+func (x *BackupStorePart) GetData() []byte {
+	if x != nil {
+		if x, ok := x.Kind.(*BackupStorePart_Data); ok {
+			return x.Data
+		}
+	}
+	return nil
+}
+
+type isBackupStorePart_Kind interface {
+	isBackupStorePart_Kind()
+}
+
+type BackupStorePart_File struct {
+	// A file whose bytes follow in `data` messages, until the next file or the end of the stream.
+	File *BackupFile `protobuf:"bytes,1,opt,name=file,proto3,oneof"`
+}
+
+type BackupStorePart_Reused struct {
+	// A file to take from the client's previous backup.
+	Reused *BackupFile `protobuf:"bytes,2,opt,name=reused,proto3,oneof"`
+}
+
+type BackupStorePart_Data struct {
+	Data []byte `protobuf:"bytes,3,opt,name=data,proto3,oneof"`
+}
+
+func (*BackupStorePart_File) isBackupStorePart_Kind() {}
+
+func (*BackupStorePart_Reused) isBackupStorePart_Kind() {}
+
+func (*BackupStorePart_Data) isBackupStorePart_Kind() {}
+
+type ExportSessionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 1000 session ids of the caller's tenant.
+	SessionIds    []string `protobuf:"bytes,1,rep,name=session_ids,json=sessionIds,proto3" json:"session_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportSessionsRequest) Reset() {
+	*x = ExportSessionsRequest{}
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportSessionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportSessionsRequest) ProtoMessage() {}
+
+func (x *ExportSessionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportSessionsRequest.ProtoReflect.Descriptor instead.
+func (*ExportSessionsRequest) Descriptor() ([]byte, []int) {
+	return file_llmspell_sessions_v1_session_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ExportSessionsRequest) GetSessionIds() []string {
+	if x != nil {
+		return x.SessionIds
+	}
+	return nil
+}
+
+// A piece of an archive file: concatenated in order, the parts are the file.
+type ArchivePart struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ArchivePart) Reset() {
+	*x = ArchivePart{}
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArchivePart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArchivePart) ProtoMessage() {}
+
+func (x *ArchivePart) ProtoReflect() protoreflect.Message {
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArchivePart.ProtoReflect.Descriptor instead.
+func (*ArchivePart) Descriptor() ([]byte, []int) {
+	return file_llmspell_sessions_v1_session_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ArchivePart) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+type ImportSessionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sessions the import created.
+	ImportedSessionIds []string `protobuf:"bytes,1,rep,name=imported_session_ids,json=importedSessionIds,proto3" json:"imported_session_ids,omitempty"`
+	// Sessions already in the store with the same history: left as they were.
+	SkippedSessionIds []string `protobuf:"bytes,2,rep,name=skipped_session_ids,json=skippedSessionIds,proto3" json:"skipped_session_ids,omitempty"`
+	// Chunks whose bytes the store did not hold, and the bytes they occupy once stored.
+	ChunksStored  int64 `protobuf:"varint,3,opt,name=chunks_stored,json=chunksStored,proto3" json:"chunks_stored,omitempty"`
+	BytesStored   int64 `protobuf:"varint,4,opt,name=bytes_stored,json=bytesStored,proto3" json:"bytes_stored,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportSessionsResponse) Reset() {
+	*x = ImportSessionsResponse{}
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportSessionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportSessionsResponse) ProtoMessage() {}
+
+func (x *ImportSessionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportSessionsResponse.ProtoReflect.Descriptor instead.
+func (*ImportSessionsResponse) Descriptor() ([]byte, []int) {
+	return file_llmspell_sessions_v1_session_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ImportSessionsResponse) GetImportedSessionIds() []string {
+	if x != nil {
+		return x.ImportedSessionIds
+	}
+	return nil
+}
+
+func (x *ImportSessionsResponse) GetSkippedSessionIds() []string {
+	if x != nil {
+		return x.SkippedSessionIds
+	}
+	return nil
+}
+
+func (x *ImportSessionsResponse) GetChunksStored() int64 {
+	if x != nil {
+		return x.ChunksStored
+	}
+	return 0
+}
+
+func (x *ImportSessionsResponse) GetBytesStored() int64 {
+	if x != nil {
+		return x.BytesStored
+	}
+	return 0
+}
+
 var File_llmspell_sessions_v1_session_proto protoreflect.FileDescriptor
 
 const file_llmspell_sessions_v1_session_proto_rawDesc = "" +
@@ -1813,7 +2173,29 @@ const file_llmspell_sessions_v1_session_proto_rawDesc = "" +
 	"\n" +
 	"StateEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
-	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value:\x028\x012\xcf\r\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value:\x028\x01\"4\n" +
+	"\n" +
+	"BackupFile\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\"W\n" +
+	"\x12BackupStoreRequest\x12A\n" +
+	"\vknown_files\x18\x01 \x03(\v2 .llmspell.sessions.v1.BackupFileR\n" +
+	"knownFiles\"\xa3\x01\n" +
+	"\x0fBackupStorePart\x126\n" +
+	"\x04file\x18\x01 \x01(\v2 .llmspell.sessions.v1.BackupFileH\x00R\x04file\x12:\n" +
+	"\x06reused\x18\x02 \x01(\v2 .llmspell.sessions.v1.BackupFileH\x00R\x06reused\x12\x14\n" +
+	"\x04data\x18\x03 \x01(\fH\x00R\x04dataB\x06\n" +
+	"\x04kind\"8\n" +
+	"\x15ExportSessionsRequest\x12\x1f\n" +
+	"\vsession_ids\x18\x01 \x03(\tR\n" +
+	"sessionIds\"!\n" +
+	"\vArchivePart\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"\xc2\x01\n" +
+	"\x16ImportSessionsResponse\x120\n" +
+	"\x14imported_session_ids\x18\x01 \x03(\tR\x12importedSessionIds\x12.\n" +
+	"\x13skipped_session_ids\x18\x02 \x03(\tR\x11skippedSessionIds\x12#\n" +
+	"\rchunks_stored\x18\x03 \x01(\x03R\fchunksStored\x12!\n" +
+	"\fbytes_stored\x18\x04 \x01(\x03R\vbytesStored2\xfa\x0f\n" +
 	"\x0eSessionService\x12Z\n" +
 	"\rCreateSession\x12*.llmspell.sessions.v1.CreateSessionRequest\x1a\x1d.llmspell.sessions.v1.Session\x12T\n" +
 	"\n" +
@@ -1831,9 +2213,12 @@ const file_llmspell_sessions_v1_session_proto_rawDesc = "" +
 	"\x0fSetSessionState\x12,.llmspell.sessions.v1.SetSessionStateRequest\x1a\x1d.llmspell.sessions.v1.Session\x12n\n" +
 	"\x0fGetSessionState\x12,.llmspell.sessions.v1.GetSessionStateRequest\x1a-.llmspell.sessions.v1.GetSessionStateResponse\x12e\n" +
 	"\fApplyChanges\x12).llmspell.sessions.v1.ApplyChangesRequest\x1a*.llmspell.sessions.v1.ApplyChangesResponse\x12b\n" +
-	"\vReadSession\x12(.llmspell.sessions.v1.ReadSessionRequest\x1a).llmspell.sessions.v1.ReadSessionResponse\x12d\n" +
+	"\vReadSession\x12(.llmspell.sessions.v1.ReadSessionRequest\x1a).llmspell.sessions.v1.ReadSessionResponse\x12`\n" +
+	"\vBackupStore\x12(.llmspell.sessions.v1.BackupStoreRequest\x1a%.llmspell.sessions.v1.BackupStorePart0\x01\x12d\n" +
 	"\x12GrantSessionAccess\x12/.llmspell.sessions.v1.GrantSessionAccessRequest\x1a\x1d.llmspell.sessions.v1.Session\x12f\n" +
-	"\x13RevokeSessionAccess\x120.llmspell.sessions.v1.RevokeSessionAccessRequest\x1a\x1d.llmspell.sessions.v1.SessionB\x97\x01\n" +
+	"\x13RevokeSessionAccess\x120.llmspell.sessions.v1.RevokeSessionAccessRequest\x1a\x1d.llmspell.sessions.v1.Session\x12b\n" +
+	"\x0eExportSessions\x12+.llmspell.sessions.v1.ExportSessionsRequest\x1a!.llmspell.sessions.v1.ArchivePart0\x01\x12c\n" +
+	"\x0eImportSessions\x12!.llmspell.sessions.v1.ArchivePart\x1a,.llmspell.sessions.v1.ImportSessionsResponse(\x01B\x97\x01\n" +
 	"\x18dev.llmspell.sessions.v1B\fSessionProtoP\x01ZTgithub.com/llmspell/llmspell-sessions/clients/go/gen/llmspell/sessions/v1;sessionsv1\xaa\x02\x14Llmspell.Sessions.V1b\x06proto3"
 
 var (
@@ -1848,7 +2233,7 @@ func file_llmspell_sessions_v1_session_proto_rawDescGZIP() []byte {
 	return file_llmspell_sessions_v1_session_proto_rawDescData
 }
 
-var file_llmspell_sessions_v1_session_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_llmspell_sessions_v1_session_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_llmspell_sessions_v1_session_proto_goTypes = []any{
 	(*CreateSessionRequest)(nil),       // 0: llmspell.sessions.v1.CreateSessionRequest
 	(*GetSessionRequest)(nil),          // 1: llmspell.sessions.v1.GetSessionRequest
@@ -1875,100 +2260,115 @@ var file_llmspell_sessions_v1_session_proto_goTypes = []any{
 	(*RelatedState)(nil),               // 22: llmspell.sessions.v1.RelatedState
 	(*KeyedValue)(nil),                 // 23: llmspell.sessions.v1.KeyedValue
 	(*ReadSessionResponse)(nil),        // 24: llmspell.sessions.v1.ReadSessionResponse
-	nil,                                // 25: llmspell.sessions.v1.LoadSessionResponse.StateEntry
-	nil,                                // 26: llmspell.sessions.v1.SetSessionStateRequest.EntriesEntry
-	nil,                                // 27: llmspell.sessions.v1.GetSessionStateResponse.EntriesEntry
-	nil,                                // 28: llmspell.sessions.v1.ApplyChangesRequest.EntriesEntry
-	nil,                                // 29: llmspell.sessions.v1.ApplyChangesRequest.CreateEntriesEntry
-	nil,                                // 30: llmspell.sessions.v1.RelatedState.StateEntry
-	nil,                                // 31: llmspell.sessions.v1.ReadSessionResponse.StateEntry
-	(*structpb.Struct)(nil),            // 32: google.protobuf.Struct
-	(SessionState)(0),                  // 33: llmspell.sessions.v1.SessionState
-	(*timestamppb.Timestamp)(nil),      // 34: google.protobuf.Timestamp
-	(*Session)(nil),                    // 35: llmspell.sessions.v1.Session
-	(*fieldmaskpb.FieldMask)(nil),      // 36: google.protobuf.FieldMask
-	(*Artifact)(nil),                   // 37: llmspell.sessions.v1.Artifact
-	(SessionAccess)(0),                 // 38: llmspell.sessions.v1.SessionAccess
-	(*NewEvent)(nil),                   // 39: llmspell.sessions.v1.NewEvent
-	(*Event)(nil),                      // 40: llmspell.sessions.v1.Event
-	(*structpb.Value)(nil),             // 41: google.protobuf.Value
-	(*emptypb.Empty)(nil),              // 42: google.protobuf.Empty
+	(*BackupFile)(nil),                 // 25: llmspell.sessions.v1.BackupFile
+	(*BackupStoreRequest)(nil),         // 26: llmspell.sessions.v1.BackupStoreRequest
+	(*BackupStorePart)(nil),            // 27: llmspell.sessions.v1.BackupStorePart
+	(*ExportSessionsRequest)(nil),      // 28: llmspell.sessions.v1.ExportSessionsRequest
+	(*ArchivePart)(nil),                // 29: llmspell.sessions.v1.ArchivePart
+	(*ImportSessionsResponse)(nil),     // 30: llmspell.sessions.v1.ImportSessionsResponse
+	nil,                                // 31: llmspell.sessions.v1.LoadSessionResponse.StateEntry
+	nil,                                // 32: llmspell.sessions.v1.SetSessionStateRequest.EntriesEntry
+	nil,                                // 33: llmspell.sessions.v1.GetSessionStateResponse.EntriesEntry
+	nil,                                // 34: llmspell.sessions.v1.ApplyChangesRequest.EntriesEntry
+	nil,                                // 35: llmspell.sessions.v1.ApplyChangesRequest.CreateEntriesEntry
+	nil,                                // 36: llmspell.sessions.v1.RelatedState.StateEntry
+	nil,                                // 37: llmspell.sessions.v1.ReadSessionResponse.StateEntry
+	(*structpb.Struct)(nil),            // 38: google.protobuf.Struct
+	(SessionState)(0),                  // 39: llmspell.sessions.v1.SessionState
+	(*timestamppb.Timestamp)(nil),      // 40: google.protobuf.Timestamp
+	(*Session)(nil),                    // 41: llmspell.sessions.v1.Session
+	(*fieldmaskpb.FieldMask)(nil),      // 42: google.protobuf.FieldMask
+	(*Artifact)(nil),                   // 43: llmspell.sessions.v1.Artifact
+	(SessionAccess)(0),                 // 44: llmspell.sessions.v1.SessionAccess
+	(*NewEvent)(nil),                   // 45: llmspell.sessions.v1.NewEvent
+	(*Event)(nil),                      // 46: llmspell.sessions.v1.Event
+	(*structpb.Value)(nil),             // 47: google.protobuf.Value
+	(*emptypb.Empty)(nil),              // 48: google.protobuf.Empty
 }
 var file_llmspell_sessions_v1_session_proto_depIdxs = []int32{
-	32, // 0: llmspell.sessions.v1.CreateSessionRequest.metadata:type_name -> google.protobuf.Struct
-	33, // 1: llmspell.sessions.v1.ListSessionsRequest.states:type_name -> llmspell.sessions.v1.SessionState
-	34, // 2: llmspell.sessions.v1.ListSessionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
-	34, // 3: llmspell.sessions.v1.ListSessionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
-	35, // 4: llmspell.sessions.v1.ListSessionsResponse.sessions:type_name -> llmspell.sessions.v1.Session
-	35, // 5: llmspell.sessions.v1.UpdateSessionRequest.session:type_name -> llmspell.sessions.v1.Session
-	36, // 6: llmspell.sessions.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
-	35, // 7: llmspell.sessions.v1.LoadSessionResponse.session:type_name -> llmspell.sessions.v1.Session
-	25, // 8: llmspell.sessions.v1.LoadSessionResponse.state:type_name -> llmspell.sessions.v1.LoadSessionResponse.StateEntry
-	37, // 9: llmspell.sessions.v1.LoadSessionResponse.artifacts:type_name -> llmspell.sessions.v1.Artifact
-	26, // 10: llmspell.sessions.v1.SetSessionStateRequest.entries:type_name -> llmspell.sessions.v1.SetSessionStateRequest.EntriesEntry
-	27, // 11: llmspell.sessions.v1.GetSessionStateResponse.entries:type_name -> llmspell.sessions.v1.GetSessionStateResponse.EntriesEntry
-	38, // 12: llmspell.sessions.v1.GrantSessionAccessRequest.access:type_name -> llmspell.sessions.v1.SessionAccess
-	28, // 13: llmspell.sessions.v1.ApplyChangesRequest.entries:type_name -> llmspell.sessions.v1.ApplyChangesRequest.EntriesEntry
-	29, // 14: llmspell.sessions.v1.ApplyChangesRequest.create_entries:type_name -> llmspell.sessions.v1.ApplyChangesRequest.CreateEntriesEntry
-	39, // 15: llmspell.sessions.v1.ApplyChangesRequest.events:type_name -> llmspell.sessions.v1.NewEvent
-	35, // 16: llmspell.sessions.v1.ApplyChangesResponse.session:type_name -> llmspell.sessions.v1.Session
-	40, // 17: llmspell.sessions.v1.ApplyChangesResponse.events:type_name -> llmspell.sessions.v1.Event
-	30, // 18: llmspell.sessions.v1.RelatedState.state:type_name -> llmspell.sessions.v1.RelatedState.StateEntry
-	41, // 19: llmspell.sessions.v1.KeyedValue.value:type_name -> google.protobuf.Value
-	35, // 20: llmspell.sessions.v1.ReadSessionResponse.session:type_name -> llmspell.sessions.v1.Session
-	31, // 21: llmspell.sessions.v1.ReadSessionResponse.state:type_name -> llmspell.sessions.v1.ReadSessionResponse.StateEntry
+	38, // 0: llmspell.sessions.v1.CreateSessionRequest.metadata:type_name -> google.protobuf.Struct
+	39, // 1: llmspell.sessions.v1.ListSessionsRequest.states:type_name -> llmspell.sessions.v1.SessionState
+	40, // 2: llmspell.sessions.v1.ListSessionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
+	40, // 3: llmspell.sessions.v1.ListSessionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
+	41, // 4: llmspell.sessions.v1.ListSessionsResponse.sessions:type_name -> llmspell.sessions.v1.Session
+	41, // 5: llmspell.sessions.v1.UpdateSessionRequest.session:type_name -> llmspell.sessions.v1.Session
+	42, // 6: llmspell.sessions.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	41, // 7: llmspell.sessions.v1.LoadSessionResponse.session:type_name -> llmspell.sessions.v1.Session
+	31, // 8: llmspell.sessions.v1.LoadSessionResponse.state:type_name -> llmspell.sessions.v1.LoadSessionResponse.StateEntry
+	43, // 9: llmspell.sessions.v1.LoadSessionResponse.artifacts:type_name -> llmspell.sessions.v1.Artifact
+	32, // 10: llmspell.sessions.v1.SetSessionStateRequest.entries:type_name -> llmspell.sessions.v1.SetSessionStateRequest.EntriesEntry
+	33, // 11: llmspell.sessions.v1.GetSessionStateResponse.entries:type_name -> llmspell.sessions.v1.GetSessionStateResponse.EntriesEntry
+	44, // 12: llmspell.sessions.v1.GrantSessionAccessRequest.access:type_name -> llmspell.sessions.v1.SessionAccess
+	34, // 13: llmspell.sessions.v1.ApplyChangesRequest.entries:type_name -> llmspell.sessions.v1.ApplyChangesRequest.EntriesEntry
+	35, // 14: llmspell.sessions.v1.ApplyChangesRequest.create_entries:type_name -> llmspell.sessions.v1.ApplyChangesRequest.CreateEntriesEntry
+	45, // 15: llmspell.sessions.v1.ApplyChangesRequest.events:type_name -> llmspell.sessions.v1.NewEvent
+	41, // 16: llmspell.sessions.v1.ApplyChangesResponse.session:type_name -> llmspell.sessions.v1.Session
+	46, // 17: llmspell.sessions.v1.ApplyChangesResponse.events:type_name -> llmspell.sessions.v1.Event
+	36, // 18: llmspell.sessions.v1.RelatedState.state:type_name -> llmspell.sessions.v1.RelatedState.StateEntry
+	47, // 19: llmspell.sessions.v1.KeyedValue.value:type_name -> google.protobuf.Value
+	41, // 20: llmspell.sessions.v1.ReadSessionResponse.session:type_name -> llmspell.sessions.v1.Session
+	37, // 21: llmspell.sessions.v1.ReadSessionResponse.state:type_name -> llmspell.sessions.v1.ReadSessionResponse.StateEntry
 	23, // 22: llmspell.sessions.v1.ReadSessionResponse.entries:type_name -> llmspell.sessions.v1.KeyedValue
-	40, // 23: llmspell.sessions.v1.ReadSessionResponse.events:type_name -> llmspell.sessions.v1.Event
-	37, // 24: llmspell.sessions.v1.ReadSessionResponse.artifacts:type_name -> llmspell.sessions.v1.Artifact
+	46, // 23: llmspell.sessions.v1.ReadSessionResponse.events:type_name -> llmspell.sessions.v1.Event
+	43, // 24: llmspell.sessions.v1.ReadSessionResponse.artifacts:type_name -> llmspell.sessions.v1.Artifact
 	22, // 25: llmspell.sessions.v1.ReadSessionResponse.related:type_name -> llmspell.sessions.v1.RelatedState
-	41, // 26: llmspell.sessions.v1.LoadSessionResponse.StateEntry.value:type_name -> google.protobuf.Value
-	41, // 27: llmspell.sessions.v1.SetSessionStateRequest.EntriesEntry.value:type_name -> google.protobuf.Value
-	41, // 28: llmspell.sessions.v1.GetSessionStateResponse.EntriesEntry.value:type_name -> google.protobuf.Value
-	41, // 29: llmspell.sessions.v1.ApplyChangesRequest.EntriesEntry.value:type_name -> google.protobuf.Value
-	41, // 30: llmspell.sessions.v1.ApplyChangesRequest.CreateEntriesEntry.value:type_name -> google.protobuf.Value
-	41, // 31: llmspell.sessions.v1.RelatedState.StateEntry.value:type_name -> google.protobuf.Value
-	41, // 32: llmspell.sessions.v1.ReadSessionResponse.StateEntry.value:type_name -> google.protobuf.Value
-	0,  // 33: llmspell.sessions.v1.SessionService.CreateSession:input_type -> llmspell.sessions.v1.CreateSessionRequest
-	1,  // 34: llmspell.sessions.v1.SessionService.GetSession:input_type -> llmspell.sessions.v1.GetSessionRequest
-	2,  // 35: llmspell.sessions.v1.SessionService.ListSessions:input_type -> llmspell.sessions.v1.ListSessionsRequest
-	4,  // 36: llmspell.sessions.v1.SessionService.UpdateSession:input_type -> llmspell.sessions.v1.UpdateSessionRequest
-	5,  // 37: llmspell.sessions.v1.SessionService.SuspendSession:input_type -> llmspell.sessions.v1.SuspendSessionRequest
-	6,  // 38: llmspell.sessions.v1.SessionService.ResumeSession:input_type -> llmspell.sessions.v1.ResumeSessionRequest
-	7,  // 39: llmspell.sessions.v1.SessionService.CompleteSession:input_type -> llmspell.sessions.v1.CompleteSessionRequest
-	8,  // 40: llmspell.sessions.v1.SessionService.FailSession:input_type -> llmspell.sessions.v1.FailSessionRequest
-	9,  // 41: llmspell.sessions.v1.SessionService.ArchiveSession:input_type -> llmspell.sessions.v1.ArchiveSessionRequest
-	10, // 42: llmspell.sessions.v1.SessionService.DeleteSession:input_type -> llmspell.sessions.v1.DeleteSessionRequest
-	11, // 43: llmspell.sessions.v1.SessionService.SaveSession:input_type -> llmspell.sessions.v1.SaveSessionRequest
-	12, // 44: llmspell.sessions.v1.SessionService.LoadSession:input_type -> llmspell.sessions.v1.LoadSessionRequest
-	14, // 45: llmspell.sessions.v1.SessionService.SetSessionState:input_type -> llmspell.sessions.v1.SetSessionStateRequest
-	15, // 46: llmspell.sessions.v1.SessionService.GetSessionState:input_type -> llmspell.sessions.v1.GetSessionStateRequest
-	19, // 47: llmspell.sessions.v1.SessionService.ApplyChanges:input_type -> llmspell.sessions.v1.ApplyChangesRequest
-	21, // 48: llmspell.sessions.v1.SessionService.ReadSession:input_type -> llmspell.sessions.v1.ReadSessionRequest
-	17, // 49: llmspell.sessions.v1.SessionService.GrantSessionAccess:input_type -> llmspell.sessions.v1.GrantSessionAccessRequest
-	18, // 50: llmspell.sessions.v1.SessionService.RevokeSessionAccess:input_type -> llmspell.sessions.v1.RevokeSessionAccessRequest
-	35, // 51: llmspell.sessions.v1.SessionService.CreateSession:output_type -> llmspell.sessions.v1.Session
-	35, // 52: llmspell.sessions.v1.SessionService.GetSession:output_type -> llmspell.sessions.v1.Session
-	3,  // 53: llmspell.sessions.v1.SessionService.ListSessions:output_type -> llmspell.sessions.v1.ListSessionsResponse
-	35, // 54: llmspell.sessions.v1.SessionService.UpdateSession:output_type -> llmspell.sessions.v1.Session
-	35, // 55: llmspell.sessions.v1.SessionService.SuspendSession:output_type -> llmspell.sessions.v1.Session
-	35, // 56: llmspell.sessions.v1.SessionService.ResumeSession:output_type -> llmspell.sessions.v1.Session
-	35, // 57: llmspell.sessions.v1.SessionService.CompleteSession:output_type -> llmspell.sessions.v1.Session
-	35, // 58: llmspell.sessions.v1.SessionService.FailSession:output_type -> llmspell.sessions.v1.Session
-	35, // 59: llmspell.sessions.v1.SessionService.ArchiveSession:output_type -> llmspell.sessions.v1.Session
-	42, // 60: llmspell.sessions.v1.SessionService.DeleteSession:output_type -> google.protobuf.Empty
-	35, // 61: llmspell.sessions.v1.SessionService.SaveSession:output_type -> llmspell.sessions.v1.Session
-	13, // 62: llmspell.sessions.v1.SessionService.LoadSession:output_type -> llmspell.sessions.v1.LoadSessionResponse
-	35, // 63: llmspell.sessions.v1.SessionService.SetSessionState:output_type -> llmspell.sessions.v1.Session
-	16, // 64: llmspell.sessions.v1.SessionService.GetSessionState:output_type -> llmspell.sessions.v1.GetSessionStateResponse
-	20, // 65: llmspell.sessions.v1.SessionService.ApplyChanges:output_type -> llmspell.sessions.v1.ApplyChangesResponse
-	24, // 66: llmspell.sessions.v1.SessionService.ReadSession:output_type -> llmspell.sessions.v1.ReadSessionResponse
-	35, // 67: llmspell.sessions.v1.SessionService.GrantSessionAccess:output_type -> llmspell.sessions.v1.Session
-	35, // 68: llmspell.sessions.v1.SessionService.RevokeSessionAccess:output_type -> llmspell.sessions.v1.Session
-	51, // [51:69] is the sub-list for method output_type
-	33, // [33:51] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	25, // 26: llmspell.sessions.v1.BackupStoreRequest.known_files:type_name -> llmspell.sessions.v1.BackupFile
+	25, // 27: llmspell.sessions.v1.BackupStorePart.file:type_name -> llmspell.sessions.v1.BackupFile
+	25, // 28: llmspell.sessions.v1.BackupStorePart.reused:type_name -> llmspell.sessions.v1.BackupFile
+	47, // 29: llmspell.sessions.v1.LoadSessionResponse.StateEntry.value:type_name -> google.protobuf.Value
+	47, // 30: llmspell.sessions.v1.SetSessionStateRequest.EntriesEntry.value:type_name -> google.protobuf.Value
+	47, // 31: llmspell.sessions.v1.GetSessionStateResponse.EntriesEntry.value:type_name -> google.protobuf.Value
+	47, // 32: llmspell.sessions.v1.ApplyChangesRequest.EntriesEntry.value:type_name -> google.protobuf.Value
+	47, // 33: llmspell.sessions.v1.ApplyChangesRequest.CreateEntriesEntry.value:type_name -> google.protobuf.Value
+	47, // 34: llmspell.sessions.v1.RelatedState.StateEntry.value:type_name -> google.protobuf.Value
+	47, // 35: llmspell.sessions.v1.ReadSessionResponse.StateEntry.value:type_name -> google.protobuf.Value
+	0,  // 36: llmspell.sessions.v1.SessionService.CreateSession:input_type -> llmspell.sessions.v1.CreateSessionRequest
+	1,  // 37: llmspell.sessions.v1.SessionService.GetSession:input_type -> llmspell.sessions.v1.GetSessionRequest
+	2,  // 38: llmspell.sessions.v1.SessionService.ListSessions:input_type -> llmspell.sessions.v1.ListSessionsRequest
+	4,  // 39: llmspell.sessions.v1.SessionService.UpdateSession:input_type -> llmspell.sessions.v1.UpdateSessionRequest
+	5,  // 40: llmspell.sessions.v1.SessionService.SuspendSession:input_type -> llmspell.sessions.v1.SuspendSessionRequest
+	6,  // 41: llmspell.sessions.v1.SessionService.ResumeSession:input_type -> llmspell.sessions.v1.ResumeSessionRequest
+	7,  // 42: llmspell.sessions.v1.SessionService.CompleteSession:input_type -> llmspell.sessions.v1.CompleteSessionRequest
+	8,  // 43: llmspell.sessions.v1.SessionService.FailSession:input_type -> llmspell.sessions.v1.FailSessionRequest
+	9,  // 44: llmspell.sessions.v1.SessionService.ArchiveSession:input_type -> llmspell.sessions.v1.ArchiveSessionRequest
+	10, // 45: llmspell.sessions.v1.SessionService.DeleteSession:input_type -> llmspell.sessions.v1.DeleteSessionRequest
+	11, // 46: llmspell.sessions.v1.SessionService.SaveSession:input_type -> llmspell.sessions.v1.SaveSessionRequest
+	12, // 47: llmspell.sessions.v1.SessionService.LoadSession:input_type -> llmspell.sessions.v1.LoadSessionRequest
+	14, // 48: llmspell.sessions.v1.SessionService.SetSessionState:input_type -> llmspell.sessions.v1.SetSessionStateRequest
+	15, // 49: llmspell.sessions.v1.SessionService.GetSessionState:input_type -> llmspell.sessions.v1.GetSessionStateRequest
+	19, // 50: llmspell.sessions.v1.SessionService.ApplyChanges:input_type -> llmspell.sessions.v1.ApplyChangesRequest
+	21, // 51: llmspell.sessions.v1.SessionService.ReadSession:input_type -> llmspell.sessions.v1.ReadSessionRequest
+	26, // 52: llmspell.sessions.v1.SessionService.BackupStore:input_type -> llmspell.sessions.v1.BackupStoreRequest
+	17, // 53: llmspell.sessions.v1.SessionService.GrantSessionAccess:input_type -> llmspell.sessions.v1.GrantSessionAccessRequest
+	18, // 54: llmspell.sessions.v1.SessionService.RevokeSessionAccess:input_type -> llmspell.sessions.v1.RevokeSessionAccessRequest
+	28, // 55: llmspell.sessions.v1.SessionService.ExportSessions:input_type -> llmspell.sessions.v1.ExportSessionsRequest
+	29, // 56: llmspell.sessions.v1.SessionService.ImportSessions:input_type -> llmspell.sessions.v1.ArchivePart
+	41, // 57: llmspell.sessions.v1.SessionService.CreateSession:output_type -> llmspell.sessions.v1.Session
+	41, // 58: llmspell.sessions.v1.SessionService.GetSession:output_type -> llmspell.sessions.v1.Session
+	3,  // 59: llmspell.sessions.v1.SessionService.ListSessions:output_type -> llmspell.sessions.v1.ListSessionsResponse
+	41, // 60: llmspell.sessions.v1.SessionService.UpdateSession:output_type -> llmspell.sessions.v1.Session
+	41, // 61: llmspell.sessions.v1.SessionService.SuspendSession:output_type -> llmspell.sessions.v1.Session
+	41, // 62: llmspell.sessions.v1.SessionService.ResumeSession:output_type -> llmspell.sessions.v1.Session
+	41, // 63: llmspell.sessions.v1.SessionService.CompleteSession:output_type -> llmspell.sessions.v1.Session
+	41, // 64: llmspell.sessions.v1.SessionService.FailSession:output_type -> llmspell.sessions.v1.Session
+	41, // 65: llmspell.sessions.v1.SessionService.ArchiveSession:output_type -> llmspell.sessions.v1.Session
+	48, // 66: llmspell.sessions.v1.SessionService.DeleteSession:output_type -> google.protobuf.Empty
+	41, // 67: llmspell.sessions.v1.SessionService.SaveSession:output_type -> llmspell.sessions.v1.Session
+	13, // 68: llmspell.sessions.v1.SessionService.LoadSession:output_type -> llmspell.sessions.v1.LoadSessionResponse
+	41, // 69: llmspell.sessions.v1.SessionService.SetSessionState:output_type -> llmspell.sessions.v1.Session
+	16, // 70: llmspell.sessions.v1.SessionService.GetSessionState:output_type -> llmspell.sessions.v1.GetSessionStateResponse
+	20, // 71: llmspell.sessions.v1.SessionService.ApplyChanges:output_type -> llmspell.sessions.v1.ApplyChangesResponse
+	24, // 72: llmspell.sessions.v1.SessionService.ReadSession:output_type -> llmspell.sessions.v1.ReadSessionResponse
+	27, // 73: llmspell.sessions.v1.SessionService.BackupStore:output_type -> llmspell.sessions.v1.BackupStorePart
+	41, // 74: llmspell.sessions.v1.SessionService.GrantSessionAccess:output_type -> llmspell.sessions.v1.Session
+	41, // 75: llmspell.sessions.v1.SessionService.RevokeSessionAccess:output_type -> llmspell.sessions.v1.Session
+	29, // 76: llmspell.sessions.v1.SessionService.ExportSessions:output_type -> llmspell.sessions.v1.ArchivePart
+	30, // 77: llmspell.sessions.v1.SessionService.ImportSessions:output_type -> llmspell.sessions.v1.ImportSessionsResponse
+	57, // [57:78] is the sub-list for method output_type
+	36, // [36:57] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_llmspell_sessions_v1_session_proto_init() }
@@ -1979,13 +2379,18 @@ func file_llmspell_sessions_v1_session_proto_init() {
 	file_llmspell_sessions_v1_common_proto_init()
 	file_llmspell_sessions_v1_replay_proto_init()
 	file_llmspell_sessions_v1_session_proto_msgTypes[19].OneofWrappers = []any{}
+	file_llmspell_sessions_v1_session_proto_msgTypes[27].OneofWrappers = []any{
+		(*BackupStorePart_File)(nil),
+		(*BackupStorePart_Reused)(nil),
+		(*BackupStorePart_Data)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_llmspell_sessions_v1_session_proto_rawDesc), len(file_llmspell_sessions_v1_session_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   32,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -36,8 +36,11 @@ const (
 	SessionService_GetSessionState_FullMethodName     = "/llmspell.sessions.v1.SessionService/GetSessionState"
 	SessionService_ApplyChanges_FullMethodName        = "/llmspell.sessions.v1.SessionService/ApplyChanges"
 	SessionService_ReadSession_FullMethodName         = "/llmspell.sessions.v1.SessionService/ReadSession"
+	SessionService_BackupStore_FullMethodName         = "/llmspell.sessions.v1.SessionService/BackupStore"
 	SessionService_GrantSessionAccess_FullMethodName  = "/llmspell.sessions.v1.SessionService/GrantSessionAccess"
 	SessionService_RevokeSessionAccess_FullMethodName = "/llmspell.sessions.v1.SessionService/RevokeSessionAccess"
+	SessionService_ExportSessions_FullMethodName      = "/llmspell.sessions.v1.SessionService/ExportSessions"
+	SessionService_ImportSessions_FullMethodName      = "/llmspell.sessions.v1.SessionService/ImportSessions"
 )
 
 // SessionServiceClient is the client API for SessionService service.
@@ -72,10 +75,20 @@ type SessionServiceClient interface {
 	// One framework read in one call: the record, state keys, a page of keys under a prefix, the
 	// last events and the latest artifacts by name.
 	ReadSession(ctx context.Context, in *ReadSessionRequest, opts ...grpc.CallOption) (*ReadSessionResponse, error)
+	// Operators only: a point-in-time copy of the whole embedded store, file by file (`backup
+	// --target`). Files the client already holds from an earlier backup are named, not sent.
+	BackupStore(ctx context.Context, in *BackupStoreRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[BackupStorePart], error)
 	// Admins only: lets another subject of the tenant read (or read and write) the session.
 	GrantSessionAccess(ctx context.Context, in *GrantSessionAccessRequest, opts ...grpc.CallOption) (*Session, error)
 	// Admins only: takes a grant back.
 	RevokeSessionAccess(ctx context.Context, in *RevokeSessionAccessRequest, opts ...grpc.CallOption) (*Session, error)
+	// Portable archives (docs/archive-format.md).
+	// The sessions (read access to each) with their state, events, checkpoints, artifact records and
+	// chunks, as one archive file streamed in parts.
+	ExportSessions(ctx context.Context, in *ExportSessionsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ArchivePart], error)
+	// Imports an archive (the parts of one file, in order) into the caller's tenant: verified whole
+	// before anything is written; ids kept; sessions already there and identical are skipped.
+	ImportSessions(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ArchivePart, ImportSessionsResponse], error)
 }
 
 type sessionServiceClient struct {
@@ -246,6 +259,25 @@ func (c *sessionServiceClient) ReadSession(ctx context.Context, in *ReadSessionR
 	return out, nil
 }
 
+func (c *sessionServiceClient) BackupStore(ctx context.Context, in *BackupStoreRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[BackupStorePart], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &SessionService_ServiceDesc.Streams[0], SessionService_BackupStore_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[BackupStoreRequest, BackupStorePart]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SessionService_BackupStoreClient = grpc.ServerStreamingClient[BackupStorePart]
+
 func (c *sessionServiceClient) GrantSessionAccess(ctx context.Context, in *GrantSessionAccessRequest, opts ...grpc.CallOption) (*Session, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Session)
@@ -265,6 +297,38 @@ func (c *sessionServiceClient) RevokeSessionAccess(ctx context.Context, in *Revo
 	}
 	return out, nil
 }
+
+func (c *sessionServiceClient) ExportSessions(ctx context.Context, in *ExportSessionsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ArchivePart], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &SessionService_ServiceDesc.Streams[1], SessionService_ExportSessions_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExportSessionsRequest, ArchivePart]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SessionService_ExportSessionsClient = grpc.ServerStreamingClient[ArchivePart]
+
+func (c *sessionServiceClient) ImportSessions(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ArchivePart, ImportSessionsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &SessionService_ServiceDesc.Streams[2], SessionService_ImportSessions_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ArchivePart, ImportSessionsResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SessionService_ImportSessionsClient = grpc.ClientStreamingClient[ArchivePart, ImportSessionsResponse]
 
 // SessionServiceServer is the server API for SessionService service.
 // All implementations must embed UnimplementedSessionServiceServer
@@ -298,10 +362,20 @@ type SessionServiceServer interface {
 	// One framework read in one call: the record, state keys, a page of keys under a prefix, the
 	// last events and the latest artifacts by name.
 	ReadSession(context.Context, *ReadSessionRequest) (*ReadSessionResponse, error)
+	// Operators only: a point-in-time copy of the whole embedded store, file by file (`backup
+	// --target`). Files the client already holds from an earlier backup are named, not sent.
+	BackupStore(*BackupStoreRequest, grpc.ServerStreamingServer[BackupStorePart]) error
 	// Admins only: lets another subject of the tenant read (or read and write) the session.
 	GrantSessionAccess(context.Context, *GrantSessionAccessRequest) (*Session, error)
 	// Admins only: takes a grant back.
 	RevokeSessionAccess(context.Context, *RevokeSessionAccessRequest) (*Session, error)
+	// Portable archives (docs/archive-format.md).
+	// The sessions (read access to each) with their state, events, checkpoints, artifact records and
+	// chunks, as one archive file streamed in parts.
+	ExportSessions(*ExportSessionsRequest, grpc.ServerStreamingServer[ArchivePart]) error
+	// Imports an archive (the parts of one file, in order) into the caller's tenant: verified whole
+	// before anything is written; ids kept; sessions already there and identical are skipped.
+	ImportSessions(grpc.ClientStreamingServer[ArchivePart, ImportSessionsResponse]) error
 	mustEmbedUnimplementedSessionServiceServer()
 }
 
@@ -360,11 +434,20 @@ func (UnimplementedSessionServiceServer) ApplyChanges(context.Context, *ApplyCha
 func (UnimplementedSessionServiceServer) ReadSession(context.Context, *ReadSessionRequest) (*ReadSessionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReadSession not implemented")
 }
+func (UnimplementedSessionServiceServer) BackupStore(*BackupStoreRequest, grpc.ServerStreamingServer[BackupStorePart]) error {
+	return status.Error(codes.Unimplemented, "method BackupStore not implemented")
+}
 func (UnimplementedSessionServiceServer) GrantSessionAccess(context.Context, *GrantSessionAccessRequest) (*Session, error) {
 	return nil, status.Error(codes.Unimplemented, "method GrantSessionAccess not implemented")
 }
 func (UnimplementedSessionServiceServer) RevokeSessionAccess(context.Context, *RevokeSessionAccessRequest) (*Session, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokeSessionAccess not implemented")
+}
+func (UnimplementedSessionServiceServer) ExportSessions(*ExportSessionsRequest, grpc.ServerStreamingServer[ArchivePart]) error {
+	return status.Error(codes.Unimplemented, "method ExportSessions not implemented")
+}
+func (UnimplementedSessionServiceServer) ImportSessions(grpc.ClientStreamingServer[ArchivePart, ImportSessionsResponse]) error {
+	return status.Error(codes.Unimplemented, "method ImportSessions not implemented")
 }
 func (UnimplementedSessionServiceServer) mustEmbedUnimplementedSessionServiceServer() {}
 func (UnimplementedSessionServiceServer) testEmbeddedByValue()                        {}
@@ -675,6 +758,17 @@ func _SessionService_ReadSession_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SessionService_BackupStore_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(BackupStoreRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(SessionServiceServer).BackupStore(m, &grpc.GenericServerStream[BackupStoreRequest, BackupStorePart]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SessionService_BackupStoreServer = grpc.ServerStreamingServer[BackupStorePart]
+
 func _SessionService_GrantSessionAccess_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GrantSessionAccessRequest)
 	if err := dec(in); err != nil {
@@ -710,6 +804,24 @@ func _SessionService_RevokeSessionAccess_Handler(srv interface{}, ctx context.Co
 	}
 	return interceptor(ctx, in, info, handler)
 }
+
+func _SessionService_ExportSessions_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExportSessionsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(SessionServiceServer).ExportSessions(m, &grpc.GenericServerStream[ExportSessionsRequest, ArchivePart]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SessionService_ExportSessionsServer = grpc.ServerStreamingServer[ArchivePart]
+
+func _SessionService_ImportSessions_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(SessionServiceServer).ImportSessions(&grpc.GenericServerStream[ArchivePart, ImportSessionsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SessionService_ImportSessionsServer = grpc.ClientStreamingServer[ArchivePart, ImportSessionsResponse]
 
 // SessionService_ServiceDesc is the grpc.ServiceDesc for SessionService service.
 // It's only intended for direct use with grpc.RegisterService,
@@ -791,6 +903,22 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _SessionService_RevokeSessionAccess_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "BackupStore",
+			Handler:       _SessionService_BackupStore_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "ExportSessions",
+			Handler:       _SessionService_ExportSessions_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "ImportSessions",
+			Handler:       _SessionService_ImportSessions_Handler,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "llmspell/sessions/v1/session.proto",
 }
