@@ -70,9 +70,10 @@ def langgraph_ops(store: Any) -> Ops:
         )
 
     put()
+    tasks = itertools.cycle([str(uuid.uuid4()) for _ in range(4)])  # a step's few tasks, as in a real graph
     return {
         "put": put,
-        "put_writes": lambda: store.put_writes(latest["config"], [("messages", "hi")], str(uuid.uuid4())),
+        "put_writes": lambda: store.put_writes(latest["config"], [("messages", "hi")], next(tasks)),
         "get_tuple": lambda: store.get_tuple(config),
         "list(limit=10)": lambda: list(store.list(config, limit=10)),
     }

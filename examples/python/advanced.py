@@ -1,14 +1,19 @@
 """Advanced: parent/child hierarchies, search and paging, etags for optimistic concurrency."""
 
+from contextlib import ExitStack
+
 from llmspell_sessions import SessionState
 from llmspell_sessions.client import SessionClient
 from llmspell_sessions.errors import EtagMismatch
 
-with SessionClient() as client:
+with SessionClient() as client, ExitStack() as cleanup:
     root = client.create_session(name="planner", tags=["advanced-example"])
+    cleanup.callback(client.delete_session, root)  # at the end: examples leave nothing behind
     workers = [
         client.create_session(name=f"worker {i}", parent_session_id=root, tags=["advanced-example"]) for i in range(5)
     ]
+    for worker in workers:
+        cleanup.callback(client.delete_session, worker)  # run last in, first out: children before the parent
     for worker in workers[:2]:
         client.complete_session(worker)
 

@@ -2,13 +2,15 @@
 
 import os
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 from llmspell_sessions import ArtifactType
 from llmspell_sessions.client import SessionClient
 
-with SessionClient() as client, tempfile.TemporaryDirectory() as tmp:
+with SessionClient() as client, tempfile.TemporaryDirectory() as tmp, ExitStack() as cleanup:
     sid = client.create_session(name="artifacts example")
+    cleanup.callback(client.delete_session, sid)  # at the end: examples leave nothing behind
     first = client.store_artifact(sid, "answer.md", b"# Draft\n", ArtifactType.AGENT_OUTPUT, mime_type="text/markdown")
     second = client.store_artifact(sid, "answer.md", b"# Final\n", ArtifactType.AGENT_OUTPUT)
     latest = client.get_artifact_info(session_id=sid, name="answer.md")
@@ -20,6 +22,7 @@ with SessionClient() as client, tempfile.TemporaryDirectory() as tmp:
     path.write_bytes(data)
     uploaded = client.upload_file(sid, path, artifact_type=ArtifactType.TOOL_RESULT)
     other = client.create_session(name="another session")
+    cleanup.callback(client.delete_session, other)
     again = client.upload_file(other, path)
     print(f"uploaded {uploaded.size} bytes, new {uploaded.new_bytes}; same file elsewhere: new {again.new_bytes}")
     assert again.new_bytes == 0 and again.artifact_id != uploaded.artifact_id

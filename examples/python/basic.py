@@ -1,11 +1,14 @@
 """Basic: a session's lifecycle and state, over gRPC (target from LLMSPELL_SESSION_ADDRESS)."""
 
+from contextlib import ExitStack
+
 from llmspell_sessions import SessionState
 from llmspell_sessions.client import SessionClient
 from llmspell_sessions.errors import InvalidStateTransition
 
-with SessionClient() as client:
+with SessionClient() as client, ExitStack() as cleanup:
     sid = client.create_session(name="basic example", tags=["example"], metadata={"model": "demo-1"})
+    cleanup.callback(client.delete_session, sid)  # at the end: examples leave nothing behind
     client.set_session_state(sid, {"turn": 1, "plan": {"steps": ["search", "answer"]}})
     print("state:", client.get_session_state(sid))
 

@@ -2,6 +2,7 @@
 replays the run step by step (no LLM: the "model" is a tiny deterministic planner)."""
 
 import json
+from contextlib import ExitStack
 
 from llmspell_sessions import ArtifactType
 from llmspell_sessions.client import SessionClient
@@ -17,8 +18,9 @@ def plan(question: str) -> list[tuple[str, object]]:
     return [("search", question), ("summarise", None)]
 
 
-with SessionClient() as client:
+with SessionClient() as client, ExitStack() as cleanup:
     sid = client.create_session(name="agent run", tags=["integration-example"], metadata={"agent": "planner-v1"})
+    cleanup.callback(client.delete_session, sid)  # at the end: examples leave nothing behind
     question = "content-defined chunking"
     client.append_events(sid, [{"type": "agent.question", "payload": {"text": question}}])
     observation: object = None

@@ -1,10 +1,13 @@
 """Replay: the event log, checkpoints, time travel, compare, a controlled replay, fork and rewind."""
 
+from contextlib import ExitStack
+
 from llmspell_sessions.client import SessionClient
 from llmspell_sessions.model import ReplayMode, ReplayStart
 
-with SessionClient() as client:
+with SessionClient() as client, ExitStack() as cleanup:
     sid = client.create_session(name="replay example")
+    cleanup.callback(client.delete_session, sid)  # at the end: examples leave nothing behind
     client.set_session_state(sid, {"draft": "v1"})
     checkpoint = client.create_checkpoint(sid, "first draft")
     client.append_events(sid, [{"type": "agent.thought", "payload": {"text": "needs a source"}}])
@@ -23,6 +26,7 @@ with SessionClient() as client:
             print(f"  replay {frame.index}/{frame.total} {frame.event.type} changed={list(frame.changed_keys)}")
 
     fork = client.fork_session(sid, checkpoint_id=checkpoint.checkpoint_id, name="alternative")
+    cleanup.callback(client.delete_session, fork.session_id)
     print("fork starts from:", client.get_session_state(fork.session_id))
     client.rewind_session(sid, checkpoint_id=checkpoint.checkpoint_id)
     print("rewound:", client.get_session_state(sid), "- history kept:", len(client.list_events(sid).items), "events")

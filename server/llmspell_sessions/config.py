@@ -88,10 +88,25 @@ class SessionManagerConfig:
     """Seconds a replay may wait for a control (paused, stepping) before it ends as STOPPED."""
     maintenance_interval: float = 60.0
     """Seconds between background passes of upload expiry, chunk garbage collection and compaction."""
+    max_archive_bytes: int = 4 * 1024 * MiB
+    """The largest archive ImportSessions accepts: a stream is spooled to a temporary file before it is
+    verified, so this bounds the disk one import can take."""
+    retention_archive_after: float = 0.0
+    """Seconds after a session ended (COMPLETED or FAILED) that retention archives it; 0 = off."""
+    retention_delete_after: float = 0.0
+    """Seconds after a session ended (COMPLETED, FAILED or ARCHIVED) that retention deletes it; 0 = off."""
+    retention_keep_versions: int = 0
+    """Artifact versions kept per name in sessions that are not archived; older ones are deleted; 0 = off."""
 
     def validate(self) -> SessionManagerConfig:
         """Checks every field and returns self; raises InvalidArgument naming the bad field."""
-        for name in ("max_sessions", "max_artifacts_per_session", "max_session_bytes", "max_artifact_size"):
+        for name in (
+            "max_sessions",
+            "max_artifacts_per_session",
+            "max_session_bytes",
+            "max_artifact_size",
+            "max_archive_bytes",
+        ):
             if getattr(self, name) < 1:
                 raise InvalidArgument(f"{name} must be >= 1", field=name)
         if self.max_tenant_bytes < 0:
@@ -114,6 +129,13 @@ class SessionManagerConfig:
             raise InvalidArgument("segment_bytes must be >= 1024 and segment_compaction_ratio in (0, 1]")
         if self.max_state_bytes < 1 or self.replay_idle_timeout <= 0 or self.maintenance_interval <= 0:
             raise InvalidArgument("max_state_bytes must be >= 1, replay_idle_timeout and maintenance_interval > 0")
+        for name in ("retention_archive_after", "retention_delete_after", "retention_keep_versions"):
+            if getattr(self, name) < 0:
+                raise InvalidArgument(f"{name} must be >= 0 (0 = off)", field=name)
+        if 0 < self.retention_delete_after <= self.retention_archive_after:
+            raise InvalidArgument(
+                "retention_delete_after must be longer than retention_archive_after", field="retention_delete_after"
+            )
         if self.sweep_interval <= 0 or self.session_cache_size < 0:
             raise InvalidArgument("sweep_interval must be > 0 and session_cache_size >= 0")
         return self
@@ -127,6 +149,34 @@ class TokenConfig:
     subject: str
     tenant: str = "default"
     role: str = "writer"
+
+
+@dataclass(frozen=True)
+class TracingConfig:
+    """OpenTelemetry tracing (the ``[tracing]`` table, ``serve --otlp-endpoint``): off unless an
+    exporter is named here or by OTEL_TRACES_EXPORTER=otlp. The exporter, sampler and batching also
+    read the standard OTEL_* variables (OTEL_EXPORTER_OTLP_*, OTEL_TRACES_SAMPLER, OTEL_BSP_*...)."""
+
+    exporter: str = ""
+    """"otlp" exports spans over OTLP/gRPC; "none" turns tracing off whatever the environment says;
+    "" (default) = "otlp" when otlp_endpoint is set or OTEL_TRACES_EXPORTER is "otlp", else off."""
+    otlp_endpoint: str = ""
+    """Collector URL, e.g. "http://127.0.0.1:4317" (http:// = plaintext, https:// = TLS); "" =
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT, else the exporter's default."""
+    service_name: str = "llmspell-sessions"
+    """The service.name of every span (OTEL_SERVICE_NAME wins)."""
+
+    def active(self, environ: Mapping[str, str]) -> bool:
+        """Whether spans are exported (OTEL_SDK_DISABLED=true turns it off)."""
+        if self.exporter == "none" or environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
+            return False
+        named = environ.get("OTEL_TRACES_EXPORTER", "").split(",")
+        return self.exporter == "otlp" or bool(self.otlp_endpoint) or "otlp" in named
+
+    def validate(self) -> TracingConfig:
+        if self.exporter not in ("", "otlp", "none"):
+            raise InvalidArgument("tracing exporter must be 'otlp' or 'none'", field="exporter")
+        return self
 
 
 @dataclass(frozen=True)
@@ -150,6 +200,8 @@ class ServerConfig:
     access_log: bool = True
     """Log one INFO line per RPC (method, code, duration, correlation id, tenant, subject)."""
     tokens: tuple[TokenConfig, ...] = field(default_factory=tuple)
+    tracing: TracingConfig = field(default_factory=TracingConfig)
+    """The [tracing] table."""
     workers: int = 1
     """Server processes sharing the address (SO_REUSEPORT) under one supervising parent; > 1 needs
     the shared backend (postgres) and a shared blob store (s3). Each worker has its own rate-limit
@@ -220,8 +272,10 @@ def load_config(
     overrides: Mapping[str, Any] | None = None,
     server_overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    tracing_overrides: Mapping[str, Any] | None = None,
 ) -> tuple[SessionManagerConfig, ServerConfig]:
-    """Loads both configs: defaults < TOML file < environment < overrides (None values are ignored)."""
+    """Loads both configs: defaults < TOML file < environment < overrides (None values are ignored).
+    The [tracing] table and tracing_overrides go to ServerConfig.tracing."""
     environ = os.environ if environ is None else environ
     config_file = config_file or environ.get(ENV_PREFIX + "CONFIG") or None
     document: dict[str, Any] = {}
@@ -235,10 +289,12 @@ def load_config(
     tokens = tuple(TokenConfig(**t) for t in auth_table.pop("tokens", []))
     if auth_table:
         raise InvalidArgument(f"unknown keys in [auth]: {sorted(auth_table)}")
+    tracing = _apply(TracingConfig, TracingConfig(), dict(document.pop("tracing", {})), f"{config_file} [tracing]")
+    tracing = _apply(TracingConfig, tracing, _present(tracing_overrides), "flags").validate()
     engine = _apply(SessionManagerConfig, SessionManagerConfig(), document, str(config_file))
     engine = _apply(SessionManagerConfig, engine, _environment(environ), "environment")
     engine = _apply(SessionManagerConfig, engine, _present(overrides), "overrides")
-    server = _apply(ServerConfig, ServerConfig(tokens=tokens), server_table, f"{config_file} [server]")
+    server = _apply(ServerConfig, ServerConfig(tokens=tokens, tracing=tracing), server_table, f"{config_file} [server]")
     server = _apply(ServerConfig, server, _present(server_overrides), "flags")
     engine = engine.validate()
     return engine, server.validate(engine)

@@ -127,6 +127,20 @@ class DataLoss(LlmspellError):
     reason = "INTEGRITY_ERROR"
 
 
+class InvalidArchive(InvalidArgument):
+    """An archive to import is truncated, tampered with, of an unknown format version or not an
+    archive at all; nothing was written."""
+
+    reason = "INVALID_ARCHIVE"
+
+
+class ArchiveConflict(LlmspellError):
+    """An archived session (or artifact id) exists in the store with a different history."""
+
+    code = "ALREADY_EXISTS"
+    reason = "ARCHIVE_CONFLICT"
+
+
 class ResourceExhausted(LlmspellError):
     """A size, count or quota limit would be exceeded."""
 

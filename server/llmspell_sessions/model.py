@@ -39,6 +39,8 @@ class Role(enum.IntEnum):
     READER = 1
     WRITER = 2
     ADMIN = 3
+    OPERATOR = 4
+    """An admin of its tenant who may also run store-wide operations (backups), which read every tenant."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,7 @@ class Caller:
 
     tenant: str = "default"
     subject: str = "local"
-    role: Role = Role.ADMIN
+    role: Role = Role.OPERATOR  # in-process, the caller owns the whole store
     correlation_id: str = ""
 
 
@@ -86,6 +88,17 @@ class Session:
     def etag(self) -> str:
         """Changes on every mutation: every mutation appends exactly one event."""
         return f"s{self.last_event_seq}"
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did: sessions created, sessions skipped (already there, identical), and the
+    chunks it had to store (the others were already held)."""
+
+    imported: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    chunks_stored: int = 0
+    bytes_stored: int = 0
 
 
 @dataclass(slots=True)
@@ -333,3 +346,13 @@ class ReplayFrame:
     total: int
     status: ReplayStatus
     changed_keys: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteFile:
+    """A file of a backup streamed by BackupStore: its bytes follow, unless it is ``reused`` from the
+    client's earlier backup."""
+
+    path: str
+    size: int
+    reused: bool = False

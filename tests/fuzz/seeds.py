@@ -6,8 +6,12 @@ Run ``python -m tests.fuzz.seeds`` after changing the protos; the files are chec
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+import tarfile
 from pathlib import Path
 
+from blake3 import blake3
 from google.protobuf import struct_pb2
 from llmspell_sessions._pb import artifact_pb2, common_pb2, replay_pb2, session_pb2
 
@@ -104,7 +108,24 @@ def seed_requests() -> dict[str, list[bytes]]:
     payloads["UploadChunks"] = [_stream([chunk])]
     start = r.ReplayControl(start=r.ReplayStart(session_id=SID, mode=r.REPLAY_MODE_FAST))
     payloads["ReplaySession"] = [_stream([start])]
+    payloads["ExportSessions"] = [s.ExportSessionsRequest(session_ids=[SID]).SerializeToString()]
+    archive = _empty_archive()
+    parts = [s.ArchivePart(data=archive[:700]), s.ArchivePart(data=archive[700:])]
+    payloads["ImportSessions"] = [_stream(parts), _stream([s.ArchivePart(data=b"not an archive")])]
     return payloads
+
+
+def _empty_archive() -> bytes:
+    """A well-formed archive of no sessions (docs/archive-format.md): a manifest and its seal."""
+    manifest = json.dumps({"format": "llmspell-sessions-archive", "version": 1, "sessions": [], "members": []})
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in (("manifest.json", manifest.encode()), ("manifest.blake3", b"")):
+            data = data or blake3(manifest.encode()).hexdigest().encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
 
 
 def _stream(messages: list) -> bytes:

@@ -38,6 +38,13 @@ def metrics_address(server: ServerProcess) -> str:
     return found.group(1)
 
 
+def metrics_addresses(server: ServerProcess) -> list[str]:
+    """Every worker's 'metrics on HOST:PORT' (one per worker process)."""
+    found = [m.group(1) for m in map(_METRICS.search, list(server.log)) if m]
+    assert found, "the server logs 'metrics on HOST:PORT' before it serves"
+    return found
+
+
 def test_counters_move_with_calls(server_factory: Callable[..., ServerProcess]) -> None:
     # One worker: each worker process counts its own calls on its own /metrics.
     server = server_factory(args=["--metrics-address", "127.0.0.1:0", "--workers", "1"])

@@ -10,17 +10,14 @@ import time
 from typing import Any
 
 import pytest
-from llmspell_sessions import cli_replay
-from llmspell_sessions.cli_replay import add_replay_commands
+from llmspell_sessions.cli.history import add_replay_commands
 from llmspell_sessions.client import SessionClient
 
 from tests.helpers.server import ServerProcess
-from tests.replay.conftest import ReplayClient
 
 
 @pytest.fixture
-def cli(replay_server: ServerProcess, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    monkeypatch.setattr(cli_replay, "_client", lambda args: ReplayClient(args.target))
+def cli(replay_server: ServerProcess, capsys: pytest.CaptureFixture[str]) -> Any:
     parser = argparse.ArgumentParser()
     add_replay_commands(parser.add_subparsers())
 

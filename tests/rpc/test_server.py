@@ -96,3 +96,14 @@ def test_memory_backend_serves(server_factory: Callable[..., ServerProcess]) -> 
     with SessionClient(server.address) as c:
         sid = c.create_session(name="mem")
         assert c.get_session(sid).name == "mem"
+
+
+def test_reflection_lists_and_describes_its_own_v1_service(shared_server: ServerProcess) -> None:
+    with grpc.insecure_channel(shared_server.address) as channel:
+        names = _list_services(channel, "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo")
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        request = reflection_pb2.ServerReflectionRequest(file_containing_symbol="grpc.reflection.v1.ServerReflection")
+        response = next(stub.ServerReflectionInfo(iter([request])))
+    assert {"grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"} <= set(names)
+    files = b"".join(response.file_descriptor_response.file_descriptor_proto)
+    assert b"grpc/reflection/v1/reflection.proto" in files and b"ServerReflectionInfo" in files

@@ -269,3 +269,14 @@ def test_unknown_update_mask_path_is_invalid_argument(shared_server) -> None:  #
         with pytest.raises(grpc.RpcError) as caught:
             c.stub("session").UpdateSession(request)
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_active_since_and_state_bytes_travel_over_grpc(client: SessionClient) -> None:
+    sid = client.create_session()
+    created = client.get_session(sid)
+    assert created.active_since is not None and created.active_since == created.create_time
+    client.suspend_session(sid)
+    resumed = client.resume_session(sid)
+    assert resumed.active_since is not None and resumed.active_since > created.active_since
+    after = client.set_session_state(sid, {"k": "v" * 10})
+    assert after.state_bytes > 10

@@ -10,6 +10,8 @@ import (
 	pb "github.com/llmspell/llmspell-sessions/clients/go/gen/llmspell/sessions/v1"
 )
 
+var asArtifact = convert(artifactFromPB)
+
 // UploadMessageSize is the size of the data messages Upload sends (1 MiB), well under the
 // default 4 MiB gRPC message limit.
 const UploadMessageSize = 1 << 20
@@ -36,7 +38,7 @@ func (c *Client) Upload(ctx context.Context, h *UploadHeader, r io.Reader) (*Art
 	if err != nil {
 		return nil, wrapErr(err)
 	}
-	return call(stream.CloseAndRecv())
+	return asArtifact(stream.CloseAndRecv())
 }
 
 func sendData(stream pb.ArtifactService_UploadArtifactClient, r io.Reader) error {
@@ -61,60 +63,34 @@ func sendData(stream pb.ArtifactService_UploadArtifactClient, r io.Reader) error
 
 // StoreArtifact stores small content in one unary call.
 func (c *Client) StoreArtifact(ctx context.Context, h *UploadHeader, content []byte) (*Artifact, error) {
-	return call(c.ArtifactService.StoreArtifact(ctx, &pb.StoreArtifactRequest{Header: h, Content: content}))
-}
-
-// Download writes a whole artifact's content to w and returns its metadata.
-func (c *Client) Download(ctx context.Context, artifactID string, w io.Writer) (*Artifact, error) {
-	return c.DownloadRange(ctx, artifactID, 0, 0, w)
-}
-
-// DownloadRange writes limit bytes of an artifact's content from offset (limit 0 = to the end)
-// to w and returns the artifact's metadata (the first message of the stream).
-func (c *Client) DownloadRange(ctx context.Context, artifactID string, offset, limit int64, w io.Writer) (*Artifact, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // ends the stream if w fails half-way
-	stream, err := c.ArtifactService.DownloadArtifact(ctx, &pb.DownloadArtifactRequest{
-		ArtifactId: artifactID, Offset: offset, Limit: limit,
-	})
-	if err != nil {
-		return nil, wrapErr(err)
-	}
-	var meta *Artifact
-	for {
-		msg, err := stream.Recv()
-		if err == io.EOF {
-			if meta == nil {
-				return nil, errors.New("sessions: download ended without artifact metadata")
-			}
-			return meta, nil
-		}
-		if err != nil {
-			return nil, wrapErr(err)
-		}
-		if a := msg.GetArtifact(); a != nil {
-			meta = a
-			continue
-		}
-		if _, err := w.Write(msg.GetData()); err != nil {
-			return nil, fmt.Errorf("sessions: download write: %w", err)
-		}
-	}
+	return asArtifact(c.ArtifactService.StoreArtifact(ctx, &pb.StoreArtifactRequest{Header: h, Content: content}))
 }
 
 // GetArtifact returns an artifact's metadata by id.
 func (c *Client) GetArtifact(ctx context.Context, artifactID string) (*Artifact, error) {
-	return call(c.ArtifactService.GetArtifact(ctx, &pb.GetArtifactRequest{ArtifactId: artifactID}))
+	return asArtifact(c.ArtifactService.GetArtifact(ctx, &pb.GetArtifactRequest{ArtifactId: artifactID}))
 }
 
 // GetArtifactByName returns the metadata of version (0 = latest) of the artifact name in a session.
 func (c *Client) GetArtifactByName(ctx context.Context, sessionID, name string, version int32) (*Artifact, error) {
-	return call(c.ArtifactService.GetArtifact(ctx, &pb.GetArtifactRequest{SessionId: sessionID, Name: name, Version: version}))
+	return asArtifact(c.ArtifactService.GetArtifact(ctx, &pb.GetArtifactRequest{SessionId: sessionID, Name: name, Version: version}))
+}
+
+// ArtifactPage is one page of ListArtifacts.
+type ArtifactPage struct {
+	Artifacts []*Artifact
+	// NextPageToken continues the listing ("" = last page); TotalSize counts every match.
+	NextPageToken string
+	TotalSize     int64
 }
 
 // ListArtifacts returns one page of a session's artifacts (latest versions unless req.AllVersions).
-func (c *Client) ListArtifacts(ctx context.Context, req *ListArtifactsRequest) (*pb.ListArtifactsResponse, error) {
-	return call(c.ArtifactService.ListArtifacts(ctx, req))
+func (c *Client) ListArtifacts(ctx context.Context, req *ListArtifactsRequest) (*ArtifactPage, error) {
+	resp, err := c.ArtifactService.ListArtifacts(ctx, req)
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	return &ArtifactPage{Artifacts: mapAll(resp.GetArtifacts(), artifactFromPB), NextPageToken: resp.GetNextPageToken(), TotalSize: resp.GetTotalSize()}, nil
 }
 
 // AllArtifacts iterates over every artifact matching req, fetching pages as the loop advances.
@@ -122,8 +98,11 @@ func (c *Client) AllArtifacts(ctx context.Context, req *ListArtifactsRequest) it
 	return pages(ctx, func(ctx context.Context, token string) ([]*Artifact, string, error) {
 		r := cloneRequest(req)
 		r.PageToken = token
-		resp, err := c.ListArtifacts(ctx, r)
-		return resp.GetArtifacts(), resp.GetNextPageToken(), err
+		page, err := c.ListArtifacts(ctx, r)
+		if err != nil {
+			return nil, "", err
+		}
+		return page.Artifacts, page.NextPageToken, nil
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	pb "github.com/llmspell/llmspell-sessions/clients/go/gen/llmspell/sessions/v1"
 	"google.golang.org/grpc"
@@ -20,6 +21,9 @@ type Client struct {
 	ArtifactService pb.ArtifactServiceClient
 	// ReplayService is the raw generated stub, for snapshots, comparisons and controlled replay.
 	ReplayService pb.ReplayServiceClient
+
+	capsMu sync.Mutex
+	caps   *Capabilities // the server's, asked for by the first deduplicated upload
 }
 
 // Dial creates a client for target ("host:port" or any gRPC target string).

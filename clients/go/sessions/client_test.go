@@ -20,7 +20,7 @@ func TestAllSessionsWalksEveryPage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, s.SessionId)
+		ids = append(ids, s.ID)
 	}
 	if want := []string{"s0", "s1", "s2", "s3", "s4", "s5", "s6"}; !reflect.DeepEqual(ids, want) {
 		t.Errorf("ids %v", ids)
@@ -128,7 +128,7 @@ func TestDownloadReassemblesContentAndReturnsMetadata(t *testing.T) {
 	c := startFake(t, &fakeServer{content: content})
 	var buf bytes.Buffer
 	a, err := c.Download(context.Background(), "a1", &buf)
-	if err != nil || a.ArtifactId != "a1" || !bytes.Equal(buf.Bytes(), content) {
+	if err != nil || a.ID != "a1" || !bytes.Equal(buf.Bytes(), content) {
 		t.Fatalf("artifact %v, %d bytes, err %v", a, buf.Len(), err)
 	}
 	buf.Reset()
@@ -146,14 +146,14 @@ func TestDownloadReassemblesContentAndReturnsMetadata(t *testing.T) {
 func TestAppendEventsSendsExpectedSeqOnlyWhenAsked(t *testing.T) {
 	c := startFake(t, &fakeServer{})
 	ctx := context.Background()
-	evs, err := c.AppendEvents(ctx, "s", 0, NewEvent{Type: "a", Payload: map[string]any{"i": 1}}, NewEvent{Type: "b"})
-	if err != nil || len(evs) != 2 || evs[1].Seq != 2 || evs[0].Payload.AsMap()["i"] != 1.0 {
+	evs, err := c.AppendEvents(ctx, "s", []NewEvent{{Type: "a", Payload: map[string]any{"i": 1}}, {Type: "b"}}, IfLastSeq(0))
+	if err != nil || len(evs) != 2 || evs[1].Seq != 2 || evs[0].Payload["i"] != 1.0 {
 		t.Fatalf("events %v, err %v", evs, err)
 	}
-	if _, err := c.AppendEvents(ctx, "s", 0, NewEvent{Type: "late"}); !IsConflict(err) {
+	if _, err := c.AppendEvents(ctx, "s", []NewEvent{{Type: "late"}}, IfLastSeq(0)); !IsConflict(err) {
 		t.Errorf("stale expected seq: %v", err)
 	}
-	if evs, err := c.AppendEvents(ctx, "s", AnySeq, NewEvent{Type: "c"}); err != nil || evs[0].Seq != 3 {
+	if evs, err := c.AppendEvents(ctx, "s", []NewEvent{{Type: "c"}}); err != nil || evs[0].Seq != 3 {
 		t.Errorf("AnySeq: %v %v", evs, err)
 	}
 }
@@ -185,15 +185,31 @@ func TestForkSessionSendsThePoint(t *testing.T) {
 	ctx := context.Background()
 	for at, want := range map[Point]string{AtSeq(0): "seq 0", AtCheckpoint("cp"): "checkpoint cp", {}: "now"} {
 		s, err := c.ForkSession(ctx, "src", at, "f")
-		if err != nil || s.Description != want || s.ParentSessionId != "src" {
+		if err != nil || s.Description != want || s.ParentID != "src" {
 			t.Errorf("%v: %v %v", at, s, err)
 		}
 	}
 }
 
+func TestCallTokenReplacesTheDialToken(t *testing.T) {
+	f := &fakeServer{}
+	c := startFake(t, f, WithToken("dial"), WithTokenOverPlaintext())
+	ctx := context.Background()
+	c.GetSession(WithCallToken(ctx, "call"), "x")
+	c.GetSession(WithCallToken(ctx, ""), "x")
+	c.GetSession(ctx, "x")
+	if !reflect.DeepEqual(f.auth, []string{"Bearer call", "Bearer dial"}) {
+		t.Errorf("authorization headers %v", f.auth)
+	}
+	plain := startFake(t, &fakeServer{}) // bufnet is not loopback: a call token over it is refused
+	if _, err := plain.GetSession(WithCallToken(ctx, "t"), "x"); !errors.Is(err, ErrTokenOverPlaintext) {
+		t.Errorf("call token over plaintext: %v", err)
+	}
+}
+
 func TestTokenIsSentAsBearerMetadata(t *testing.T) {
 	f := &fakeServer{}
-	c := startFake(t, f, WithToken("s3cret"))
+	c := startFake(t, f, WithToken("s3cret"), WithTokenOverPlaintext())
 	c.GetSession(context.Background(), "x")
 	if !reflect.DeepEqual(f.auth, []string{"Bearer s3cret"}) {
 		t.Errorf("authorization %v", f.auth)

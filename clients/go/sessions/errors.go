@@ -3,6 +3,7 @@ package sessions
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -46,6 +47,9 @@ type Error struct {
 	Domain string
 	// Metadata is the ErrorInfo metadata naming the resource concerned.
 	Metadata map[string]string
+	// RetryDelay is the google.rpc.RetryInfo delay the server asks for before a retry (e.g. with
+	// RATE_LIMITED); 0 when the status carried none.
+	RetryDelay time.Duration
 
 	status *status.Status
 }
@@ -59,15 +63,28 @@ func (e *Error) Error() string {
 }
 
 // GRPCStatus returns the original status, so status.FromError and status.Code keep working.
-func (e *Error) GRPCStatus() *status.Status { return e.status }
+// Errors made by the client itself (a download that fails its check) get a status of their code.
+func (e *Error) GRPCStatus() *status.Status {
+	if e.status == nil {
+		return status.New(e.Code, e.Message)
+	}
+	return e.status
+}
 
-// FromStatus builds an *Error from a status, reading the first ErrorInfo among its details.
+// FromStatus builds an *Error from a status, reading the first ErrorInfo and the RetryInfo among
+// its details.
 func FromStatus(s *status.Status) *Error {
 	e := &Error{Code: s.Code(), Message: s.Message(), status: s}
+	seenInfo := false
 	for _, d := range s.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok {
-			e.Reason, e.Domain, e.Metadata = info.GetReason(), info.GetDomain(), info.GetMetadata()
-			break
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			if !seenInfo {
+				e.Reason, e.Domain, e.Metadata = d.GetReason(), d.GetDomain(), d.GetMetadata()
+				seenInfo = true
+			}
+		case *errdetails.RetryInfo:
+			e.RetryDelay = d.GetRetryDelay().AsDuration()
 		}
 	}
 	return e
@@ -132,3 +149,21 @@ func IsUnauthenticated(err error) bool { return CodeOf(err) == codes.Unauthentic
 
 // IsPermissionDenied reports a token whose role is too low (ACCESS_DENIED).
 func IsPermissionDenied(err error) bool { return CodeOf(err) == codes.PermissionDenied }
+
+// IsIntegrityError reports content that failed a size or digest check: an upload the server
+// refused (INVALID_ARGUMENT), stored bytes that failed their digest on read (DATA_LOSS), or a
+// download whose bytes did not match the artifact (DATA_LOSS, detected by the client).
+func IsIntegrityError(err error) bool { return ReasonOf(err) == ReasonIntegrityError }
+
+// RetryDelayOf returns the delay the server asked for before retrying err (RetryInfo), and
+// whether it asked at all.
+func RetryDelayOf(err error) (time.Duration, bool) {
+	var e *Error
+	if errors.As(err, &e) && e.RetryDelay > 0 {
+		return e.RetryDelay, true
+	}
+	return 0, false
+}
+
+// IsCanceled reports a call ended by its context's cancellation (or Client.Close): codes.Canceled.
+func IsCanceled(err error) bool { return CodeOf(err) == codes.Canceled }

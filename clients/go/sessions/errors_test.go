@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 func notFoundStatus(t *testing.T) *status.Status {
@@ -66,5 +68,22 @@ func TestNonGRPCErrorsPassThrough(t *testing.T) {
 	}
 	if wrapErr(nil) != nil || CodeOf(nil) != codes.OK {
 		t.Error("nil must stay nil")
+	}
+}
+
+func TestRetryInfoIsExposedBesideTheReason(t *testing.T) {
+	s, err := status.New(codes.ResourceExhausted, "slow down").WithDetails(
+		&errdetails.ErrorInfo{Reason: ReasonRateLimited, Domain: ErrorDomain},
+		&errdetails.RetryInfo{RetryDelay: durationpb.New(1500 * time.Millisecond)},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := wrapErr(s.Err())
+	if d, ok := RetryDelayOf(e); !ok || d != 1500*time.Millisecond || ReasonOf(e) != ReasonRateLimited {
+		t.Errorf("retry delay %v %v, reason %q", d, ok, ReasonOf(e))
+	}
+	if _, ok := RetryDelayOf(wrapErr(notFoundStatus(t).Err())); ok {
+		t.Error("no RetryInfo must mean no delay")
 	}
 }

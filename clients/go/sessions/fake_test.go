@@ -3,6 +3,7 @@ package sessions
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/types/known/structpb"
+	"lukechampine.com/blake3"
 )
 
 // fakeServer is an in-process implementation of the three services, just enough to exercise the
@@ -39,6 +41,7 @@ type fakeServer struct {
 	events      []*pb.Event
 	auth        []string // authorization headers seen
 	unsubscribe chan struct{}
+	corrupt     bool // DownloadArtifact flips a byte of the content it sends
 }
 
 // startFake serves f on a bufconn listener and returns a Client connected to it.
@@ -142,10 +145,14 @@ func (f *fakeServer) DownloadArtifact(req *pb.DownloadArtifactRequest, stream pb
 		return status.Error(codes.NotFound, "no artifact")
 	}
 	if err := stream.Send(&pb.DownloadArtifactResponse{Kind: &pb.DownloadArtifactResponse_Artifact{
-		Artifact: &pb.Artifact{ArtifactId: "a1", Size: int64(len(f.content))}}}); err != nil {
+		Artifact: &pb.Artifact{ArtifactId: "a1", Size: int64(len(f.content)), ContentDigest: digestHex(f.content)}}}); err != nil {
 		return err
 	}
 	data := f.content[req.Offset:]
+	if f.corrupt {
+		data = bytes.Clone(data)
+		data[len(data)/2] ^= 1
+	}
 	if req.Limit > 0 {
 		data = data[:req.Limit]
 	}
@@ -194,6 +201,12 @@ func (f *fakeServer) ForkSession(_ context.Context, req *pb.ForkSessionRequest) 
 		point = "checkpoint " + p.CheckpointId
 	}
 	return &pb.Session{Name: req.Name, ParentSessionId: req.SessionId, Description: point}, nil
+}
+
+// digestHex is the BLAKE3 hex digest of b.
+func digestHex(b []byte) string {
+	sum := blake3.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // payload is the test's view of a stored upload: the data bytes.

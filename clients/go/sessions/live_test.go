@@ -2,32 +2,14 @@ package sessions
 
 import (
 	"bytes"
-	"context"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
 )
-
-// liveClient connects to the server named by LLMSPELL_TEST_TARGET, or skips the test: these tests
-// check the wrapper against a real server (make live-test TARGET=127.0.0.1:PORT).
-func liveClient(t *testing.T) (*Client, context.Context) {
-	t.Helper()
-	target := os.Getenv("LLMSPELL_TEST_TARGET")
-	if target == "" {
-		t.Skip("LLMSPELL_TEST_TARGET not set")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	c, err := Dial(ctx, target, WithBlock(), WithToken(os.Getenv("LLMSPELL_SESSION_TOKEN")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c, ctx
-}
 
 func TestLiveSessionCallsAgainstTheServer(t *testing.T) {
 	c, ctx := liveClient(t)
@@ -38,15 +20,15 @@ func TestLiveSessionCallsAgainstTheServer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, s.SessionId)
+		ids = append(ids, s.ID)
 	}
 	n := 0
 	for s, err := range c.AllSessions(ctx, &ListSessionsRequest{Tags: []string{tag}, PageSize: 2, OrderBy: "create_time"}) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s.SessionId != ids[n] {
-			t.Errorf("item %d is %s, want %s", n, s.SessionId, ids[n])
+		if s.ID != ids[n] {
+			t.Errorf("item %d is %s, want %s", n, s.ID, ids[n])
 		}
 		n++
 	}
@@ -54,27 +36,33 @@ func TestLiveSessionCallsAgainstTheServer(t *testing.T) {
 		t.Errorf("listed %d of 5 sessions over pages of 2", n)
 	}
 
-	s, err := c.UpdateSession(ctx, &Session{SessionId: ids[0], Description: "updated"}, "description")
+	s, err := c.UpdateSession(ctx, &Session{ID: ids[0], Description: "updated"}, "description")
 	if err != nil || s.Description != "updated" || s.Name != tag {
 		t.Fatalf("update: %v %v", s, err)
 	}
-	if _, err := c.UpdateSession(ctx, &Session{SessionId: ids[0], Name: "x", Etag: "stale"}, "name"); ReasonOf(err) != ReasonEtagMismatch {
+	if _, err := c.UpdateSession(ctx, &Session{ID: ids[0], Name: "x", Etag: "stale"}, "name"); ReasonOf(err) != ReasonEtagMismatch {
 		t.Errorf("stale etag: %v", err)
 	}
-	if _, err := c.SetState(ctx, ids[0], StateUpdate{Set: map[string]any{"k": []string{"v"}}, Etag: s.Etag}); err != nil {
+	if _, err := c.SetState(ctx, ids[0], StateUpdate{Set: map[string]any{"k": "stale"}}, IfEtag("stale")); ReasonOf(err) != ReasonEtagMismatch {
+		t.Errorf("SetState with a stale etag: %v", err)
+	}
+	if _, err := c.SetState(ctx, ids[0], StateUpdate{Set: map[string]any{"k": []string{"v"}}}, IfEtag(s.Etag)); err != nil {
 		t.Fatal(err)
 	}
 	loaded, err := c.LoadSession(ctx, ids[0])
-	if err != nil || len(loaded.State) != 1 || loaded.Session.SessionId != ids[0] {
+	if err != nil || len(loaded.State) != 1 || loaded.Session.ID != ids[0] {
 		t.Fatalf("load: %+v %v", loaded, err)
 	}
 	if _, err := c.SaveSession(ctx, ids[0]); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := c.FailSession(ctx, ids[1], "boom", ""); err != nil || s.State != StateFailed || s.FailureReason != "boom" {
+	if s, err := c.FailSession(ctx, ids[1], "boom"); err != nil || s.State != StateFailed || s.FailureReason != "boom" {
 		t.Fatalf("fail: %v %v", s, err)
 	}
-	if err := c.DeleteSession(ctx, ids[2], ""); err != nil {
+	if _, err := c.SuspendSession(ctx, ids[3], IfEtag("stale")); ReasonOf(err) != ReasonEtagMismatch {
+		t.Errorf("suspend with a stale etag: %v", err)
+	}
+	if err := c.DeleteSession(ctx, ids[2]); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.GetSession(ctx, ids[2]); !IsNotFound(err) || ReasonOf(err) != ReasonSessionNotFound {
@@ -96,16 +84,23 @@ func TestLiveArtifactRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	content := bytes.Repeat([]byte("llmspell "), 300_000) // 2.7 MB, compressible
-	a, err := c.Upload(ctx, &UploadHeader{SessionId: s.SessionId, Name: "big.txt", ExpectedSize: int64(len(content))}, bytes.NewReader(content))
+	a, err := c.Upload(ctx, &UploadHeader{SessionId: s.ID, Name: "big.txt", ExpectedSize: int64(len(content))}, bytes.NewReader(content))
 	skipIfUnimplemented(t, err)
 	if err != nil || a.Size != int64(len(content)) || a.Version != 1 {
 		t.Fatalf("upload: %v %v", a, err)
 	}
 	var buf bytes.Buffer
-	if _, err := c.Download(ctx, a.ArtifactId, &buf); err != nil || !bytes.Equal(buf.Bytes(), content) {
+	if _, err := c.Download(ctx, a.ID, &buf); err != nil || !bytes.Equal(buf.Bytes(), content) {
 		t.Fatalf("download: %d bytes, %v", buf.Len(), err)
 	}
-	_, err = c.Upload(ctx, &UploadHeader{SessionId: s.SessionId, Name: "bad", ExpectedSize: 5}, bytes.NewReader(content[:4]))
+	path := filepath.Join(t.TempDir(), "big.txt")
+	if got, err := c.DownloadFile(ctx, a.ID, path); err != nil || got.ContentDigest != a.ContentDigest {
+		t.Fatalf("download file: %v %v", got, err)
+	}
+	if onDisk, _ := os.ReadFile(path); !bytes.Equal(onDisk, content) {
+		t.Errorf("file holds %d bytes", len(onDisk))
+	}
+	_, err = c.Upload(ctx, &UploadHeader{SessionId: s.ID, Name: "bad", ExpectedSize: 5}, bytes.NewReader(content[:4]))
 	if ReasonOf(err) != ReasonIntegrityError {
 		t.Errorf("size mismatch: %v", err)
 	}
@@ -117,19 +112,19 @@ func TestLiveSubscribeSeesHistoryThenLiveEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.AppendEvents(ctx, s.SessionId, 1, NewEvent{Type: "go.history"})
+	_, err = c.AppendEvents(ctx, s.ID, []NewEvent{{Type: "go.history"}}, IfLastSeq(1))
 	skipIfUnimplemented(t, err)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var types []string
-	for ev, err := range c.SubscribeEvents(ctx, s.SessionId, 0) {
+	for ev, err := range c.SubscribeEvents(ctx, s.ID, 0) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		types = append(types, ev.Type)
 		if ev.Seq == 2 {
-			go c.AppendEvents(ctx, s.SessionId, AnySeq, NewEvent{Type: "go.live"})
+			go c.AppendEvents(ctx, s.ID, []NewEvent{{Type: "go.live"}})
 		}
 		if ev.Seq == 3 {
 			break

@@ -2,16 +2,11 @@ package sessions
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"iter"
 
 	pb "github.com/llmspell/llmspell-sessions/clients/go/gen/llmspell/sessions/v1"
-	"google.golang.org/protobuf/proto"
 )
-
-// AnySeq, as AppendEvents' expectedLastSeq, appends whatever the log's last seq is.
-const AnySeq int64 = -1
 
 // NewEvent is a client event to append. Types must not start with a reserved prefix
 // ("session.", "state.", "artifact.", "checkpoint.").
@@ -27,33 +22,35 @@ type NewEvent struct {
 }
 
 // AppendEvents appends events to a session's log atomically and returns them with their seqs.
-// With expectedLastSeq >= 0 the call fails with ABORTED / SEQ_MISMATCH unless the log's last seq
-// is exactly that; pass AnySeq to append unconditionally.
-func (c *Client) AppendEvents(ctx context.Context, sessionID string, expectedLastSeq int64, events ...NewEvent) ([]*Event, error) {
-	req := &pb.AppendEventsRequest{SessionId: sessionID}
-	if expectedLastSeq >= 0 {
-		req.ExpectedLastSeq = proto.Int64(expectedLastSeq)
-	}
-	for i, e := range events {
-		payload, err := ToStruct(e.Payload)
-		if err != nil {
-			return nil, fmt.Errorf("sessions: event %d: %w", i, err)
-		}
-		req.Events = append(req.Events, &pb.NewEvent{
-			Type: e.Type, Payload: payload, CorrelationId: e.CorrelationID, CausationId: e.CausationID,
-		})
+// Options: IfLastSeq(n) fails the call with ABORTED / SEQ_MISMATCH unless the log's last seq is n.
+func (c *Client) AppendEvents(ctx context.Context, sessionID string, events []NewEvent, opts ...WriteOption) ([]*Event, error) {
+	req := &pb.AppendEventsRequest{SessionId: sessionID, ExpectedLastSeq: collectWrite(opts).lastSeq}
+	var err error
+	if req.Events, err = newEventsToPB(events); err != nil {
+		return nil, err
 	}
 	resp, err := c.ReplayService.AppendEvents(ctx, req)
 	if err != nil {
 		return nil, wrapErr(err)
 	}
-	return resp.GetEvents(), nil
+	return mapAll(resp.GetEvents(), eventFromPB), nil
 }
 
 // ListEvents returns one page of a session's events after req.AfterSeq, optionally filtered by
 // type prefixes.
-func (c *Client) ListEvents(ctx context.Context, req *ListEventsRequest) (*pb.ListEventsResponse, error) {
-	return call(c.ReplayService.ListEvents(ctx, req))
+func (c *Client) ListEvents(ctx context.Context, req *ListEventsRequest) (*EventPage, error) {
+	resp, err := c.ReplayService.ListEvents(ctx, req)
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	return &EventPage{Events: mapAll(resp.GetEvents(), eventFromPB), NextPageToken: resp.GetNextPageToken()}, nil
+}
+
+// EventPage is one page of ListEvents.
+type EventPage struct {
+	Events []*Event
+	// NextPageToken continues the listing ("" = last page).
+	NextPageToken string
 }
 
 // AllEvents iterates over every event matching req, fetching pages as the loop advances.
@@ -61,8 +58,11 @@ func (c *Client) AllEvents(ctx context.Context, req *ListEventsRequest) iter.Seq
 	return pages(ctx, func(ctx context.Context, token string) ([]*Event, string, error) {
 		r := cloneRequest(req)
 		r.PageToken = token
-		resp, err := c.ListEvents(ctx, r)
-		return resp.GetEvents(), resp.GetNextPageToken(), err
+		page, err := c.ListEvents(ctx, r)
+		if err != nil {
+			return nil, "", err
+		}
+		return page.Events, page.NextPageToken, nil
 	})
 }
 
@@ -90,7 +90,7 @@ func (c *Client) SubscribeEvents(ctx context.Context, sessionID string, afterSeq
 				yield(nil, wrapErr(err))
 				return
 			}
-			if !yield(ev, nil) {
+			if !yield(eventFromPB(ev), nil) {
 				return
 			}
 		}
@@ -124,7 +124,7 @@ func AtSeq(seq int64) Point { return Point{seq: seq, set: true} }
 func AtCheckpoint(id string) Point { return Point{checkpointID: id, set: true} }
 
 // ForkSession creates a new ACTIVE child session named name with the state and artifacts the
-// source session had at point at (no bytes are copied). Its ParentSessionId is sessionID.
+// source session had at point at (no bytes are copied). Its ParentID is sessionID.
 func (c *Client) ForkSession(ctx context.Context, sessionID string, at Point, name string) (*Session, error) {
 	req := &pb.ForkSessionRequest{SessionId: sessionID, Name: name}
 	switch {
@@ -133,18 +133,18 @@ func (c *Client) ForkSession(ctx context.Context, sessionID string, at Point, na
 	case at.set:
 		req.Point = &pb.ForkSessionRequest_AtSeq{AtSeq: at.seq}
 	}
-	return call(c.ReplayService.ForkSession(ctx, req))
+	return asSession(c.ReplayService.ForkSession(ctx, req))
 }
 
 // RewindSession restores a session's state and artifacts to point to (through a session.rewound
-// event; earlier history stays readable). etag, when not empty, must be current.
-func (c *Client) RewindSession(ctx context.Context, sessionID string, to Point, etag string) (*Session, error) {
-	req := &pb.RewindSessionRequest{SessionId: sessionID, Etag: etag}
+// event; earlier history stays readable). Options: IfEtag.
+func (c *Client) RewindSession(ctx context.Context, sessionID string, to Point, opts ...WriteOption) (*Session, error) {
+	req := &pb.RewindSessionRequest{SessionId: sessionID, Etag: collectWrite(opts).etag}
 	switch {
 	case to.checkpointID != "":
 		req.Point = &pb.RewindSessionRequest_CheckpointId{CheckpointId: to.checkpointID}
 	case to.set:
 		req.Point = &pb.RewindSessionRequest_ToSeq{ToSeq: to.seq}
 	}
-	return call(c.ReplayService.RewindSession(ctx, req))
+	return asSession(c.ReplayService.RewindSession(ctx, req))
 }

@@ -18,11 +18,13 @@ type NewSession struct {
 	Tags []string
 	// Metadata is arbitrary JSON-like data (see ToValue).
 	Metadata map[string]any
-	// ParentSessionID makes the new session a child of another one.
-	ParentSessionID string
+	// ParentID makes the new session a child of another one.
+	ParentID string
 	// RequestID is an idempotency key: a retry with the same id within 10 minutes returns the same session.
 	RequestID string
 }
+
+var asSession = convert(sessionFromPB)
 
 // CreateSession creates a session in the ACTIVE state.
 func (c *Client) CreateSession(ctx context.Context, s NewSession) (*Session, error) {
@@ -30,23 +32,35 @@ func (c *Client) CreateSession(ctx context.Context, s NewSession) (*Session, err
 	if err != nil {
 		return nil, err
 	}
-	return call(c.SessionService.CreateSession(ctx, &pb.CreateSessionRequest{
+	return asSession(c.SessionService.CreateSession(ctx, &pb.CreateSessionRequest{
 		Name: s.Name, Description: s.Description, Tags: s.Tags, Metadata: md,
-		ParentSessionId: s.ParentSessionID, RequestId: s.RequestID,
+		ParentSessionId: s.ParentID, RequestId: s.RequestID,
 	}))
 }
 
 // GetSession returns a session by id.
 func (c *Client) GetSession(ctx context.Context, id string) (*Session, error) {
-	return call(c.SessionService.GetSession(ctx, &pb.GetSessionRequest{SessionId: id}))
+	return asSession(c.SessionService.GetSession(ctx, &pb.GetSessionRequest{SessionId: id}))
+}
+
+// SessionPage is one page of ListSessions.
+type SessionPage struct {
+	Sessions []*Session
+	// NextPageToken continues the listing ("" = last page); TotalSize counts every match.
+	NextPageToken string
+	TotalSize     int64
 }
 
 // ListSessions returns one page of sessions; req may be nil (first page, defaults).
-func (c *Client) ListSessions(ctx context.Context, req *ListSessionsRequest) (*pb.ListSessionsResponse, error) {
+func (c *Client) ListSessions(ctx context.Context, req *ListSessionsRequest) (*SessionPage, error) {
 	if req == nil {
 		req = &ListSessionsRequest{}
 	}
-	return call(c.SessionService.ListSessions(ctx, req))
+	resp, err := c.SessionService.ListSessions(ctx, req)
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	return &SessionPage{Sessions: mapAll(resp.GetSessions(), sessionFromPB), NextPageToken: resp.GetNextPageToken(), TotalSize: resp.GetTotalSize()}, nil
 }
 
 // AllSessions iterates over every session matching req (nil = all but ARCHIVED ones), fetching
@@ -55,54 +69,66 @@ func (c *Client) AllSessions(ctx context.Context, req *ListSessionsRequest) iter
 	return pages(ctx, func(ctx context.Context, token string) ([]*Session, string, error) {
 		r := cloneRequest(req)
 		r.PageToken = token
-		resp, err := c.ListSessions(ctx, r)
-		return resp.GetSessions(), resp.GetNextPageToken(), err
+		page, err := c.ListSessions(ctx, r)
+		if err != nil {
+			return nil, "", err
+		}
+		return page.Sessions, page.NextPageToken, nil
 	})
 }
 
 // UpdateSession changes the fields of s named by paths ("name", "description", "tags",
-// "metadata"; none = all four) on the session s.SessionId. A non-empty s.Etag that is stale fails
-// with ABORTED / ETAG_MISMATCH.
+// "metadata"; none = all four) on the session s.ID. A non-empty s.Etag that is stale fails with
+// ABORTED / ETAG_MISMATCH.
 func (c *Client) UpdateSession(ctx context.Context, s *Session, paths ...string) (*Session, error) {
-	return call(c.SessionService.UpdateSession(ctx, &pb.UpdateSessionRequest{
-		Session: s, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths},
+	if _, err := ToStruct(s.Metadata); err != nil {
+		return nil, err
+	}
+	return asSession(c.SessionService.UpdateSession(ctx, &pb.UpdateSessionRequest{
+		Session: s.ToProto(), UpdateMask: &fieldmaskpb.FieldMask{Paths: paths},
 	}))
 }
 
-// SuspendSession moves an ACTIVE session to SUSPENDED. etag, when not empty, must be current.
-func (c *Client) SuspendSession(ctx context.Context, id, etag string) (*Session, error) {
-	return call(c.SessionService.SuspendSession(ctx, &pb.SuspendSessionRequest{SessionId: id, Etag: etag}))
+// SuspendSession moves an ACTIVE session to SUSPENDED. Options: IfEtag.
+func (c *Client) SuspendSession(ctx context.Context, id string, opts ...WriteOption) (*Session, error) {
+	o := collectWrite(opts)
+	return asSession(c.SessionService.SuspendSession(ctx, &pb.SuspendSessionRequest{SessionId: id, Etag: o.etag}))
 }
 
-// ResumeSession moves a SUSPENDED session back to ACTIVE. etag, when not empty, must be current.
-func (c *Client) ResumeSession(ctx context.Context, id, etag string) (*Session, error) {
-	return call(c.SessionService.ResumeSession(ctx, &pb.ResumeSessionRequest{SessionId: id, Etag: etag}))
+// ResumeSession moves a SUSPENDED session back to ACTIVE. Options: IfEtag.
+func (c *Client) ResumeSession(ctx context.Context, id string, opts ...WriteOption) (*Session, error) {
+	o := collectWrite(opts)
+	return asSession(c.SessionService.ResumeSession(ctx, &pb.ResumeSessionRequest{SessionId: id, Etag: o.etag}))
 }
 
-// CompleteSession moves an ACTIVE or SUSPENDED session to COMPLETED.
-func (c *Client) CompleteSession(ctx context.Context, id, etag string) (*Session, error) {
-	return call(c.SessionService.CompleteSession(ctx, &pb.CompleteSessionRequest{SessionId: id, Etag: etag}))
+// CompleteSession moves an ACTIVE or SUSPENDED session to COMPLETED. Options: IfEtag.
+func (c *Client) CompleteSession(ctx context.Context, id string, opts ...WriteOption) (*Session, error) {
+	o := collectWrite(opts)
+	return asSession(c.SessionService.CompleteSession(ctx, &pb.CompleteSessionRequest{SessionId: id, Etag: o.etag}))
 }
 
-// FailSession moves an ACTIVE or SUSPENDED session to FAILED with a reason.
-func (c *Client) FailSession(ctx context.Context, id, reason, etag string) (*Session, error) {
-	return call(c.SessionService.FailSession(ctx, &pb.FailSessionRequest{SessionId: id, Reason: reason, Etag: etag}))
+// FailSession moves an ACTIVE or SUSPENDED session to FAILED with a reason. Options: IfEtag.
+func (c *Client) FailSession(ctx context.Context, id, reason string, opts ...WriteOption) (*Session, error) {
+	o := collectWrite(opts)
+	return asSession(c.SessionService.FailSession(ctx, &pb.FailSessionRequest{SessionId: id, Reason: reason, Etag: o.etag}))
 }
 
-// ArchiveSession moves a COMPLETED or FAILED session to ARCHIVED (read-only).
-func (c *Client) ArchiveSession(ctx context.Context, id, etag string) (*Session, error) {
-	return call(c.SessionService.ArchiveSession(ctx, &pb.ArchiveSessionRequest{SessionId: id, Etag: etag}))
+// ArchiveSession moves a COMPLETED or FAILED session to ARCHIVED (read-only). Options: IfEtag.
+func (c *Client) ArchiveSession(ctx context.Context, id string, opts ...WriteOption) (*Session, error) {
+	o := collectWrite(opts)
+	return asSession(c.SessionService.ArchiveSession(ctx, &pb.ArchiveSessionRequest{SessionId: id, Etag: o.etag}))
 }
 
-// DeleteSession removes a session with its artifacts, state, events and checkpoints.
-func (c *Client) DeleteSession(ctx context.Context, id, etag string) error {
-	_, err := c.SessionService.DeleteSession(ctx, &pb.DeleteSessionRequest{SessionId: id, Etag: etag})
+// DeleteSession removes a session with its artifacts, state, events and checkpoints. Options: IfEtag.
+func (c *Client) DeleteSession(ctx context.Context, id string, opts ...WriteOption) error {
+	o := collectWrite(opts)
+	_, err := c.SessionService.DeleteSession(ctx, &pb.DeleteSessionRequest{SessionId: id, Etag: o.etag})
 	return wrapErr(err)
 }
 
 // SaveSession returns once the session and everything written before it is durable on disk.
 func (c *Client) SaveSession(ctx context.Context, id string) (*Session, error) {
-	return call(c.SessionService.SaveSession(ctx, &pb.SaveSessionRequest{SessionId: id}))
+	return asSession(c.SessionService.SaveSession(ctx, &pb.SaveSessionRequest{SessionId: id}))
 }
 
 // LoadedSession is a whole restorable session, as LoadSession returns it.
@@ -121,7 +147,10 @@ func (c *Client) LoadSession(ctx context.Context, id string) (*LoadedSession, er
 	if err != nil {
 		return nil, wrapErr(err)
 	}
-	return &LoadedSession{Session: resp.GetSession(), State: FromValueMap(resp.GetState()), Artifacts: resp.GetArtifacts()}, nil
+	return &LoadedSession{
+		Session: sessionFromPB(resp.GetSession()), State: FromValueMap(resp.GetState()),
+		Artifacts: mapAll(resp.GetArtifacts(), artifactFromPB),
+	}, nil
 }
 
 // StateUpdate is one atomic change to a session's state.
@@ -130,19 +159,18 @@ type StateUpdate struct {
 	Set map[string]any
 	// Delete lists keys to remove.
 	Delete []string
-	// Etag, when not empty, must be the session's current etag.
-	Etag string
 }
 
 // SetState sets and deletes state keys in one step (one state.changed event) and returns the
-// updated session. Only ACTIVE sessions accept state changes.
-func (c *Client) SetState(ctx context.Context, id string, u StateUpdate) (*Session, error) {
+// updated session. Only ACTIVE sessions accept state changes. Options: IfEtag.
+func (c *Client) SetState(ctx context.Context, id string, u StateUpdate, opts ...WriteOption) (*Session, error) {
 	entries, err := ToValueMap(u.Set)
 	if err != nil {
 		return nil, err
 	}
-	return call(c.SessionService.SetSessionState(ctx, &pb.SetSessionStateRequest{
-		SessionId: id, Entries: entries, DeleteKeys: u.Delete, Etag: u.Etag,
+	o := collectWrite(opts)
+	return asSession(c.SessionService.SetSessionState(ctx, &pb.SetSessionStateRequest{
+		SessionId: id, Entries: entries, DeleteKeys: u.Delete, Etag: o.etag,
 	}))
 }
 

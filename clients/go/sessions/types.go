@@ -2,15 +2,6 @@ package sessions
 
 import pb "github.com/llmspell/llmspell-sessions/clients/go/gen/llmspell/sessions/v1"
 
-// Session is a session record (the generated sessionsv1.Session).
-type Session = pb.Session
-
-// Artifact is an artifact's metadata (the generated sessionsv1.Artifact).
-type Artifact = pb.Artifact
-
-// Event is one entry of a session's event log (the generated sessionsv1.Event).
-type Event = pb.Event
-
 // Checkpoint is a named point in a session's history (the generated sessionsv1.Checkpoint).
 type Checkpoint = pb.Checkpoint
 

@@ -35,4 +35,4 @@ execFileSync(
     `--ts_proto_out=${out}`, `--ts_proto_opt=${options}`, ...protos],
   { stdio: "inherit" },
 );
-console.log(`gen: ${protos.length} protos -> src/gen`);
+console.error(`gen: ${protos.length} protos -> src/gen`);

@@ -33,6 +33,11 @@ export interface ConnectOptions {
    * `false` for plaintext. Default: plaintext for loopback targets, TLS for any other.
    */
   tls?: boolean | TlsOptions;
+  /**
+   * Allows sending `token` over plaintext to a non-loopback target. Without it, {@link connect} refuses
+   * that combination, since anyone on the path could read the token.
+   */
+  allowTokenOverPlaintext?: boolean;
   /** Default deadline of unary calls, in milliseconds (none by default). */
   timeoutMs?: number;
   /** Extra grpc-js channel options; they override the defaults below. */
@@ -43,6 +48,8 @@ export interface ConnectOptions {
 export interface ResolvedConnection {
   target: string;
   token?: string;
+  /** False when a token would travel in plaintext to a non-loopback target (and that was not allowed). */
+  tokenAllowed: boolean;
   credentials: ChannelCredentials;
   channelOptions: ChannelOptions;
   timeoutMs?: number;
@@ -55,16 +62,33 @@ const DEFAULT_CHANNEL_OPTIONS: ChannelOptions = {
   "grpc.keepalive_time_ms": 60_000,
 };
 
-/** Applies the defaults: target and token from the environment, TLS unless the target is loopback. */
+/**
+ * Thrown by {@link connect} when a bearer token would travel in plaintext to a non-loopback target
+ * (use TLS, or set `allowTokenOverPlaintext` when the network is trusted).
+ */
+export class InsecureTokenError extends Error {
+  constructor(target: string) {
+    super(`refusing to send a bearer token over plaintext to ${target}: use TLS or set allowTokenOverPlaintext`);
+    this.name = "InsecureTokenError";
+  }
+}
+
+/**
+ * Applies the defaults and the security rule: target and token from the environment; TLS unless the
+ * target is loopback or `tls: false`; no token over plaintext to a non-loopback target unless allowed.
+ */
 export function resolveConnection(options: ConnectOptions = {}): ResolvedConnection {
   const target = options.target || process.env.LLMSPELL_SESSION_ADDRESS || DEFAULT_TARGET;
   const token = options.token ?? (process.env.LLMSPELL_SESSION_TOKEN || undefined);
-  const tls = options.tls ?? !isLoopback(target);
+  const loopback = isLoopback(target);
+  const tls = options.tls ?? !loopback;
+  const tokenAllowed = tls !== false || loopback || options.allowTokenOverPlaintext === true;
+  if (token && !tokenAllowed) throw new InsecureTokenError(target);
   const channelOptions = { ...DEFAULT_CHANNEL_OPTIONS, ...options.channelOptions };
   if (typeof tls === "object" && tls.serverNameOverride) {
     channelOptions["grpc.ssl_target_name_override"] = tls.serverNameOverride;
   }
-  return { target, token, credentials: channelCredentials(tls), channelOptions, timeoutMs: options.timeoutMs };
+  return { target, token, tokenAllowed, credentials: channelCredentials(tls), channelOptions, timeoutMs: options.timeoutMs };
 }
 
 function channelCredentials(tls: boolean | TlsOptions): ChannelCredentials {

@@ -77,6 +77,18 @@ export class SessionsError extends Error {
   }
 }
 
+/**
+ * Downloaded bytes that do not match the artifact's size or BLAKE3 digest (or the digest the caller
+ * expected): code DATA_LOSS, reason `INTEGRITY_ERROR`, as the server reports stored bytes that fail
+ * their digest. `metadata` names the artifact and both digests or sizes.
+ */
+export class IntegrityError extends SessionsError {
+  constructor(details: string, metadata: Record<string, string>) {
+    super(GrpcStatus.DATA_LOSS, details, { reason: "INTEGRITY_ERROR", domain: ERROR_DOMAIN, metadata });
+    this.name = "IntegrityError";
+  }
+}
+
 function isServiceError(error: unknown): error is ServiceError {
   return error instanceof Error && typeof (error as Partial<ServiceError>).code === "number";
 }

@@ -5,7 +5,6 @@
  * @module
  */
 import type { ClientDuplexStream } from "@grpc/grpc-js";
-import { ArtifactCalls } from "./artifacts.js";
 import type { Checkpoint, Event, Session } from "./gen/llmspell/sessions/v1/common.js";
 import {
   ReplayStart,
@@ -18,7 +17,7 @@ import {
 } from "./gen/llmspell/sessions/v1/replay.js";
 import { SessionsError } from "./errors.js";
 import { checkJsonObject, type JsonObject } from "./json.js";
-import type { CallOptions } from "./rpc.js";
+import { cancelOnAbort, type CallOptions, type Rpc } from "./rpc.js";
 import type { EtagOptions } from "./sessions.js";
 
 /** A client event to append. `type` must not start with a reserved prefix (`session.`, `state.`, …). */
@@ -55,8 +54,15 @@ export type HistoryPoint = { seq: number } | { checkpointId: string };
 /** The first control of a replay (see `ReplayStart` in replay.proto). */
 export type ReplayStartInput = Partial<ReplayStart> & { sessionId: string };
 
-/** ReplayService methods of {@link SessionsClient}. */
-export class ReplayCalls extends ArtifactCalls {
+/** ReplayService calls: `client.replay`. */
+export class ReplayCalls {
+  readonly #rpc: Rpc;
+
+  /** A group of calls over `rpc`; {@link SessionsClient} builds one of each. */
+  constructor(rpc: Rpc) {
+    this.#rpc = rpc;
+  }
+
   /** Appends client events atomically and returns them with their seqs. */
   async appendEvents(sessionId: string, events: NewEventInput[], options: AppendOptions = {}): Promise<Event[]> {
     const newEvents = events.map((event, index) => {
@@ -64,14 +70,14 @@ export class ReplayCalls extends ArtifactCalls {
       return { payload: undefined, correlationId: "", causationId: "", ...event };
     });
     const request = { sessionId, events: newEvents, expectedLastSeq: options.expectedLastSeq };
-    const response = await this.unary(this.raw.replay.appendEvents.bind(this.raw.replay), request, options);
+    const response = await this.#rpc.unary(this.#rpc.raw.replay.appendEvents.bind(this.#rpc.raw.replay), request, options);
     return response.events;
   }
 
   /** Reads one page of a session's events. */
   listEvents(sessionId: string, query: EventQuery = {}, options?: CallOptions): Promise<ListEventsResponse> {
     const request = { sessionId, afterSeq: 0, types: [], pageSize: 0, pageToken: "", ...query };
-    return this.unary(this.raw.replay.listEvents.bind(this.raw.replay), request, options);
+    return this.#rpc.unary(this.#rpc.raw.replay.listEvents.bind(this.#rpc.raw.replay), request, options);
   }
 
   /** Iterates over every matching event in seq order, fetching pages as needed. */
@@ -86,28 +92,26 @@ export class ReplayCalls extends ArtifactCalls {
 
   /**
    * Streams the events after `afterSeq`, then live ones as they are appended, in order and without gaps.
-   * The iteration ends when `signal` aborts or the loop is left; a server error is thrown.
+   * Leaving the loop ends the subscription; an aborted `signal` makes the iteration throw a CANCELLED
+   * {@link SessionsError}, like every other call; so does a server error.
    */
   async *subscribeEvents(sessionId: string, options: SubscribeOptions = {}): AsyncGenerator<Event> {
     const request = { sessionId, afterSeq: options.afterSeq ?? 0, types: options.types ?? [] };
-    const call = this.raw.replay.subscribeEvents(request, this.metadata(options), this.grpcOptions(options, true));
-    const signal = options.signal;
-    const onAbort = () => call.cancel();
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const call = this.#rpc.raw.replay.subscribeEvents(request, this.#rpc.metadata(options), this.#rpc.grpcOptions(options, true));
+    const release = cancelOnAbort(call, options.signal);
     try {
-      if (signal?.aborted) return;
       for await (const event of call as AsyncIterable<Event>) yield event;
     } catch (error) {
-      if (!signal?.aborted) throw SessionsError.from(error);
+      throw SessionsError.from(error);
     } finally {
-      signal?.removeEventListener("abort", onAbort);
-      call.cancel();
+      release();
+      call.cancel(); // the loop was left early: end the subscription
     }
   }
 
   /** Records a named point at the session's current seq. */
   createCheckpoint(sessionId: string, label = "", options?: CallOptions): Promise<Checkpoint> {
-    return this.unary(this.raw.replay.createCheckpoint.bind(this.raw.replay), { sessionId, label }, options);
+    return this.#rpc.unary(this.#rpc.raw.replay.createCheckpoint.bind(this.#rpc.raw.replay), { sessionId, label }, options);
   }
 
   /** Reads one page of a session's checkpoints. */
@@ -115,13 +119,13 @@ export class ReplayCalls extends ArtifactCalls {
     sessionId: string, page: { pageSize?: number; pageToken?: string } = {}, options?: CallOptions,
   ): Promise<ListCheckpointsResponse> {
     const request = { sessionId, pageSize: page.pageSize ?? 0, pageToken: page.pageToken ?? "" };
-    return this.unary(this.raw.replay.listCheckpoints.bind(this.raw.replay), request, options);
+    return this.#rpc.unary(this.#rpc.raw.replay.listCheckpoints.bind(this.#rpc.raw.replay), request, options);
   }
 
   /** The session, its state and artifacts exactly as they were at `point`. */
   getSnapshot(sessionId: string, point: HistoryPoint, options?: CallOptions): Promise<GetSnapshotResponse> {
     const request = { sessionId, ...pointFields(point, "atSeq") };
-    return this.unary(this.raw.replay.getSnapshot.bind(this.raw.replay), request, options);
+    return this.#rpc.unary(this.#rpc.raw.replay.getSnapshot.bind(this.#rpc.raw.replay), request, options);
   }
 
   /** What changed in state and artifacts between two points of a session's history. */
@@ -129,24 +133,27 @@ export class ReplayCalls extends ArtifactCalls {
     sessionId: string, from: HistoryPoint, to: HistoryPoint, options?: CallOptions,
   ): Promise<CompareSnapshotsResponse> {
     const request = { sessionId, from: pointFields(from, "seq"), to: pointFields(to, "seq") };
-    return this.unary(this.raw.replay.compareSnapshots.bind(this.raw.replay), request, options);
+    return this.#rpc.unary(this.#rpc.raw.replay.compareSnapshots.bind(this.#rpc.raw.replay), request, options);
   }
 
   /** A new ACTIVE child session with the state and artifacts as they were at `point`. */
   forkSession(sessionId: string, point: HistoryPoint, name = "", options?: CallOptions): Promise<Session> {
     const request = { sessionId, name, ...pointFields(point, "atSeq") };
-    return this.unary(this.raw.replay.forkSession.bind(this.raw.replay), request, options);
+    return this.#rpc.unary(this.#rpc.raw.replay.forkSession.bind(this.#rpc.raw.replay), request, options);
   }
 
   /** Restores state and artifacts to `point` in place (a `session.rewound` event; history stays). */
   rewindSession(sessionId: string, point: HistoryPoint, options: EtagOptions = {}): Promise<Session> {
     const request = { sessionId, etag: options.etag ?? "", ...pointFields(point, "toSeq") };
-    return this.unary(this.raw.replay.rewindSession.bind(this.raw.replay), request, options);
+    return this.#rpc.unary(this.#rpc.raw.replay.rewindSession.bind(this.#rpc.raw.replay), request, options);
   }
 
-  /** Starts a controlled replay of a session's log; see {@link ReplayHandle}. */
+  /**
+   * Starts a controlled replay of a session's log; see {@link ReplayHandle}. Throws an
+   * `InsecureTokenError` at once where other calls reject with it.
+   */
   replaySession(start: ReplayStartInput, options: CallOptions = {}): ReplayHandle {
-    const call = this.raw.replay.replaySession(this.metadata(options), this.grpcOptions(options, true));
+    const call = this.#rpc.raw.replay.replaySession(this.#rpc.metadata(options), this.#rpc.grpcOptions(options, true));
     const handle = new ReplayHandle(call, options.signal);
     handle.send({ start: ReplayStart.fromPartial(start) });
     return handle;
@@ -156,13 +163,12 @@ export class ReplayCalls extends ArtifactCalls {
 /** A running replay: iterate it for frames, and steer it with the control methods. */
 export class ReplayHandle implements AsyncIterable<ReplayFrame> {
   readonly #call: ClientDuplexStream<ReplayControl, ReplayFrame>;
-  readonly #signal?: AbortSignal;
 
   /** @internal */
   constructor(call: ClientDuplexStream<ReplayControl, ReplayFrame>, signal?: AbortSignal) {
     this.#call = call;
-    this.#signal = signal;
-    signal?.addEventListener("abort", () => call.cancel(), { once: true });
+    const release = cancelOnAbort(call, signal);
+    call.once("status", release); // the call ended, however: drop the abort listener
   }
 
   /** @internal */
@@ -170,12 +176,15 @@ export class ReplayHandle implements AsyncIterable<ReplayFrame> {
     this.#call.write(control);
   }
 
+  /** Holds the replay after the current frame (a PAUSED frame follows). */
   pause(): void { this.send({ pause: {} }); }
+  /** Continues a paused replay, or one held at a breakpoint. */
   resume(): void { this.send({ resume: {} }); }
   /** Replays the next event (REPLAY_MODE_STEP). */
   step(): void { this.send({ step: {} }); }
   /** Changes the speed of a timed replay (0.1–10). */
   setSpeed(speed: number): void { this.send({ setSpeed: { speed } }); }
+  /** Holds the replay when it reaches this seq, or an event of this type. */
   addBreakpoint(breakpoint: { seq?: number; eventType?: string }): void {
     this.send({ addBreakpoint: { seq: breakpoint.seq ?? 0, eventType: breakpoint.eventType ?? "" } });
   }
@@ -184,14 +193,14 @@ export class ReplayHandle implements AsyncIterable<ReplayFrame> {
     this.send({ stop: {} });
     this.#call.end();
   }
-  /** Abandons the replay without waiting for the server. */
+  /** Abandons the replay without waiting for the server; the iteration throws CANCELLED. */
   cancel(): void { this.#call.cancel(); }
 
   async *[Symbol.asyncIterator](): AsyncIterator<ReplayFrame> {
     try {
       for await (const frame of this.#call as AsyncIterable<ReplayFrame>) yield frame;
     } catch (error) {
-      if (!this.#signal?.aborted) throw SessionsError.from(error);
+      throw SessionsError.from(error); // CANCELLED after cancel() or an aborted signal
     } finally {
       this.#call.cancel();
     }

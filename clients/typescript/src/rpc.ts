@@ -1,5 +1,5 @@
 /**
- * The base of the client: one channel shared by the three generated service clients, per-call metadata
+ * The core of the client ({@link Rpc}): one channel shared by the three generated service clients, per-call metadata
  * (bearer token, correlation id), deadlines, cancellation and error conversion.
  *
  * @module
@@ -13,7 +13,7 @@ import {
 import { ArtifactServiceClient } from "./gen/llmspell/sessions/v1/artifact.js";
 import { ReplayServiceClient } from "./gen/llmspell/sessions/v1/replay.js";
 import { SessionServiceClient } from "./gen/llmspell/sessions/v1/session.js";
-import type { ResolvedConnection } from "./connection.js";
+import { InsecureTokenError, type ResolvedConnection } from "./connection.js";
 import { GrpcStatus, SessionsError } from "./errors.js";
 
 /** Per-call options accepted by every method. */
@@ -24,6 +24,11 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Sent as `x-correlation-id`; the server stamps it on every event the call appends. */
   correlationId?: string;
+  /**
+   * The bearer token of this call instead of the connection's (one channel, several callers); `""`
+   * sends none. Subject to the same plaintext rule as the connection's token.
+   */
+  token?: string;
 }
 
 /** The generated grpc-js clients, for RPCs the wrapper does not cover. They share one channel. */
@@ -45,13 +50,17 @@ type UnaryMethod<Req, Res> = (
   callback: (error: ServiceError | null, response: Res) => void,
 ) => ClientUnaryCall;
 
-/** The shared machinery of {@link SessionsClient}; not used directly. */
-export class RpcBase {
+/**
+ * The core every call group shares: one channel for the three generated clients, per-call metadata
+ * (bearer token, correlation id), deadlines, cancellation and error conversion.
+ */
+export class Rpc {
   /** The generated clients, sharing this client's channel and credentials. */
   readonly raw: RawClients;
   /** The `host:port` this client talks to. */
   readonly target: string;
   readonly #token?: string;
+  readonly #tokenAllowed: boolean;
   readonly #timeoutMs?: number;
 
   constructor(connection: ResolvedConnection) {
@@ -65,6 +74,7 @@ export class RpcBase {
     };
     this.target = target;
     this.#token = connection.token;
+    this.#tokenAllowed = connection.tokenAllowed;
     this.#timeoutMs = connection.timeoutMs;
   }
 
@@ -83,21 +93,23 @@ export class RpcBase {
   }
 
   /** The request metadata of one call: the bearer token and the correlation id. */
-  protected metadata(options?: CallOptions): Metadata {
+  metadata(options?: CallOptions): Metadata {
     const metadata = new Metadata();
-    if (this.#token) metadata.set("authorization", `Bearer ${this.#token}`);
+    const token = options?.token ?? this.#token;
+    if (token && !this.#tokenAllowed) throw new InsecureTokenError(this.target);
+    if (token) metadata.set("authorization", `Bearer ${token}`);
     if (options?.correlationId) metadata.set("x-correlation-id", options.correlationId);
     return metadata;
   }
 
   /** grpc-js call options: the deadline. `stream` calls get no default deadline. */
-  protected grpcOptions(options?: CallOptions, stream = false): Partial<GrpcCallOptions> {
+  grpcOptions(options?: CallOptions, stream = false): Partial<GrpcCallOptions> {
     const timeoutMs = options?.timeoutMs ?? (stream ? undefined : this.#timeoutMs);
     return timeoutMs === undefined ? {} : { deadline: Date.now() + timeoutMs };
   }
 
   /** Runs one unary call as a promise; failures reject with a {@link SessionsError}. */
-  protected unary<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, options?: CallOptions): Promise<Res> {
+  unary<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, options?: CallOptions): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
       const call = method(request, this.metadata(options), this.grpcOptions(options), (error, response) => {
         release();

@@ -68,20 +68,27 @@ export async function writeClientStream<Req, Res>(
   });
   response.then(() => (settled = true), () => (settled = true));
   const release = cancelOnAbort(call, signal);
+  const ended = response.then(() => END, () => END);
+  const source = messages[Symbol.asyncIterator]();
   try {
-    for await (const message of messages) {
-      if (settled) break;
-      if (!call.write(message)) await drained(call, response);
+    for (;;) {
+      // Raced against the response: a cancelled or refused call must not wait for a slow source.
+      const next = await Promise.race([source.next(), ended]);
+      if (typeof next === "symbol" || next.done) break;
+      if (!call.write(next.value)) await drained(call, response);
     }
-    call.end();
+    if (!settled) call.end();
     return await response;
   } catch (error) {
     call.cancel();
     throw settled ? await response.then(() => error, (failure: unknown) => failure) : error;
   } finally {
     release();
+    if (settled) void source.return?.(undefined)?.catch(() => undefined); // stop reading the source
   }
 }
+
+const END = Symbol("end");
 
 async function drained<Req>(call: ClientWritableStream<Req>, response: Promise<unknown>): Promise<void> {
   const stop = new AbortController();

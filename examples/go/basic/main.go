@@ -37,27 +37,28 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create: %w", err)
 	}
-	fmt.Printf("created %s (%s)\n", s.SessionId, s.State)
+	fmt.Printf("created %s (%s)\n", s.ID, s.State)
 
-	if _, err := c.SetState(ctx, s.SessionId, sessions.StateUpdate{
+	if _, err := c.SetState(ctx, s.ID, sessions.StateUpdate{
 		Set: map[string]any{"plan": []string{"search", "summarise"}, "turn": 1},
 	}); err != nil {
 		return fmt.Errorf("set state: %w", err)
 	}
-	state, err := c.GetState(ctx, s.SessionId)
+	state, err := c.GetState(ctx, s.ID)
 	if err != nil {
 		return fmt.Errorf("get state: %w", err)
 	}
 	fmt.Printf("state: %v\n", state)
 
-	events, err := c.AppendEvents(ctx, s.SessionId, sessions.AnySeq,
-		sessions.NewEvent{Type: "agent.thought", Payload: map[string]any{"text": "search first"}},
-		sessions.NewEvent{Type: "agent.tool_call", Payload: map[string]any{"tool": "search"}})
+	events, err := c.AppendEvents(ctx, s.ID, []sessions.NewEvent{
+		{Type: "agent.thought", Payload: map[string]any{"text": "search first"}},
+		{Type: "agent.tool_call", Payload: map[string]any{"tool": "search"}},
+	})
 	if err != nil {
 		return fmt.Errorf("append events: %w", err)
 	}
 	fmt.Printf("appended events up to seq %d\n", events[len(events)-1].Seq)
-	for ev, err := range c.AllEvents(ctx, &sessions.ListEventsRequest{SessionId: s.SessionId}) {
+	for ev, err := range c.AllEvents(ctx, &sessions.ListEventsRequest{SessionId: s.ID}) {
 		if err != nil {
 			return fmt.Errorf("list events: %w", err)
 		}
@@ -73,28 +74,29 @@ func run(ctx context.Context) error {
 	}
 	fmt.Printf("%d sessions tagged example+go\n", n)
 
-	cp, err := c.CreateCheckpoint(ctx, s.SessionId, "after-planning")
+	cp, err := c.CreateCheckpoint(ctx, s.ID, "after-planning")
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	fork, err := c.ForkSession(ctx, s.SessionId, sessions.AtCheckpoint(cp.CheckpointId), "go-basic-what-if")
+	fork, err := c.ForkSession(ctx, s.ID, sessions.AtCheckpoint(cp.CheckpointId), "go-basic-what-if")
 	if err != nil {
 		return fmt.Errorf("fork: %w", err)
 	}
-	fmt.Printf("checkpoint %q at seq %d, forked into %s\n", cp.Label, cp.Seq, fork.SessionId)
+	fmt.Printf("checkpoint %q at seq %d, forked into %s\n", cp.Label, cp.Seq, fork.ID)
 
 	// State and events changed the etag: reread the session before conditional calls.
-	if s, err = c.GetSession(ctx, s.SessionId); err != nil {
+	if s, err = c.GetSession(ctx, s.ID); err != nil {
 		return fmt.Errorf("get: %w", err)
 	}
 	// An illegal transition comes back as a typed error.
-	if _, err := c.ResumeSession(ctx, s.SessionId, ""); sessions.ReasonOf(err) != sessions.ReasonInvalidStateTransition {
+	if _, err := c.ResumeSession(ctx, s.ID); sessions.ReasonOf(err) != sessions.ReasonInvalidStateTransition {
 		return fmt.Errorf("resume of an active session: want INVALID_STATE_TRANSITION, got %v", err)
 	}
-	for _, step := range []func(context.Context, string, string) (*sessions.Session, error){
+	for _, step := range []func(context.Context, string, ...sessions.WriteOption) (*sessions.Session, error){
 		c.SuspendSession, c.ResumeSession, c.CompleteSession, c.ArchiveSession,
 	} {
-		if s, err = step(ctx, s.SessionId, s.Etag); err != nil {
+		// IfEtag: each transition applies only to the version of the session read last.
+		if s, err = step(ctx, s.ID, sessions.IfEtag(s.Etag)); err != nil {
 			return fmt.Errorf("lifecycle: %w", err)
 		}
 		fmt.Printf("now %s (etag %s)\n", s.State, s.Etag)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import grpc
 
-from .._pb import artifact_pb2
-from ..model import Artifact, ArtifactType, UploadHeader
+from .._pb import artifact_pb2, session_pb2
+from ..model import Artifact, ArtifactType, RemoteFile, UploadHeader
 from ..wire import artifact_from_pb
 from ._artifact_api import make_header
 from .errors import error_from_rpc
@@ -32,6 +32,24 @@ class SyncStreams:
         call = getattr(self.stub("artifact"), method)  # type: ignore[attr-defined]
         try:
             return call(request, timeout=timeout, metadata=self.options.metadata())  # type: ignore[attr-defined]
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc) from None
+
+    def backup_store(self, known: Mapping[str, int] | None = None) -> Iterator[RemoteFile | bytes]:
+        """Operators only: the store's files as BackupStore streams them, a RemoteFile before each
+        file's bytes; files in ``known`` ({path: size}, an earlier backup's) may come as reused."""
+        request = session_pb2.BackupStoreRequest(
+            known_files=[session_pb2.BackupFile(path=p, size=s) for p, s in (known or {}).items()]
+        )
+        call = self.stub("session").BackupStore  # type: ignore[attr-defined]
+        try:
+            for part in call(request, metadata=self.options.metadata()):  # type: ignore[attr-defined]
+                kind = part.WhichOneof("kind")
+                if kind == "data":
+                    yield part.data
+                else:
+                    entry = getattr(part, kind)
+                    yield RemoteFile(entry.path, entry.size, reused=kind == "reused")
         except grpc.RpcError as exc:
             raise error_from_rpc(exc) from None
 

@@ -10,26 +10,36 @@ import grpc
 
 from .._pb import artifact_pb2_grpc, replay_pb2_grpc, session_pb2_grpc
 from ._api import ClientApi
+from ._archive_api import AsyncArchives
 from ._artifact_api import ArtifactClientApi
 from ._async_streams import AsyncStreams
 from ._replay_api import AsyncReplayStreams, ReplayClientApi
 from .channel import ConnectionOptions
 from .errors import error_from_status
+from .tracing import aio_interceptors
 
 T = TypeVar("T")
 
 
-class AsyncSessionClient(AsyncReplayStreams, AsyncStreams, ReplayClientApi, ArtifactClientApi, ClientApi):
+class AsyncSessionClient(
+    AsyncArchives, AsyncReplayStreams, AsyncStreams, ReplayClientApi, ArtifactClientApi, ClientApi
+):
     """An asyncio client with the same method names as SessionClient and SessionManager."""
 
-    def __init__(self, target: str = "", *, token: str = "", timeout: float | None = 30.0, **tls: Any) -> None:
-        self.options = ConnectionOptions(target=target, token=token, **tls)
+    def __init__(
+        self, target: str = "", *, token: str = "", timeout: float | None = 30.0, tracing: bool = False, **tls: Any
+    ) -> None:
+        """tracing=True: a CLIENT span per call, the trace context sent along (needs the tracing extra)."""
+        self.options = ConnectionOptions(target=target, token=token, tracing=tracing, **tls)
         credentials = self.options.credentials()
         address, channel_options = self.options.resolved_target(), self.options.channel_options()
+        interceptors = aio_interceptors() if tracing else None
         if credentials is None:
-            self.channel = grpc.aio.insecure_channel(address, options=channel_options)
+            self.channel = grpc.aio.insecure_channel(address, options=channel_options, interceptors=interceptors)
         else:
-            self.channel = grpc.aio.secure_channel(address, credentials, options=channel_options)
+            self.channel = grpc.aio.secure_channel(
+                address, credentials, options=channel_options, interceptors=interceptors
+            )
         self.timeout = timeout
         self._stubs = {
             "session": session_pb2_grpc.SessionServiceStub(self.channel),

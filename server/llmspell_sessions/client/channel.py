@@ -24,6 +24,8 @@ class ConnectionOptions:
     client_cert: str = ""
     client_key: str = ""
     server_name: str = ""
+    tracing: bool = False
+    """Client spans and W3C trace context in every call's metadata (see client/tracing.py)."""
 
     def resolved_target(self) -> str:
         return self.target or os.environ.get("LLMSPELL_SESSION_ADDRESS") or DEFAULT_TARGET
@@ -33,6 +35,10 @@ class ConnectionOptions:
         pairs = [("authorization", f"Bearer {token}")] if token else []
         if correlation_id:
             pairs.append(("x-correlation-id", correlation_id))
+        if self.tracing:  # the caller's trace context; a call's client span replaces it with its own
+            from .tracing import trace_context
+
+            pairs += trace_context()
         return pairs
 
     def channel_options(self) -> list[tuple[str, Any]]:

@@ -63,6 +63,7 @@ class Limits:
     max_artifact_size: int
     max_tenant_bytes: int
     max_state_bytes: int
+    max_archive_bytes: int = 4 * 1024 * MiB
 
     @classmethod
     def from_config(cls, config: SessionManagerConfig) -> Limits:
@@ -73,12 +74,19 @@ class Limits:
             config.max_artifact_size,
             config.max_tenant_bytes,
             config.max_state_bytes,
+            config.max_archive_bytes,
         )
 
     def artifact_size(self, size: int) -> None:
         if size > self.max_artifact_size:
             raise _exhausted(
                 f"artifact exceeds max_artifact_size ({self.max_artifact_size} bytes)", "max_artifact_size", size=size
+            )
+
+    def archive_size(self, size: int) -> None:
+        if size > self.max_archive_bytes:
+            raise _exhausted(
+                f"archive exceeds max_archive_bytes ({self.max_archive_bytes} bytes)", "max_archive_bytes", size=size
             )
 
     def artifact_count(self, session_id: str, count: int) -> None:

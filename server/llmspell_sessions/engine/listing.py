@@ -93,7 +93,7 @@ class SessionListing:
         query = self._query(
             states, tags, parent_session_id, created_by, create_time_after, create_time_before, search, order_by
         )
-        if c.role != Role.ADMIN:
+        if c.role < Role.ADMIN:
             query = dataclasses.replace(query, viewer=c.subject)
         fingerprint = query_fingerprint(
             [

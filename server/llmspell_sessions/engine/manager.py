@@ -18,8 +18,9 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, BinaryIO
 
 from .. import hotpath
 from ..cas.compaction import SETTLE_SECONDS, compact_segments
@@ -32,6 +33,7 @@ from ..model import (
     Checkpoint,
     Event,
     EventSpec,
+    ImportReport,
     LoadedSession,
     Page,
     Point,
@@ -62,7 +64,10 @@ from .replay import (
     EventSubscription,
     Replayer,
 )
+from .retention import BATCH as RETENTION_BATCH
+from .retention import RetentionReport
 from .store_format import open_format
+from .store_snapshot import take_snapshot
 from .timeouts import Sweeper
 
 READER, WRITER, ADMIN = Role.READER, Role.WRITER, Role.ADMIN
@@ -467,6 +472,13 @@ class SessionManager:
         """Logical and stored bytes of a session's live artifacts, or of the caller's whole tenant."""
         return self._p.queries.stats(self._admit(caller, READER), session_id)
 
+    def snapshot_store(self, *, caller: Caller | None = None) -> tuple[Path, dict[str, int]]:
+        """Operators only: a point-in-time copy of the whole store for a backup (hard links in a new
+        directory inside the store's; see engine/store_snapshot.py), and {relative path: size} of
+        its files. The caller removes the directory's parent when done."""
+        self._admit(caller, Role.OPERATOR)
+        return take_snapshot(self._storage, self._p.blobs)
+
     def capabilities(self) -> dict[str, Any]:
         """What clients need to chunk like the server and respect its limits."""
         return {
@@ -565,6 +577,18 @@ class SessionManager:
         """Restores state and artifacts in place as they were after to_seq (or a checkpoint)."""
         return self._p.forks.rewind(self._admit(caller, WRITER), session_id, to_seq, checkpoint_id, etag)
 
+    # -- archives ---------------------------------------------------------------------------------
+
+    def export_sessions(self, session_ids: Sequence[str], out: BinaryIO, *, caller: Caller | None = None) -> None:
+        """Writes the sessions (READ access to each), with their history and content, to out as one
+        portable archive (docs/archive-format.md)."""
+        self._p.archives.export(self._admit(caller, READER), session_ids, out)
+
+    def import_sessions(self, src: BinaryIO, *, caller: Caller | None = None) -> ImportReport:
+        """Imports an archive's sessions into the caller's tenant (WRITER role), ids kept: verified
+        whole first, then written at once; sessions already there and identical are skipped."""
+        return self._p.archives.import_(self._admit(caller, WRITER), src)
+
     # -- maintenance ------------------------------------------------------------------------------
 
     def maintain(self) -> int:
@@ -573,9 +597,20 @@ class SessionManager:
         if time.monotonic() - self._last_collection >= self.config.maintenance_interval:
             self._last_collection = time.monotonic()
             self.expire_uploads()
+            if self._p.retention.enabled:
+                self.apply_retention()
             self.collect_garbage()
             self.compact_segments()
         return changed
+
+    def apply_retention(self, *, dry_run: bool = False, everything: bool = False) -> RetentionReport:
+        """One retention pass (config retention_*): a batch of sessions, or ``everything``; with
+        dry_run, only what it would do. Runs in the background every maintenance interval."""
+        return self._p.retention.run(dry_run=dry_run, limit=None if everything else RETENTION_BATCH)
+
+    def retention_totals(self) -> dict[str, int]:
+        """Sessions archived and deleted and artifact versions expired by retention since start."""
+        return dict(self._p.retention.totals)
 
     def sweep_timeouts(self) -> int:
         """Applies every due timeout; returns how many sessions changed."""

@@ -6,6 +6,7 @@ from ..cas import ContentStore
 from ..config import SessionManagerConfig
 from ..storage import BlobStore, Storage
 from .admission import Admission
+from .archive import Archives
 from .artifacts import ArtifactQueries, ArtifactStore, ChunkUploads, SessionReader, UploadProgress
 from .changes import Changes
 from .hooks import HookRunner
@@ -13,6 +14,7 @@ from .limits import Limits
 from .listing import SessionListing
 from .records import SessionRecords
 from .replay import Checkpoints, EventLog, ForkAndRewind, Replays, Subscriptions, TimeTravel
+from .retention import Retention
 from .sessions import Sessions
 from .state import StateStore
 from .unit_of_work import Units
@@ -31,6 +33,7 @@ class Parts:
     """Every part of the engine, built once with explicit dependencies."""
 
     def __init__(self, config: SessionManagerConfig, storage: Storage, blobs: BlobStore, hooks: HookRunner) -> None:
+        self.blobs = blobs
         self.limits = Limits.from_config(config)
         self.admission = Admission(config, self.limits)
         self.records = SessionRecords(config, storage)
@@ -56,4 +59,8 @@ class Parts:
         self.replays = Replays(self.units, self.log, self.timetravel, config.replay_idle_timeout)
         self.session_reader = SessionReader(self.units)
         self.changes = Changes(self.units, storage, self.state, self.log, self.artifacts)
+        self.retention = Retention(config, storage, self.sessions, self.artifacts)
+        self.archives = Archives(
+            self.units, storage, self.records, self.content, self.artifacts, threshold, self.limits
+        )
         self.units.listeners.extend([self.subscriptions, self.checkpoints])

@@ -34,6 +34,7 @@ from ..errors import SessionNotFound
 from ..model import Caller, Event, EventSpec, Session, SessionState
 from ..storage import Storage, WriteBatch, keys
 from ..storage.base import Row
+from ..tracing import span
 from . import validation
 from .admission import SYSTEM_ACTOR, Admission, Growth, system_caller
 from .codec import clone_session, encode_event, now, to_micros
@@ -173,6 +174,18 @@ class UnitOfWork:
         self._written.append(_Written(tenant, skey, after, after.session_id, events, contexts))
         return events
 
+    def restore(self, skey: bytes, session: Session, events: Sequence[Event]) -> None:
+        """Adds a session as an archive holds it (import): its record and whole log, verbatim. Quotas
+        and counters as for any new record; no hooks or listeners: nothing happened to it now."""
+        for event in events:
+            self.batch.put("events", keys.event_key(skey, event.seq), encode_event(event))
+        self._units.admission.check_session(None, session)
+        tenant = self.caller.tenant
+        for name, delta in self._units.records.put(self.batch, tenant, skey, None, session).items():
+            self.count(tenant, name, delta)
+        self._pending[skey] = session
+        self._written.append(_Written(tenant, skey, session, session.session_id))
+
     def delete(self, skey: bytes, session: Session, *, operation: str) -> None:
         """Adds the deletion of a session record with its state, events and checkpoints."""
         context = HookContext(operation, self.caller, session.session_id, "", {})
@@ -185,6 +198,20 @@ class UnitOfWork:
 
     def commit(self) -> None:
         """Writes everything added, atomically, after the quota checks; then notifies."""
+        units = self._units
+        with span("storage.commit", tenant=self.caller.tenant, sessions=len(self._written), sync=self._sync):
+            values = self._write()
+        self.committed = True
+        units.records.counters_written(values)
+        for written in self._written:
+            if written.session is None:
+                units.records.forget(written.skey)
+            else:
+                units.records.remember(written.skey, written.session)
+        units.committed(self._written)
+
+    def _write(self) -> dict[CounterKey, int]:
+        """References, counters (checked) and the batch, in one storage write; the new counter values."""
         units = self._units
         for tenant, delta in self._references.items():
             units.content.reference_writes(self.batch, tenant, delta, to_micros(self.time))
@@ -199,14 +226,7 @@ class UnitOfWork:
             for written in self._written:  # wakes other servers' subscriptions once committed
                 self.batch.notice(f"{written.tenant} {written.session_id}")
         units.storage.write(self.batch, sync=self._sync)
-        self.committed = True
-        units.records.counters_written(values)
-        for written in self._written:
-            if written.session is None:
-                units.records.forget(written.skey)
-            else:
-                units.records.remember(written.skey, written.session)
-        units.committed(self._written)
+        return values
 
     def _check_growth(self, values: dict[CounterKey, int]) -> None:
         grew = self._counters.get

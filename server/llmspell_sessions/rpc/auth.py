@@ -10,7 +10,8 @@ from ..config import TokenConfig
 from ..errors import InvalidArgument, Unauthenticated
 from ..model import Caller, Role
 
-OPEN_CALLER = Caller(tenant="default", subject="anonymous", role=Role.ADMIN)
+OPEN_CALLER = Caller(tenant="default", subject="anonymous", role=Role.OPERATOR)
+"""Without tokens the server only listens on loopback (or --insecure): whoever reaches it owns the store."""
 
 
 class Authenticator:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 from grpc_reflection.v1alpha._async import ReflectionServicer
@@ -130,9 +131,40 @@ class MethodAwareReflection(ReflectionServicer):
         return response
 
 
+def _register_reflection_v1() -> None:
+    """Adds grpc/reflection/v1/reflection.proto to the descriptor pool, so reflection can describe
+    the v1 service it lists: v1alpha's file with the package renamed (the messages are identical)."""
+    pool = descriptor_pool.Default()
+    try:
+        pool.FindServiceByName(REFLECTION_V1)
+        return
+    except KeyError:
+        pass
+    proto = descriptor_pb2.FileDescriptorProto()
+    reflection_pb2.DESCRIPTOR.CopyToProto(proto)
+    old, new = f".{proto.package}.", ".grpc.reflection.v1."
+    proto.name, proto.package = "grpc/reflection/v1/reflection.proto", "grpc.reflection.v1"
+    for message in proto.message_type:
+        for item in message.field:
+            if item.type_name:  # setting it, even to "", would mark a scalar field as a message
+                item.type_name = item.type_name.replace(old, new)
+    for method in proto.service[0].method:
+        method.input_type, method.output_type = (
+            method.input_type.replace(old, new),
+            method.output_type.replace(old, new),
+        )
+    pool.Add(proto)
+
+
 def add_reflection(server: grpc.aio.Server, services: list[str]) -> None:
     """Reflection under v1alpha (grpcio-reflection) and v1: the two protocols are wire-identical."""
-    names = [*services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME]
+    names = [
+        *services,
+        health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+        reflection.SERVICE_NAME,
+        REFLECTION_V1,
+    ]
+    _register_reflection_v1()
     servicer = MethodAwareReflection(names)
     reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
     handler = grpc.stream_stream_rpc_method_handler(

@@ -1,5 +1,6 @@
-"""The one interceptor: authenticates, sets the correlation id, runs the call where the execution
-model says, and maps every error to a status.
+"""The one interceptor: opens the call's tracing span (when tracing is on: see tracing.py),
+authenticates, sets the correlation id, runs the call where the execution model says, and maps every
+error to a status.
 
 Servicers never catch exceptions: an LlmspellError becomes its gRPC code with a google.rpc.Status
 carrying an ErrorInfo (domain, reason, metadata) and, for rate limits, a RetryInfo. Requests that do
@@ -26,6 +27,7 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from .. import tracing
 from ..engine.ids import uuid7
 from ..errors import ERROR_DOMAIN, InternalError, LlmspellError, Unimplemented
 from ..model import Caller
@@ -78,7 +80,8 @@ def status_for(error: LlmspellError) -> grpc.Status:
 
 
 class ServiceInterceptor:
-    """Wraps every handler: caller resolution, correlation ids, execution, error mapping and observers."""
+    """Wraps every handler: its span, caller resolution, correlation ids, execution, error mapping and
+    observers."""
 
     def __init__(
         self,
@@ -119,14 +122,18 @@ class ServiceInterceptor:
         for task in list(self._waiting_streams):
             task.cancel(SHUTDOWN_MESSAGE)
 
-    def _enter(self, context: grpc.aio.ServicerContext, call: CallRecord, request: Any, streaming: bool) -> Any:
+    def _enter(
+        self, context: grpc.aio.ServicerContext, call: CallRecord, request: Any, streaming: bool, span: Any
+    ) -> Any:
         """Resolves the caller; returns the request to hand on (checked for parse failures)."""
         pairs = context.invocation_metadata() or ()
         tokens = [value for key, value in pairs if key == "authorization"]
-        caller = self._authenticator.caller(tokens)
         metadata = dict(pairs)
         correlation = str(metadata.get(CORRELATION_HEADER) or "")[:128] or uuid7()
+        tracing.annotate(span, {"llmspell.correlation_id": correlation})
+        caller = self._authenticator.caller(tokens)
         call.caller = dataclasses.replace(caller, correlation_id=correlation)
+        tracing.annotate(span, {"llmspell.tenant": caller.tenant})
         _CALLER.set(call.caller)
         if self._admit is not None:
             self._admit(call.method)
@@ -135,8 +142,9 @@ class ServiceInterceptor:
         refuse_malformed(request)
         return request
 
-    def _finish(self, call: CallRecord) -> None:
+    def _finish(self, call: CallRecord, span: Any = None) -> None:
         call.duration = time.perf_counter() - call.started
+        tracing.finish_rpc(span, call.code)
         for observer in self._observers:
             try:
                 observer(call)
@@ -149,17 +157,18 @@ class ServiceInterceptor:
 
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
             call = CallRecord(method)
-            try:
-                request = self._enter(context, call, request, streaming)
-                call.response = await run(request, context)
-                return call.response
-            except Exception as error:  # noqa: BLE001 - the last line of defence: never a bare crash
-                await _abort(context, error, call)
-            except asyncio.CancelledError:
-                call.code = "CANCELLED"
-                raise
-            finally:
-                self._finish(call)
+            with tracing.rpc_span(method, context.invocation_metadata()) as span:
+                try:
+                    request = self._enter(context, call, request, streaming, span)
+                    call.response = await run(request, context)
+                    return call.response
+                except Exception as error:  # noqa: BLE001 - the last line of defence: never a bare crash
+                    await _abort(context, error, call)
+                except asyncio.CancelledError:
+                    call.code = "CANCELLED"
+                    raise
+                finally:
+                    self._finish(call, span)
 
         return wrapped
 
@@ -172,30 +181,31 @@ class ServiceInterceptor:
             waiting = self._waiting_streams if open_ended else set()
             task = asyncio.current_task()
             assert task is not None  # grpc.aio runs every call in a task
-            try:
-                request = self._enter(context, call, request, streaming)
-                if open_ended and self._stopping:
-                    raise _ShuttingDown
-                waiting.add(task)
-                async for item in behavior(request, context):
-                    waiting.discard(task)
-                    yield item
+            with tracing.rpc_span(method, context.invocation_metadata()) as span:
+                try:
+                    request = self._enter(context, call, request, streaming, span)
                     if open_ended and self._stopping:
                         raise _ShuttingDown
                     waiting.add(task)
-            except Exception as error:  # noqa: BLE001
-                await _abort(context, error, call)
-            except asyncio.CancelledError:
-                if not (open_ended and self._stopping):
+                    async for item in behavior(request, context):
+                        waiting.discard(task)
+                        yield item
+                        if open_ended and self._stopping:
+                            raise _ShuttingDown
+                        waiting.add(task)
+                except Exception as error:  # noqa: BLE001
+                    await _abort(context, error, call)
+                except asyncio.CancelledError:
+                    if not (open_ended and self._stopping):
+                        call.code = "CANCELLED"
+                        raise
+                    await _abort(context, _ShuttingDown(), call)
+                except GeneratorExit:
                     call.code = "CANCELLED"
                     raise
-                await _abort(context, _ShuttingDown(), call)
-            except GeneratorExit:
-                call.code = "CANCELLED"
-                raise
-            finally:
-                waiting.discard(task)
-                self._finish(call)
+                finally:
+                    waiting.discard(task)
+                    self._finish(call, span)
 
         return wrapped
 

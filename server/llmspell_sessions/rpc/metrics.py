@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from .._pb import common_pb2
@@ -47,10 +47,32 @@ class ActiveSessionsCollector(Collector):
         yield gauge
 
 
+class RetentionCollector(Collector):
+    """What retention archived, deleted and expired since the server started, read when scraped."""
+
+    def __init__(self, totals: Callable[[], dict[str, int]]) -> None:
+        self._totals = totals
+
+    def collect(self) -> Iterator[Metric]:
+        counter = CounterMetricFamily(
+            "llmspell_retention",
+            "Sessions archived and deleted, artifact versions expired by retention",
+            labels=["action"],
+        )
+        for action, count in sorted(self._totals().items()):
+            counter.add_metric([action], count)
+        yield counter
+
+
 class ServerMetrics:
     """The server's metrics in their own registry, and the HTTP endpoint that exposes them."""
 
-    def __init__(self, active_sessions: Callable[[str], int], tenants: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        active_sessions: Callable[[str], int],
+        tenants: Iterable[str] = (),
+        retention: Callable[[], dict[str, int]] = dict,
+    ) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "llmspell_rpc_requests",
@@ -83,6 +105,7 @@ class ServerMetrics:
         )
         self.sessions = ActiveSessionsCollector(active_sessions, tenants)
         self.registry.register(self.sessions)
+        self.registry.register(RetentionCollector(retention))
         self._http: Any = None
         self._thread: threading.Thread | None = None
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import grpc
 
+from .. import tracing
 from .._pb import artifact_pb2, artifact_pb2_grpc, replay_pb2, session_pb2, session_pb2_grpc
 from ..config import ServerConfig, SessionManagerConfig
 from ..engine import SessionManager
@@ -91,7 +92,11 @@ class Server:
             ("grpc.so_reuseport", 1 if config.workers > 1 else 0),
         ]
         metrics_on = bool(config.metrics_address)
-        self.metrics = ServerMetrics(self.manager.active_sessions, _tenants(config)) if metrics_on else None
+        self.metrics = (
+            ServerMetrics(self.manager.active_sessions, _tenants(config), self.manager.retention_totals)
+            if metrics_on
+            else None
+        )
         observers: list[Observer] = [self.metrics.observe] if self.metrics else []
         observers += [AccessLog()] if config.access_log else []
         self.execution = execution or Execution()
@@ -103,7 +108,7 @@ class Server:
         )
         self.interceptor = ServiceInterceptor(self.authenticator, observers, self.execution, self.probe.admit)
         services = WrappingRegistrar(self.grpc, self.interceptor)  # health and reflection stay unwrapped
-        session_pb2_grpc.add_SessionServiceServicer_to_server(SessionServicer(self.manager), services)
+        session_pb2_grpc.add_SessionServiceServicer_to_server(SessionServicer(self.manager, self.execution), services)
         artifact_pb2_grpc.add_ArtifactServiceServicer_to_server(
             ArtifactServicer(self.manager, config.max_message_size, self.execution), services
         )
@@ -146,6 +151,8 @@ async def serve(
 ) -> None:
     """Runs until SIGTERM or SIGINT, then stops gracefully."""
     _tune_malloc()
+    if tracing.configure(config.tracing):  # before the engine: its blob store is traced when built
+        log.info("tracing: exporting spans over OTLP")
     server = Server(engine_config, config)
     await server.start()
     if on_ready is not None:
@@ -157,4 +164,5 @@ async def serve(
     await stopping.wait()
     log.info("stopping: draining in-flight calls")
     await server.stop()
+    tracing.shutdown()  # flushes the spans still batched
     log.info("stopped")

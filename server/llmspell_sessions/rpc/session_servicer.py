@@ -6,6 +6,9 @@ The methods are plain functions: the interceptor runs them where the execution m
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
+from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
 import grpc
@@ -15,6 +18,10 @@ from .._pb import common_pb2, session_pb2, session_pb2_grpc
 from ..engine import SessionManager
 from ..wire import batches, py_to_value_map, session_to_pb, value_map_to_py
 from ..wire import sessions as wire
+from ..wire.archives import ARCHIVE_PART_BYTES, import_report_to_pb
+from .archive_stream import PartReader
+from .backup_stream import stream_backup
+from .execution import Execution
 from .interceptors import current_caller
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
@@ -23,8 +30,15 @@ Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     """Translates SessionService RPCs to SessionManager calls."""
 
-    def __init__(self, manager: SessionManager) -> None:
+    def __init__(self, manager: SessionManager, execution: Execution) -> None:
         self._m = manager
+        self._run = execution.run
+
+    async def BackupStore(
+        self, request: session_pb2.BackupStoreRequest, context: Context
+    ) -> AsyncIterator[session_pb2.BackupStorePart]:
+        async for part in stream_backup(self._m, request, self._run):
+            yield part
 
     def CreateSession(self, request: session_pb2.CreateSessionRequest, context: Context) -> common_pb2.Session:
         return session_to_pb(self._m.new_session(**wire.create_from_pb(request), caller=current_caller()))
@@ -102,3 +116,19 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     ) -> common_pb2.Session:
         session = self._m.revoke_session_access(request.session_id, request.subject, caller=current_caller())
         return session_to_pb(session)
+
+    async def ExportSessions(
+        self, request: session_pb2.ExportSessionsRequest, context: Context
+    ) -> AsyncIterator[session_pb2.ArchivePart]:
+        with tempfile.TemporaryFile() as spool:
+            await self._run(self._m.export_sessions, list(request.session_ids), spool, caller=current_caller())
+            spool.seek(0)
+            while data := await self._run(spool.read, ARCHIVE_PART_BYTES):
+                yield session_pb2.ArchivePart(data=data)
+
+    async def ImportSessions(
+        self, request_iterator: AsyncIterator[session_pb2.ArchivePart], context: Context
+    ) -> session_pb2.ImportSessionsResponse:
+        source = PartReader(request_iterator, asyncio.get_running_loop())
+        report = await self._run(self._m.import_sessions, source, caller=current_caller())
+        return import_report_to_pb(report)

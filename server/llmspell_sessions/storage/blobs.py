@@ -213,6 +213,19 @@ class SegmentBlobStore:
                 sizes[number] = stat.st_size
         return sizes
 
+    def link_segments(self, target: Path) -> dict[str, int]:
+        """Hard-links every segment file into ``target`` (same filesystem) after a sync and returns
+        {file name: size now}: closed segments never change, and bytes appended to the active one
+        later are past the size returned (a copy stops there)."""
+        target.mkdir(parents=True, exist_ok=True)
+        self.sync()
+        with self._lock:
+            sizes = {}
+            for path in sorted(self.directory.glob("seg-*.dat")):
+                os.link(path, target / path.name)
+                sizes[path.name] = os.stat(target / path.name).st_size
+            return sizes
+
     def remove_segment(self, segment: int) -> None:
         """Unlinks the file; a reader that already opened it keeps reading until close (POSIX)."""
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import tracing
 from ..config import SessionManagerConfig
 from .base import Storage
 from .blobs import BlobStore, MemoryBlobStore, SegmentBlobStore
@@ -26,7 +27,17 @@ def build_storage(config: SessionManagerConfig) -> Storage:
 
 def build_blob_store(config: SessionManagerConfig) -> BlobStore:
     """Where chunk bytes go (config.blob_store): segment files under storage_path, memory, or an
-    S3-compatible object store; by default segments, or memory with the memory backend."""
+    S3-compatible object store; by default segments, or memory with the memory backend. Wrapped in
+    TracedBlobStore while tracing is on."""
+    store = _blob_store(config)
+    if tracing.enabled():
+        from .traced_blobs import TracedBlobStore
+
+        return TracedBlobStore(store)
+    return store
+
+
+def _blob_store(config: SessionManagerConfig) -> BlobStore:
     kind = config.blob_store or ("memory" if config.storage_backend == "memory" else "segments")
     if kind == "s3":
         from .s3blobs import S3BlobStore  # imported late: only this store needs obstore

@@ -182,6 +182,14 @@ class RocksDBStorage:
         except Exception as exc:
             raise Unavailable(f"the store could not sync: {exc}", path=self.path) from exc
 
+    def checkpoint(self, path: str | os.PathLike[str]) -> None:
+        """A consistent copy of the database at ``path`` (a new directory): SST files hard-linked,
+        the rest copied. Call inside transaction() to exclude every commit."""
+        try:
+            rocksdict.Checkpoint(self._db).create_checkpoint(os.fspath(path))
+        except Exception as exc:  # rocksdict raises plain Exception for I/O errors
+            raise Unavailable(f"cannot checkpoint the store at {self.path}: {exc}", path=self.path) from exc
+
     def close(self) -> None:
         with self._transactions.transaction():  # after the transactions in flight
             if not self._closed:

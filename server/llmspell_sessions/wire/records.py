@@ -32,6 +32,8 @@ def session_to_pb(s: Session, target: common_pb2.Session | None = None) -> commo
     pb.last_event_seq = s.last_event_seq
     pb.etag = s.etag
     pb.failure_reason = s.failure_reason
+    to_timestamp(s.active_since, pb.active_since)
+    pb.state_bytes = s.state_bytes
     for subject, access in s.grants.items():
         pb.grants[subject] = ACCESS_TO_PB[access]
     return pb
@@ -56,6 +58,8 @@ def session_from_pb(pb: common_pb2.Session) -> Session:
         artifact_bytes=pb.artifact_bytes,
         last_event_seq=pb.last_event_seq,
         failure_reason=pb.failure_reason,
+        active_since=from_timestamp(pb.active_since),
+        state_bytes=pb.state_bytes,
         grants={subject: ACCESS_FROM_PB[access] for subject, access in pb.grants.items() if access in ACCESS_FROM_PB},
     )
 

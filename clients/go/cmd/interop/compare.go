@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -29,13 +31,24 @@ func fromArgs(args map[string]any, m proto.Message) error {
 	return protojson.Unmarshal(raw, m)
 }
 
-// equal compares an expected JSON value with a result value; numbers compare numerically (proto3
-// JSON writes int64 as strings) and objects must have exactly the same keys.
+// equal compares an expected JSON value with a result value (tests/interop/README.md,
+// "Expectations"): structurally, numbers numerically (int64 may be decimal strings), objects with
+// exactly the same keys, and a null (absent) result equal to the expected default.
 func equal(want, got any) bool {
+	if got == nil {
+		return want == nil || isDefault(want)
+	}
+	if wb, ok := want.(bool); ok {
+		gb, ok := got.(bool)
+		return ok && gb == wb
+	}
+	if _, ok := got.(bool); ok {
+		return false
+	}
 	switch w := want.(type) {
 	case float64:
 		g, ok := number(got)
-		return ok && g == w
+		return ok && (g == w || math.Abs(g-w) <= 1e-9*math.Max(math.Abs(g), math.Abs(w)))
 	case map[string]any:
 		g, ok := got.(map[string]any)
 		if !ok || len(g) != len(w) {
@@ -64,8 +77,50 @@ func equal(want, got any) bool {
 	}
 }
 
+// isDefault reports a proto3 default: 0, "", false, [] or {}.
+func isDefault(v any) bool {
+	switch t := v.(type) {
+	case float64:
+		return t == 0
+	case string:
+		return t == ""
+	case bool:
+		return !t
+	case []any:
+		return len(t) == 0
+	case map[string]any:
+		return len(t) == 0
+	}
+	return false
+}
+
+// lookup is the value at a dotted path of a result (decimal segments index lists), nil when absent.
+func lookup(result any, path string) any {
+	v := result
+	for _, part := range strings.Split(path, ".") {
+		switch t := v.(type) {
+		case map[string]any:
+			v = t[part]
+		case []any:
+			i, err := strconv.Atoi(part)
+			if err != nil || i < 0 || i >= len(t) {
+				return nil
+			}
+			v = t[i]
+		default:
+			return nil
+		}
+		if v == nil {
+			return nil
+		}
+	}
+	return v
+}
+
 func number(v any) (float64, bool) {
 	switch n := v.(type) {
+	case uint32:
+		return float64(n), true
 	case float64:
 		return n, true
 	case int64:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -58,8 +59,9 @@ func TestHashCounterMatchesDigest(t *testing.T) {
 }
 
 func TestSubstituteResolvesLangSavedFieldsAndDigests(t *testing.T) {
-	r := &runner{lang: "go", saved: map[string]map[string]any{"s": {"session_id": "abc", "last_event_seq": "5"}}}
-	st := &step{contentDigest: "d1"}
+	r := &runner{lang: "go", uid: "0123456789abcdef", random: 77, contentDigest: "d1", saved: map[string]any{
+		"s": map[string]any{"session_id": "abc", "last_event_seq": "5", "session": map[string]any{"grants": map[string]any{"x": "R"}}},
+	}}
 	args := map[string]any{
 		"name":  "blob-$lang.bin",
 		"id":    "$s.session_id",
@@ -67,16 +69,20 @@ func TestSubstituteResolvesLangSavedFieldsAndDigests(t *testing.T) {
 		"tags":  []any{"interop", "$lang"},
 		"both":  "$s.session_id/$content_digest",
 		"plain": 3.0,
+		"path":  "$s.session.grants.x",
+		"uid":   "up-$lang-$uid",
+		"seed":  "$random",
 	}
-	got, err := r.substitute(st, args)
+	got, err := r.substitute(args)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"name": "blob-go.bin", "id": "abc", "seq": "5", "tags": []any{"interop", "go"}, "both": "abc/d1", "plain": 3.0}
+	want := map[string]any{"name": "blob-go.bin", "id": "abc", "seq": "5", "tags": []any{"interop", "go"}, "both": "abc/d1", "plain": 3.0,
+		"path": "R", "uid": "up-go-0123456789abcdef", "seed": 77.0}
 	if !equal(want, got) {
 		t.Errorf("got %v", got)
 	}
-	if _, err := r.substitute(st, "$t.session_id"); err == nil {
+	if _, err := r.substitute("$t.session_id"); err == nil {
 		t.Error("an unknown reference must fail the step")
 	}
 }
@@ -94,7 +100,11 @@ func TestEqualComparesNumbersNumericallyAndObjectsExactly(t *testing.T) {
 		{[]any{2.0}, []any{2.0, 3.0}, false},
 		{"SESSION_STATE_ACTIVE", "SESSION_STATE_ACTIVE", true},
 		{nil, nil, true},
-		{false, nil, false},
+		{false, nil, true}, // an absent field equals the expected default
+		{0.0, nil, true},
+		{map[string]any{}, nil, true},
+		{1.0, nil, false},
+		{true, 1.0, false},
 	}
 	for _, tc := range cases {
 		if equal(tc.want, tc.got) != tc.eq {
@@ -106,8 +116,34 @@ func TestEqualComparesNumbersNumericallyAndObjectsExactly(t *testing.T) {
 func TestRangeDigestUsesTheSavedUploadsContent(t *testing.T) {
 	content := xorshift32(20261125, 5<<20)
 	r := &runner{contents: map[string][]byte{"a": content}}
-	st := &step{Args: map[string]any{"artifact_id": "$a.artifact_id", "offset": 1000000.0, "limit": 4096.0}}
-	if got := r.rangeDigest(st); got != "a19e2bbe5f62fef908788d2443b7b747b7e4594c8eddfb7254e1f431cf0028e1" {
-		t.Errorf("range digest %s", got)
+	st := &step{Op: "download_artifact", Args: map[string]any{"artifact_id": "$a.artifact_id", "offset": 1000000.0, "limit": 4096.0}}
+	if r.noteRange(st); r.rangeDigest != "a19e2bbe5f62fef908788d2443b7b747b7e4594c8eddfb7254e1f431cf0028e1" {
+		t.Errorf("range digest %s", r.rangeDigest)
+	}
+}
+
+func TestContentEditsXorAndInsert(t *testing.T) {
+	xor, ins := 90, 3
+	spec := contentSpec{Generate: "xorshift32", Seed: 5, Size: 10, Edits: []edit{
+		{Xor: &xor, Offset: 2, Size: 2}, {Insert: &ins, Offset: 4, Seed: 9},
+	}}
+	got, err := spec.generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := xorshift32(5, 10)
+	want := append([]byte{}, base[:2]...)
+	want = append(want, base[2]^90, base[3]^90)
+	want = append(want, xorshift32(9, 3)...)
+	want = append(want, base[4:]...)
+	if !bytes.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+func TestLookupFollowsPathsAndListIndexes(t *testing.T) {
+	result := map[string]any{"artifacts": []any{map[string]any{"name": "a"}}, "session": map[string]any{"seq": "4"}}
+	if lookup(result, "artifacts.0.name") != "a" || lookup(result, "session.seq") != "4" || lookup(result, "artifacts.1.name") != nil {
+		t.Error("lookup")
 	}
 }

@@ -10,6 +10,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -30,6 +31,7 @@ func (v *verifyFlags) Set(s string) error { *v = append(*v, s); return nil }
 
 func main() {
 	target := flag.String("target", envOr("LLMSPELL_SESSION_ADDRESS", "127.0.0.1:50051"), "server HOST:PORT")
+	targetAuth := flag.String("target-auth", "", "HOST:PORT of the server with tokens, for the \"server\": \"auth\" scenarios")
 	scenarios := flag.String("scenarios", "tests/interop/scenarios.json", "scenario file")
 	lang := flag.String("lang", "go", "this driver's language, substituted for $lang")
 	out := flag.String("out", "", "write {lang, shared, results} JSON here")
@@ -37,10 +39,10 @@ func main() {
 	var verify verifyFlags
 	flag.Var(&verify, "verify", "a results file of another driver whose shared artifacts to check (repeatable)")
 	flag.Parse()
-	os.Exit(run(*target, *scenarios, *lang, *out, *timeout, verify))
+	os.Exit(run(*target, *targetAuth, *scenarios, *lang, *out, *timeout, verify))
 }
 
-func run(target, scenarioPath, lang, outPath string, timeout time.Duration, verify []string) int {
+func run(target, targetAuth, scenarioPath, lang, outPath string, timeout time.Duration, verify []string) int {
 	ctx := context.Background()
 	var file scenarioFile
 	if err := readJSON(scenarioPath, &file); err != nil {
@@ -53,10 +55,24 @@ func run(target, scenarioPath, lang, outPath string, timeout time.Duration, veri
 		return 2
 	}
 	defer c.Close()
-	r := &runner{client: c, lang: lang, timeout: timeout}
-	results := map[string]string{} // "ok" or why the scenario failed, as the Python driver writes it
+	r := &runner{clients: map[string]*sessions.Client{"main": c}, tokens: file.Tokens, lang: lang, timeout: timeout}
+	if targetAuth != "" { // one connection per server; tokens go per call
+		auth, err := sessions.Dial(ctx, targetAuth)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "interop:", err)
+			return 2
+		}
+		defer auth.Close()
+		r.clients["auth"] = auth
+	}
+	results := map[string]string{} // "ok", "skipped" or why the scenario failed, as the Python driver writes it
 	passed, failed := 0, 0
 	report := func(name string, err error) {
+		if errors.Is(err, errSkipped) {
+			results[name] = "skipped"
+			fmt.Printf("skip %s: %v\n", name, err)
+			return
+		}
 		if err == nil {
 			results[name] = "ok"
 			passed++

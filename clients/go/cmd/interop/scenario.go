@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -13,31 +16,38 @@ import (
 
 // scenarioFile is tests/interop/scenarios.json.
 type scenarioFile struct {
-	Version   int        `json:"version"`
-	Scenarios []scenario `json:"scenarios"`
+	Version   int                  `json:"version"`
+	Tokens    map[string]tokenSpec `json:"tokens"`
+	Scenarios []scenario           `json:"scenarios"`
+}
+
+// tokenSpec is one entry of the file's tokens table.
+type tokenSpec struct {
+	Token string `json:"token"`
 }
 
 type scenario struct {
-	Name  string `json:"name"`
-	Steps []step `json:"steps"`
+	Name   string `json:"name"`
+	Server string `json:"server"`
+	Token  string `json:"token"`
+	Steps  []step `json:"steps"`
 }
 
 // step is one call of a scenario, plus what this run learnt while making it.
 type step struct {
-	Op          string         `json:"op"`
-	Args        map[string]any `json:"args"`
-	Save        string         `json:"save"`
-	Share       bool           `json:"share"`
-	Expect      map[string]any `json:"expect"`
-	ExpectNot   map[string]any `json:"expect_not"`
-	ExpectError *struct {
-		Code   string `json:"code"`
-		Reason string `json:"reason"`
-	} `json:"expect_error"`
+	Op               string         `json:"op"`
+	Args             map[string]any `json:"args"`
+	Token            *string        `json:"token"`
+	Save             string         `json:"save"`
+	Share            bool           `json:"share"`
+	RepeatUntilError int            `json:"repeat_until_error"`
+	Expect           map[string]any `json:"expect"`
+	ExpectNot        map[string]any `json:"expect_not"`
+	ExpectAtLeast    map[string]any `json:"expect_at_least"`
+	ExpectAtMost     map[string]any `json:"expect_at_most"`
+	ExpectError      map[string]any `json:"expect_error"`
 
-	content       []byte // generated content this step uploaded
-	contentDigest string
-	rangeDigest   string
+	content []byte // generated content this step uploaded
 }
 
 // sharedArtifact is an artifact listed in --out for other languages to --verify.
@@ -47,19 +57,44 @@ type sharedArtifact struct {
 	Size          int64  `json:"size"`
 }
 
-// runner runs scenarios against one client, keeping what later steps refer to.
+// errSkipped marks a scenario this run cannot make (an auth scenario without --target-auth).
+var errSkipped = errors.New("no --target-auth")
+
+// runner runs scenarios, keeping what later steps refer to.
 type runner struct {
-	client   *sessions.Client
-	lang     string
-	timeout  time.Duration
-	saved    map[string]map[string]any // results by their "save" name
-	contents map[string][]byte         // uploaded content by the upload step's "save" name
-	shared   []sharedArtifact
+	clients map[string]*sessions.Client // "main" and, when given, "auth"
+	tokens  map[string]tokenSpec
+	lang    string
+	timeout time.Duration
+	shared  []sharedArtifact
+
+	// per scenario run
+	client        *sessions.Client
+	token         string
+	saved         map[string]any    // results by their "save" name
+	contents      map[string][]byte // uploaded content by the upload step's "save" name
+	uid           string
+	random        uint32
+	contentDigest string // of the content the last upload step generated
+	rangeDigest   string // of the range the last download step asked for
 }
 
-// run runs one scenario and returns nil or the reason its first failing step failed.
+// run runs one scenario and returns nil, errSkipped or the reason its first failing step failed.
 func (r *runner) run(ctx context.Context, sc scenario) error {
-	r.saved, r.contents = map[string]map[string]any{}, map[string][]byte{}
+	server := sc.Server
+	if server == "" {
+		server = "main"
+	}
+	r.client = r.clients[server]
+	if r.client == nil {
+		return errSkipped
+	}
+	r.token = sc.Token
+	r.saved, r.contents, r.contentDigest, r.rangeDigest = map[string]any{}, map[string][]byte{}, "", ""
+	var b [12]byte
+	rand.Read(b[:])
+	r.uid = hex.EncodeToString(b[:8])
+	r.random = max(binary.LittleEndian.Uint32(b[8:]), 1)
 	for i := range sc.Steps {
 		st := &sc.Steps[i]
 		if err := r.runStep(ctx, st); err != nil {
@@ -74,16 +109,25 @@ func (r *runner) runStep(ctx context.Context, st *step) error {
 	if !ok {
 		return errors.New("unsupported op")
 	}
-	args, err := r.substitute(st, st.Args)
+	args, err := r.substitute(st.Args)
 	if err != nil {
 		return err
 	}
-	st.rangeDigest = r.rangeDigest(st)
+	r.noteRange(st)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	result, err := do(ctx, r.client, st, args.(map[string]any))
+	ctx = r.withToken(ctx, st)
+	var result map[string]any
+	attempts := 0
+	for {
+		attempts++
+		result, err = do(ctx, r, st, args.(map[string]any))
+		if err != nil || attempts >= st.RepeatUntilError {
+			break
+		}
+	}
 	if st.ExpectError != nil {
-		return checkError(err, st.ExpectError.Code, st.ExpectError.Reason)
+		return r.checkError(st, err, attempts)
 	}
 	if err != nil {
 		return err
@@ -93,6 +137,18 @@ func (r *runner) runStep(ctx context.Context, st *step) error {
 	}
 	r.keep(st, result)
 	return nil
+}
+
+// withToken sends the step's token (or the scenario's) as the call's bearer token.
+func (r *runner) withToken(ctx context.Context, st *step) context.Context {
+	name, explicit := r.token, r.token != ""
+	if st.Token != nil {
+		name, explicit = *st.Token, true
+	}
+	if !explicit { // the connection's own token, if any
+		return ctx
+	}
+	return sessions.WithCallToken(ctx, r.tokens[name].Token)
 }
 
 // keep saves a step's result and shares its artifact when asked to.
@@ -111,52 +167,88 @@ func (r *runner) keep(st *step, result map[string]any) {
 	}
 }
 
-func checkError(err error, code, reason string) error {
+// checkError compares a failed call with expect_error and the bounds.
+func (r *runner) checkError(st *step, err error, attempts int) error {
 	if err == nil {
-		return fmt.Errorf("expected %s/%s, the call succeeded", code, reason)
+		return fmt.Errorf("expected the error %v, the call succeeded", st.ExpectError)
 	}
-	gotCode, gotReason := codeName(sessions.CodeOf(err)), sessions.ReasonOf(err)
-	if gotCode != code || gotReason != reason {
-		return fmt.Errorf("expected %s/%s, got %s/%s (%v)", code, reason, gotCode, gotReason, err)
+	delay, _ := sessions.RetryDelayOf(err)
+	result := map[string]any{
+		"code": codeName(sessions.CodeOf(err)), "reason": sessions.ReasonOf(err),
+		"retry_delay_ms": float64(delay.Milliseconds()), "attempts": float64(attempts),
 	}
-	return nil
+	for key, raw := range st.ExpectError {
+		want, serr := r.substitute(raw)
+		if serr != nil {
+			return serr
+		}
+		if !equal(want, result[key]) {
+			return fmt.Errorf("expected the error %v, got %s/%s (%v)", st.ExpectError, result["code"], result["reason"], err)
+		}
+	}
+	return r.checkBounds(st, result)
 }
 
 func (r *runner) check(st *step, result map[string]any) error {
 	for key, raw := range st.Expect {
-		want, err := r.substitute(st, raw)
+		want, err := r.substitute(raw)
 		if err != nil {
 			return err
 		}
-		if !equal(want, result[key]) {
-			return fmt.Errorf("%s: expected %s, got %s", key, show(want), show(result[key]))
+		if got := lookup(result, key); !equal(want, got) {
+			return fmt.Errorf("%s: expected %s, got %s", key, show(want), show(got))
 		}
 	}
 	for key, raw := range st.ExpectNot {
-		want, err := r.substitute(st, raw)
+		want, err := r.substitute(raw)
 		if err != nil {
 			return err
 		}
-		if equal(want, result[key]) {
+		if equal(want, lookup(result, key)) {
 			return fmt.Errorf("%s: expected anything but %s", key, show(want))
+		}
+	}
+	return r.checkBounds(st, result)
+}
+
+// checkBounds applies expect_at_least and expect_at_most.
+func (r *runner) checkBounds(st *step, result map[string]any) error {
+	for _, b := range []struct {
+		name  string
+		want  map[string]any
+		holds func(got, limit float64) bool
+	}{
+		{"at least", st.ExpectAtLeast, func(g, l float64) bool { return g >= l }},
+		{"at most", st.ExpectAtMost, func(g, l float64) bool { return g <= l }},
+	} {
+		for key, raw := range b.want {
+			v, err := r.substitute(raw)
+			if err != nil {
+				return err
+			}
+			got, ok1 := number(lookup(result, key))
+			limit, ok2 := number(v)
+			if !ok1 || !ok2 || !b.holds(got, limit) {
+				return fmt.Errorf("%s = %s, expected %s %s", key, show(lookup(result, key)), b.name, show(v))
+			}
 		}
 	}
 	return nil
 }
 
-// refPattern matches $name or $name.field.
-var refPattern = regexp.MustCompile(`\$([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z_][A-Za-z0-9_]*)?`)
+// refPattern matches $name and $name.path.to.field.
+var refPattern = regexp.MustCompile(`\$([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z0-9_]+)*)`)
 
-// substitute replaces references in every string of v. A string that is exactly one $name.field
+// substitute replaces references in every string of v. A string that is exactly one $name.path
 // takes the referenced value as it is (number, object...).
-func (r *runner) substitute(st *step, v any) (any, error) {
+func (r *runner) substitute(v any) (any, error) {
 	switch t := v.(type) {
 	case string:
-		return r.substituteString(st, t)
+		return r.substituteString(t)
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, e := range t {
-			s, err := r.substitute(st, e)
+			s, err := r.substitute(e)
 			if err != nil {
 				return nil, err
 			}
@@ -166,7 +258,7 @@ func (r *runner) substitute(st *step, v any) (any, error) {
 	case []any:
 		out := make([]any, len(t))
 		for i, e := range t {
-			s, err := r.substitute(st, e)
+			s, err := r.substitute(e)
 			if err != nil {
 				return nil, err
 			}
@@ -177,18 +269,22 @@ func (r *runner) substitute(st *step, v any) (any, error) {
 	return v, nil
 }
 
-func (r *runner) substituteString(st *step, s string) (any, error) {
-	if m := refPattern.FindStringSubmatch(s); m != nil && m[0] == s && m[2] != "" && r.saved[m[1]] != nil {
-		return r.lookup(m[1], m[2][1:])
+func (r *runner) substituteString(s string) (any, error) {
+	if m := refPattern.FindStringSubmatch(s); m != nil && m[0] == s {
+		if m[1] == "random" {
+			return float64(r.random), nil
+		}
+		if r.saved[m[1]] != nil && m[2] != "" {
+			return r.lookup(m[1], m[2][1:])
+		}
 	}
 	var failed error
 	out := refPattern.ReplaceAllStringFunc(s, func(ref string) string {
 		m := refPattern.FindStringSubmatch(ref)
-		name, field := m[1], strings.TrimPrefix(m[2], ".")
-		if special, ok := r.special(st, name); ok {
+		if special, ok := r.special(m[1]); ok {
 			return special + m[2] // "$lang.bin" is $lang then ".bin"
 		}
-		v, err := r.lookup(name, field)
+		v, err := r.lookup(m[1], strings.TrimPrefix(m[2], "."))
 		if err != nil {
 			failed = err
 			return ref
@@ -198,38 +294,46 @@ func (r *runner) substituteString(st *step, s string) (any, error) {
 	return out, failed
 }
 
-// special resolves $lang, $content_digest and $range_digest.
-func (r *runner) special(st *step, name string) (string, bool) {
+// special resolves $lang, $uid, $random, $content_digest and $range_digest.
+func (r *runner) special(name string) (string, bool) {
 	switch name {
 	case "lang":
 		return r.lang, true
+	case "uid":
+		return r.uid, true
+	case "random":
+		return fmt.Sprint(r.random), true
 	case "content_digest":
-		return st.contentDigest, true
+		return r.contentDigest, true
 	case "range_digest":
-		return st.rangeDigest, true
+		return r.rangeDigest, true
 	}
 	return "", false
 }
 
-func (r *runner) lookup(name, field string) (any, error) {
+func (r *runner) lookup(name, path string) (any, error) {
 	result, ok := r.saved[name]
-	if !ok || field == "" {
+	if !ok || path == "" {
 		return nil, fmt.Errorf("unknown reference $%s", name)
 	}
-	v, ok := result[field]
-	if !ok {
-		return nil, fmt.Errorf("$%s has no field %q", name, field)
+	v := lookup(result, path)
+	if v == nil {
+		return nil, fmt.Errorf("$%s has no field %q", name, path)
 	}
 	return v, nil
 }
 
-// rangeDigest is the BLAKE3 of content[offset:offset+limit] of the upload whose saved result the
-// step's artifact_id names ("$a.artifact_id"), or "" when there is none.
-func (r *runner) rangeDigest(st *step) string {
+// noteRange remembers the BLAKE3 of content[offset:offset+limit] of the artifact a download step
+// reads, when this scenario uploaded it (its artifact_id is "$name.artifact_id").
+func (r *runner) noteRange(st *step) {
+	if st.Op != "download_artifact" {
+		return
+	}
+	r.rangeDigest = ""
 	ref, _ := st.Args["artifact_id"].(string)
 	m := refPattern.FindStringSubmatch(ref)
 	if m == nil || r.contents[m[1]] == nil {
-		return ""
+		return
 	}
 	content := r.contents[m[1]]
 	offset, _ := number(st.Args["offset"])
@@ -239,5 +343,5 @@ func (r *runner) rangeDigest(st *step) string {
 	if limit > 0 {
 		end = min(start+int64(limit), end)
 	}
-	return digest(content[start:end])
+	r.rangeDigest = digest(content[start:end])
 }

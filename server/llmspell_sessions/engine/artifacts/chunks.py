@@ -20,6 +20,7 @@ from ...cas import ChunkRecord, ContentStore
 from ...cas.pipeline import compress_chunk
 from ...errors import IntegrityError, InvalidArgument, MissingChunks
 from ...model import Artifact, Caller, UploadHeader
+from ...tracing import span
 from .. import validation
 from ..admission import WRITE, Admission, system_caller
 from ..codec import now, to_micros
@@ -46,7 +47,9 @@ class ChunkStaging:
         digest = validation.digest(digest_text)
         if not data or len(data) > MAX_CHUNK_BYTES:
             raise InvalidArgument(f"chunks are 1 to {MAX_CHUNK_BYTES} bytes", field="data")
-        if blake3(data).digest() != digest:
+        with span("cas.hash", chunks=1):
+            matches = blake3(data).digest() == digest
+        if not matches:
             raise IntegrityError("chunk bytes do not match their digest", digest=digest_text)
         self.chunks += 1
         if digest in self._received:
@@ -60,7 +63,8 @@ class ChunkStaging:
             self._owner.limits.tenant_bytes(self.caller.tenant, self._used)
         record = content.reusable([digest])[0]
         if record is None:
-            body, compressed = compress_chunk(data, self._owner.threshold)
+            with span("cas.compress", chunks=1):
+                body, compressed = compress_chunk(data, self._owner.threshold)
             location = content.blobs.append([(digest, body)])[0]
             new = ChunkRecord(location, len(body), len(data), compressed)
             self._received[digest] = (len(data), new, len(body))

@@ -165,7 +165,7 @@ class ArtifactQueries:
             prefixes = [
                 k
                 for k, raw in self.storage.scan("sessions", keys.tenant_prefix(c.tenant))
-                if c.role == Role.ADMIN or _visible(decode_session(raw), c.subject)
+                if c.role >= Role.ADMIN or _visible(decode_session(raw), c.subject)
             ]
         count = logical = 0
         unique: dict[bytes, int] = {}

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ...cas import ChunkRecord, ContentStore
-from ...errors import ArtifactNotFound, InvalidArgument, MissingChunks
-from ...model import Artifact, ArtifactType, Caller, EventSpec, UploadHeader
+from ...errors import ArchiveConflict, ArtifactNotFound, InvalidArgument, MissingChunks
+from ...model import Artifact, ArtifactType, Caller, EventSpec, SessionState, UploadHeader
 from ...storage import Storage, keys
 from .. import validation
 from ..admission import READ, WRITE
@@ -293,6 +293,36 @@ class ArtifactStore:
             uow.record(skey, before, after, [EventSpec("artifact.deleted", payload)], operation="delete_artifact")
             uow.commit()
 
+    def expire_versions(self, caller: Caller, session_id: str, keep: int, *, dry_run: bool = False) -> list[Artifact]:
+        """Deletes every live version of each name but the newest ``keep`` (retention), one
+        artifact.deleted event each with reason "retention", in one unit; returns them (only lists
+        them with dry_run). Archived sessions are left as they are."""
+        with self._units.begin(caller) as uow:
+            skey, before = uow.session(session_id, WRITE)
+            if before.state == SessionState.ARCHIVED:
+                return []
+            versions: dict[bytes, list[str]] = {}
+            for key, artifact_id in self._storage.scan("artifact_names", skey):
+                rest = key[len(skey) :]
+                if rest[:1] != b"\x01":  # version counters live beside the names
+                    versions.setdefault(rest[:-5], []).append(artifact_id.decode())
+            doomed = [i for ids in versions.values() for i in ids[: max(len(ids) - keep, 0)]]  # oldest first
+            records = self.records_of(skey, doomed)
+            if dry_run or not records:
+                return [r.artifact for r in records]
+            after = clone_session(before)
+            specs = []
+            for n, record in enumerate(records):
+                a = record.artifact
+                self.unlink(uow, skey, [record], before.last_event_seq + 1 + n)
+                after.artifact_count -= 1
+                after.artifact_bytes -= a.size
+                payload = {"artifact_id": a.artifact_id, "name": a.name, "version": a.version, "reason": "retention"}
+                specs.append(EventSpec("artifact.deleted", payload))
+            uow.record(skey, before, after, specs, operation="expire_artifact_versions")
+            uow.commit()
+            return [r.artifact for r in records]
+
     def unlink(self, uow: UnitOfWork, skey: bytes, records: Iterable[ArtifactRecord], seq: int) -> None:
         """Adds to the unit: records become history (deleted at seq) and their references are dropped;
         the caller sets the session's counters."""
@@ -315,6 +345,29 @@ class ArtifactStore:
         uow.drop(uow.caller.tenant, dropped)
         uow.batch.delete_prefix("artifacts", skey)
         uow.batch.delete_prefix("artifact_names", skey)
+
+    def import_records(self, uow: UnitOfWork, skey: bytes, records: Iterable[ArtifactRecord]) -> None:
+        """Adds artifact records as an archive holds them (import, ids kept): their name and version
+        entries, and the references of the live ones. An id the tenant already uses is a conflict."""
+        records = list(records)
+        ids = [r.artifact.artifact_id for r in records]
+        taken = self._storage.multi_get("artifacts", [keys.artifact_id_key(uow.caller.tenant, i) for i in ids])
+        if any(t is not None for t in taken):
+            sid = skey[-36:].decode()
+            raise ArchiveConflict("an artifact id of the archive is in use in this tenant", session_id=sid)
+        versions: dict[str, int] = {}
+        references: Counter[bytes] = Counter()
+        for record in records:
+            a, batch = record.artifact, uow.batch
+            batch.put("artifacts", keys.artifact_key(skey, a.artifact_id), encode_record(record))
+            batch.put("artifacts", keys.artifact_id_key(uow.caller.tenant, a.artifact_id), a.session_id.encode())
+            versions[a.name] = max(versions.get(a.name, 0), a.version)
+            if record.live:
+                batch.put("artifact_names", keys.artifact_name_key(skey, a.name, a.version), a.artifact_id.encode())
+                references.update(d for d, _ in record.chunks)
+        for name, version in versions.items():
+            uow.batch.put("artifact_names", keys.version_counter_key(skey, name), str(version).encode())
+        uow.take(uow.caller.tenant, references)
 
     # -- history: fork and rewind ------------------------------------------------------------------------
 

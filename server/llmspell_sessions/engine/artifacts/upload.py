@@ -21,6 +21,7 @@ from ...cas import ChunkRecord, ContentStore, prepare_chunks
 from ...cas.pipeline import digest_chunks
 from ...errors import IntegrityError
 from ...model import Artifact, Caller, UploadHeader
+from ...tracing import span
 from ..limits import Limits
 
 BATCH_BYTES = 4 * 1024 * 1024
@@ -98,9 +99,10 @@ class ArtifactUpload:
         self._limits.session_bytes(self.header.session_id, self._session_used + self.size)
         self._limits.tenant_bytes(self.caller.tenant, self._tenant_used + self.size)
         self._hasher.update(data)
-        for chunk in self._chunker.feed(data):
-            self._pending.append(chunk)
-            self._pending_bytes += len(chunk)
+        with span("cas.chunk", bytes=len(data)):
+            for chunk in self._chunker.feed(data):
+                self._pending.append(chunk)
+                self._pending_bytes += len(chunk)
         if self._pending_bytes >= BATCH_BYTES:
             self._process()
 
@@ -114,7 +116,8 @@ class ArtifactUpload:
         if not chunks:
             return
         content = self._content
-        digests = digest_chunks(chunks)
+        with span("cas.hash", chunks=len(chunks)):
+            digests = digest_chunks(chunks)
         unseen = [d for d in dict.fromkeys(digests) if d not in self.stored]
         content.pin(unseen)  # before the lookup: a chunk found stays until the commit
         self._pins.extend(unseen)
@@ -126,7 +129,8 @@ class ArtifactUpload:
                 self.stored[digest] = (record.stored_size, record.compressed)
                 if count == 0:
                     self.new_bytes += record.stored_size
-        prepared = prepare_chunks(chunks, digests, missing, self._threshold)
+        with span("cas.compress", chunks=len(missing)):
+            prepared = prepare_chunks(chunks, digests, missing, self._threshold)
         to_write = [p for p in prepared if p.stored]
         locations = content.blobs.append([(p.digest, p.stored) for p in to_write])
         for item, location in zip(to_write, locations, strict=True):

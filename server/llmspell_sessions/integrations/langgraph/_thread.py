@@ -62,7 +62,7 @@ class ThreadStore:
         first page is small when only a few are wanted."""
         nsp = ns_part(checkpoint_ns)
         start = record_key(nsp, before) if before else ""
-        page = LATEST_PAGE if limit is not None and limit <= 1 else MAX_PAGE
+        page = MAX_PAGE if limit is None else min(MAX_PAGE, LATEST_PAGE * limit)  # a checkpoint and some writes each
         scan = self._scan(checkpoints_prefix(nsp), reverse=True, start_after=start, page=page)
         return self._grouped(scan, reverse=True)
 
