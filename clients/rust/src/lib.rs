@@ -29,6 +29,7 @@
 
 #![warn(missing_docs)]
 
+mod archives;
 mod artifacts;
 mod call;
 pub mod chunking;

@@ -252,3 +252,31 @@ async fn a_step_replay_follows_its_controls_and_a_fast_one_stops_at_breakpoints(
     assert!(statuses.contains(&ReplayStatus::AtBreakpoint), "{statuses:?}");
     assert_eq!(statuses.last(), Some(&ReplayStatus::Stopped), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn an_exported_session_imports_back_and_the_store_backs_up() {
+    if skipped() {
+        return;
+    }
+    let server = Server::start();
+    let client = Client::connect(server.address.clone()).await.unwrap();
+    let id = session(&client).await;
+    client.set_session_state(&id, StateUpdate::new().set("k", json!("v"))).await.unwrap();
+    let mut archive = Vec::new();
+    let size = client.export_sessions(vec![id.clone()], &mut archive).await.unwrap();
+    assert!(size > 0 && size as usize == archive.len());
+
+    client.delete_session(&id, None).await.unwrap();
+    let imported = client.import_sessions(std::io::Cursor::new(archive.clone())).await.unwrap();
+    assert_eq!(imported.imported_session_ids, vec![id.clone()]);
+    assert_eq!(client.get_session_state(&id, &["k"]).await.unwrap()["k"], json!("v"));
+    let again = client.import_sessions(std::io::Cursor::new(archive)).await.unwrap();
+    assert_eq!(again.skipped_session_ids, vec![id]);
+
+    let parts: Vec<pb::BackupStorePart> = client.backup_store(vec![]).try_collect().await.unwrap();
+    assert!(
+        parts.iter().any(|p| matches!(p.kind, Some(pb::backup_store_part::Kind::File(_)))),
+        "{} parts",
+        parts.len()
+    );
+}
