@@ -25,7 +25,7 @@ import { GrpcStatus, SessionsError } from "./errors.js";
 import { checkJsonObject, type JsonObject } from "./json.js";
 import { cancelOnAbort, type CallOptions, type Rpc } from "./rpc.js";
 import {
-  deliver, rechunk, writeClientStream, UPLOAD_MESSAGE_SIZE, type DownloadSink, type UploadSource,
+  asBuffer, deliver, rechunk, writeClientStream, UPLOAD_MESSAGE_SIZE, type DownloadSink, type UploadSource,
 } from "./streams.js";
 import { checkDownload, writeThenRename } from "./verify.js";
 
@@ -316,11 +316,6 @@ function toHeader(header: UploadHeaderInput): UploadHeader {
 async function* uploadMessages(header: UploadHeader, source: UploadSource, size: number): AsyncGenerator<UploadArtifactRequest> {
   yield { header };
   for await (const data of rechunk(source, size)) yield { data: asBuffer(data) };
-}
-
-/** A Buffer view of `bytes`, without copying (the generated messages type bytes fields as Buffer). */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 async function* toAsync<T>(items: Iterable<T> | AsyncIterable<T>): AsyncGenerator<T> {

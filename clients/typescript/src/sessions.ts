@@ -8,10 +8,15 @@ import {
   CreateSessionRequest,
   ListSessionsRequest,
   ReadSessionRequest,
+  type BackupFile,
+  type BackupStorePart,
+  type ImportSessionsResponse,
   type ListSessionsResponse,
   type ReadSessionResponse,
 } from "./gen/llmspell/sessions/v1/session.js";
 import { checkJsonObject, type JsonObject } from "./json.js";
+import { backupStore, exportSessions, importSessions } from "./operations.js";
+import type { DownloadSink, UploadSource } from "./streams.js";
 import type { CallOptions, Rpc } from "./rpc.js";
 
 /** Fields of a new session. */
@@ -226,6 +231,21 @@ export class SessionCalls {
   grantSessionAccess(sessionId: string, subject: string, access: SessionAccess, options?: CallOptions): Promise<Session> {
     const request = { sessionId, subject, access };
     return this.#rpc.unary(this.#rpc.raw.sessions.grantSessionAccess.bind(this.#rpc.raw.sessions), request, options);
+  }
+
+  /** Writes the sessions with their whole history and content as one archive file into `sink`. */
+  exportSessions(sessionIds: string[], sink: DownloadSink, options?: CallOptions): Promise<void> {
+    return exportSessions(this.#rpc, sessionIds, sink, options);
+  }
+
+  /** Imports an archive from {@link exportSessions}: verified whole first, then written at once (ids kept). */
+  importSessions(source: UploadSource, options?: CallOptions): Promise<ImportSessionsResponse> {
+    return importSessions(this.#rpc, source, options);
+  }
+
+  /** Operators only: a point-in-time copy of the embedded store, file by file, to `onPart`. */
+  backupStore(onPart: (part: BackupStorePart) => void | Promise<void>, knownFiles?: BackupFile[], options?: CallOptions): Promise<void> {
+    return backupStore(this.#rpc, onPart, knownFiles, options);
   }
 
   /** Takes a grant back; admins only. */

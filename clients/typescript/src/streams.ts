@@ -107,3 +107,8 @@ export async function deliver(sink: DownloadSink, chunk: Uint8Array): Promise<vo
   }
   if (!sink.write(chunk)) await once(sink, "drain");
 }
+
+/** A Buffer view of `bytes`, without copying (the generated messages type bytes fields as Buffer). */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
