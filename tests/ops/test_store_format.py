@@ -128,3 +128,13 @@ def test_records_skip_fields_a_later_version_appended() -> None:
     newer = orjson.dumps([*orjson.loads(encode_event(event)), "a field from the future"])
     decoded = decode_event("s", newer)
     assert (decoded.seq, decoded.type, decoded.payload) == (7, "tool.call", {"k": 1})
+
+
+def test_migrate_refuses_a_path_that_holds_no_store(tmp_path: Path) -> None:
+    missing = tmp_path / "typo"
+    done = subprocess.run(
+        [sys.executable, "-m", "llmspell_sessions", "migrate", "--path", str(missing), "--dry-run"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and "no store at" in done.stderr
+    assert not missing.exists()  # no empty store was created there

@@ -24,18 +24,12 @@ func (c *Client) ExportSessions(ctx context.Context, w io.Writer, sessionIDs ...
 	if err != nil {
 		return wrapErr(err)
 	}
-	for {
-		part, err := stream.Recv()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return wrapErr(err)
-		}
+	return receiveAll(stream.Recv, func(part *pb.ArchivePart) error {
 		if _, err := w.Write(part.GetData()); err != nil {
 			return fmt.Errorf("sessions: export write: %w", err)
 		}
-	}
+		return nil
+	})
 }
 
 // ImportSessions sends an archive written by ExportSessions; the server verifies all of it, then
@@ -79,15 +73,21 @@ func (c *Client) BackupStore(ctx context.Context, onPart func(*pb.BackupStorePar
 	if err != nil {
 		return wrapErr(err)
 	}
+	return receiveAll(stream.Recv, onPart)
+}
+
+// receiveAll hands every message of a server stream to each, in order, until the stream ends (nil),
+// fails (its status as an *Error) or each fails (that error as is).
+func receiveAll[T any](recv func() (T, error), each func(T) error) error {
 	for {
-		part, err := stream.Recv()
+		msg, err := recv()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
 			return wrapErr(err)
 		}
-		if err := onPart(part); err != nil {
+		if err := each(msg); err != nil {
 			return err
 		}
 	}

@@ -25,7 +25,7 @@ import { GrpcStatus, SessionsError } from "./errors.js";
 import { checkJsonObject, type JsonObject } from "./json.js";
 import { cancelOnAbort, type CallOptions, type Rpc } from "./rpc.js";
 import {
-  asBuffer, deliver, rechunk, writeClientStream, UPLOAD_MESSAGE_SIZE, type DownloadSink, type UploadSource,
+  asBuffer, deliver, isLocal, rechunk, writeClientStream, UPLOAD_MESSAGE_SIZE, type DownloadSink, type UploadSource,
 } from "./streams.js";
 import { checkDownload, writeThenRename } from "./verify.js";
 
@@ -320,9 +320,4 @@ async function* uploadMessages(header: UploadHeader, source: UploadSource, size:
 
 async function* toAsync<T>(items: Iterable<T> | AsyncIterable<T>): AsyncGenerator<T> {
   yield* items;
-}
-
-/** Errors raised by the sink rather than by the call keep their identity. */
-function isLocal(error: unknown): boolean {
-  return !(error instanceof Error && typeof (error as { code?: unknown }).code === "number");
 }

@@ -8,7 +8,7 @@ import type { ClientReadableStream } from "@grpc/grpc-js";
 import type { ArchivePart, BackupFile, BackupStorePart, ImportSessionsResponse } from "./gen/llmspell/sessions/v1/session.js";
 import { SessionsError } from "./errors.js";
 import { cancelOnAbort, type CallOptions, type Rpc } from "./rpc.js";
-import { asBuffer, deliver, rechunk, writeClientStream, type DownloadSink, type UploadSource } from "./streams.js";
+import { asBuffer, deliver, isLocal, rechunk, writeClientStream, type DownloadSink, type UploadSource } from "./streams.js";
 
 /** Writes the sessions (record, state, whole history, checkpoints, artifacts and their bytes) as one archive into `sink`. */
 export async function exportSessions(rpc: Rpc, sessionIds: string[], sink: DownloadSink, options: CallOptions = {}): Promise<void> {
@@ -38,8 +38,7 @@ async function drain<T>(call: ClientReadableStream<T>, options: CallOptions, eac
   try {
     for await (const item of call as AsyncIterable<T>) await each(item);
   } catch (error) {
-    // Errors raised by the sink keep their identity; the call's become SessionsError.
-    throw error instanceof Error && typeof (error as { code?: unknown }).code === "number" ? SessionsError.from(error) : error;
+    throw isLocal(error) ? error : SessionsError.from(error);
   } finally {
     release();
     call.cancel(); // a no-op once the stream completed; stops it when the sink failed

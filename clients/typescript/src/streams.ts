@@ -108,6 +108,11 @@ export async function deliver(sink: DownloadSink, chunk: Uint8Array): Promise<vo
   if (!sink.write(chunk)) await once(sink, "drain");
 }
 
+/** Whether an error came from the caller's side (a sink, a source) rather than from the call: those keep their identity. */
+export function isLocal(error: unknown): boolean {
+  return !(error instanceof Error && typeof (error as { code?: unknown }).code === "number");
+}
+
 /** A Buffer view of `bytes`, without copying (the generated messages type bytes fields as Buffer). */
 export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -46,8 +46,7 @@ def add_ops_commands(commands: Any) -> None:
 def _backup(args: argparse.Namespace) -> int:
     from ..backup import BackupWriter, copy_snapshot, receive_backup
 
-    if args.path and not (Path(args.path) / "CURRENT").is_file():
-        print(f"error: no store at {args.path} (no RocksDB CURRENT file there)", file=sys.stderr)
+    if args.path and _existing_store(args.path) is None:
         return 2
     if args.target:
         from ..client import SessionClient
@@ -86,9 +85,8 @@ def _retention(args: argparse.Namespace) -> int:
     from ..config import load_config
     from ..engine import SessionManager
 
-    path = args.path or os.environ.get("LLMSPELL_SESSION_PATH") or DEFAULT_PATH
-    if not (Path(path) / "CURRENT").is_file():
-        print(f"error: no store at {path} (no RocksDB CURRENT file there)", file=sys.stderr)
+    path = _existing_store(args.path)
+    if path is None:
         return 2
     config = load_config(args.config, overrides={"storage_path": path})[0]
     with SessionManager(config, start_sweeper=False) as manager:
@@ -110,7 +108,9 @@ def _migrate(args: argparse.Namespace) -> int:
     from ..engine import store_format
     from ..storage.rocksdb import RocksDBStorage
 
-    path = args.path or os.environ.get("LLMSPELL_SESSION_PATH") or DEFAULT_PATH
+    path = _existing_store(args.path)
+    if path is None:
+        return 2
     storage = RocksDBStorage(path)
     try:
         steps = store_format.plan(storage) if args.dry_run else store_format.migrate(storage)
@@ -121,3 +121,13 @@ def _migrate(args: argparse.Namespace) -> int:
     for step in steps:
         print(f"  {step.source} -> {step.source + 1}: {step.description}")
     return 0
+
+
+def _existing_store(path: str | None) -> str | None:
+    """The store directory asked for (default $LLMSPELL_SESSION_PATH, then ./.llmspell-sessions), or
+    None after saying there is none: these commands must not create an empty store at a mistyped path."""
+    path = path or os.environ.get("LLMSPELL_SESSION_PATH") or DEFAULT_PATH
+    if (Path(path) / "CURRENT").is_file():
+        return path
+    print(f"error: no store at {path} (no RocksDB CURRENT file there)", file=sys.stderr)
+    return None
