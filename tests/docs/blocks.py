@@ -6,8 +6,8 @@ A directive is an HTML comment on the last non-blank line before the opening fen
     <!-- docs-test: slow (why it takes long) -->          runs, but not under `-m "not slow"`
 
 Expected output: a line of a python or shell block may end with a comment holding `prints: TEXT`
-(`# prints: TEXT`, `# exit 0; prints: TEXT`); the runner then checks that the block's output (stdout and stderr, as on a terminal) has a line
-equal to TEXT (both stripped), in the order of those comments.
+(`# prints: TEXT`, `# exit 0; prints: TEXT`); the runner then checks that the block's output (stdout
+and stderr, as on a terminal) has a line equal to TEXT (both stripped), in the order of those comments.
 """
 
 from __future__ import annotations

@@ -27,8 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from llmspell_sessions.config import load_config
+
 from tests.docs.blocks import CHECK, RUN, SHOW, Block, blocks
 from tests.helpers.server import ServerProcess
 
