@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def _params() -> list[pytest.param]:
     for block in ALL_BLOCKS:
         if block.language in SHOW:
             continue
-        marks = [pytest.mark.slow] if block.directive == "slow" else []
+        marks = [pytest.mark.slow, pytest.mark.timeout(900)] if block.directive == "slow" else []
         params.append(pytest.param(block, id=block.id, marks=marks))
     return params
 
@@ -59,7 +60,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 @pytest.fixture(scope="module")
-def clones(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Path]:
+def clones() -> dict[Path, Path]:
     """One copy of the checkout per document, made when its first block runs."""
     return {}
 
@@ -194,3 +195,14 @@ def test_the_blocks_are_found() -> None:
     languages = {b.language for b in readme}
     assert {"python", "sh", "toml"} <= languages, languages
     assert any("SessionClient" in b.code for b in readme if b.language == "python")
+
+
+# `".[langgraph]"`, `llmspell-sessions[adk]`: the extras an install command names.
+EXTRAS = re.compile(r"(?:[\"'` ]\.|llmspell-sessions)\[([\w,-]+)\]")
+
+
+def test_the_extras_the_docs_name_exist() -> None:
+    declared = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    named = {extra for doc in DOCS for group in EXTRAS.findall(doc.read_text()) for extra in group.split(",")}
+    assert {"langgraph", "openai-agents", "adk"} <= named, named  # the regex still finds them
+    assert named <= declared, named - declared
