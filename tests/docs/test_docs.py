@@ -3,11 +3,12 @@
 - python blocks run as complete programs with the venv's python; sh/bash/shell blocks with bash
   (`-e -o pipefail`: every command must succeed), the venv's bin first on PATH (as after
   `source .venv/bin/activate`).
-- They run against a live server on 127.0.0.1:0 over a temporary store: `127.0.0.1:50051` (the
+- They run against a live server on 127.0.0.1:0 over a temporary store, with the default
+  configuration (rate limits included) a user's `make serve` has: `127.0.0.1:50051` (the
   address of `make serve`) in a block is replaced by the server's address, and
   `$LLMSPELL_SESSION_ADDRESS` (which the CLI and the Python client read) is set to it.
-- Each document's blocks run in order in one fresh copy of the checkout (its files as `git ls-files`
-  lists them, with `.venv` and `.tools` linked in), so relative paths (`./agent-store`, `.tools/grpcurl`,
+- Each document's blocks run in order in one fresh copy of the checkout (the files `git ls-files`
+  lists, with `.venv` and `.tools` linked in), so relative paths (`./agent-store`, `.tools/grpcurl`,
   `pip install .`) mean what they mean in a clone, and what one block leaves the next one may use.
 - toml blocks are loaded as configuration files (`llmspell_sessions.config.load_config`), json blocks
   parsed; text blocks and blocks without a language (output, diagrams, layouts) are shown only.
@@ -54,7 +55,10 @@ def _params() -> list[pytest.param]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("docs-store")).start()
+    process = ServerProcess(tmp_path_factory.mktemp("docs-store"))
+    # The defaults a user's `make serve` has (tests/conftest.py turns rate limits off for the other suites).
+    process.env = {k: v for k, v in process.env.items() if not k.startswith("LLMSPELL_SESSION_")}
+    process.start()
     yield process
     process.stop()
 
@@ -68,7 +72,7 @@ def clones() -> dict[Path, Path]:
 def _clone(clones: dict[Path, Path], doc: Path, base: Path) -> Path:
     if doc not in clones:
         listed = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            ["git", "ls-files", "-z"],  # tracked files only: no store a reader's earlier run left behind
             cwd=ROOT,
             capture_output=True,
             check=True,
