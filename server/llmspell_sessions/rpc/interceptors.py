@@ -132,7 +132,7 @@ class ServiceInterceptor:
         correlation = str(metadata.get(CORRELATION_HEADER) or "")[:128] or uuid7()
         tracing.annotate(span, {"llmspell.correlation_id": correlation})
         caller = self._authenticator.caller(tokens)
-        call.caller = dataclasses.replace(caller, correlation_id=correlation)
+        call.caller = Caller(caller.tenant, caller.subject, caller.role, correlation)  # replace() costs 3x more
         tracing.annotate(span, {"llmspell.tenant": caller.tenant})
         _CALLER.set(call.caller)
         if self._admit is not None:
