@@ -5,7 +5,10 @@ fed through StreamChunker in 1 MiB messages, the pure-Python twin (on a smaller 
 slower), pyfastcdc (the PyPI peer), one-thread BLAKE3 (the next stage of the hot path, the ceiling
 the chunker should not fall far below) and LZ4 block compression of 64 KiB blocks (what the pipeline
 does to a new chunk). The contenders run in turn, A/B/C/..., ``repeat`` times; each run is one
-throughput sample. Target: the native chunker at least 50x the pure twin.
+throughput sample, timed in CPU time of the thread (``time.thread_time``): a run of ~10 ms that the
+box's other work deschedules for a few ms would otherwise halve its figure, which is how the native
+chunker's ratio to pyfastcdc once read 1.9x and then 0.54x (bench/README.md). Every stage here is
+single-threaded work on the calling thread. Target: the native chunker at least 50x the pure twin.
 """
 
 from __future__ import annotations
@@ -69,9 +72,9 @@ def run(ctx: Context) -> None:
         for number in range(repeat):
             ctx.progress.step(f"{kind}: run {number + 1}/{repeat} of {', '.join(runners)}")
             for name, (runner, size) in runners.items():
-                start = time.perf_counter()
+                start = time.thread_time()
                 runner()
-                samples[name].append(size / MIB / (time.perf_counter() - start))
+                samples[name].append(size / MIB / max(time.thread_time() - start, 1e-9))
         summaries = {name: Summary.of(values) for name, values in samples.items()}
         for name, summary in summaries.items():
             ceiling = CEILINGS.get(name, "")
