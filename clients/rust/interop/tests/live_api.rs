@@ -290,18 +290,20 @@ async fn a_bulk_action_previews_then_pages_then_skips_with_the_reason() {
     let client = Client::connect(server.address.clone()).await.unwrap();
     let mut ids = Vec::new();
     for i in 0..3 {
-        let request = pb::CreateSessionRequest { name: format!("bulk {i}"), tags: vec!["rs-bulk".into()], ..Default::default() };
+        let request =
+            pb::CreateSessionRequest { name: format!("bulk {i}"), tags: vec!["rs-bulk".into()], ..Default::default() };
         ids.push(client.create_session(request).await.unwrap().session_id);
     }
     let filter = Some(pb::ListSessionsRequest { tags: vec!["rs-bulk".into()], ..Default::default() });
-    let bulk = |action: pb::BulkAction, dry_run: bool, page_size: i32, page_token: String| pb::BulkSessionActionRequest {
-        filter: filter.clone(),
-        action: action as i32,
-        dry_run,
-        page_size,
-        page_token,
-        ..Default::default()
-    };
+    let bulk =
+        |action: pb::BulkAction, dry_run: bool, page_size: i32, page_token: String| pb::BulkSessionActionRequest {
+            filter: filter.clone(),
+            action: action as i32,
+            dry_run,
+            page_size,
+            page_token,
+            ..Default::default()
+        };
     let dry = client.bulk_session_action(bulk(pb::BulkAction::Delete, true, 0, String::new())).await.unwrap();
     assert_eq!((dry.changed_session_ids.clone(), dry.total_size), (ids.clone(), 3));
     assert_eq!(client.get_session(&ids[0]).await.unwrap().state, pb::SessionState::Active as i32);
