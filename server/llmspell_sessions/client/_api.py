@@ -135,7 +135,7 @@ class ClientApi:
         page_size: int = 0,
         page_token: str = "",
     ) -> Any:
-        """"complete", "fail", "archive" or "delete" one page of the sessions the filters select
+        """ "complete", "fail", "archive" or "delete" one page of the sessions the filters select
         (a BulkResult: changed ids, skipped ones with reasons, the next page's token)."""
         request = wire.bulk_to_pb(
             action,

@@ -238,7 +238,7 @@ class SessionManager:
         page_token: str = "",
         caller: Caller | None = None,
     ) -> BulkResult:
-        """"complete", "fail", "archive" or "delete" the sessions list_sessions' filters select (the
+        """ "complete", "fail", "archive" or "delete" the sessions list_sessions' filters select (the
         caller's), up to page_size (default 100, max 1000) per call, oldest first; each through the
         single call's operation, a refusal skipping that session. With dry_run, nothing changes."""
         selection = {
