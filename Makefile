@@ -17,7 +17,7 @@ HEALTH_PROBE_VERSION ?= v0.4.40
 GHZ_VERSION ?= v0.120.0
 SEAWEEDFS_VERSION ?= v0.0.0-20261109003541-7506e5f91cd6
 
-.PHONY: cluster cluster-deps install serve test test-fast test-pure lint bench-quick bench bench-peers soak clean clients tools interop examples
+.PHONY: cluster cluster-deps dist install serve test test-fast test-pure lint bench-quick bench bench-peers soak clean clients tools interop examples
 
 install: $(STAMP)
 
@@ -34,6 +34,10 @@ $(SERVE_STAMP): $(SOURCES)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e .
 	touch $@
+
+# A wheel of the server and clients, with the extension built for this machine, into dist/.
+dist: $(SERVE_STAMP)
+	rm -rf dist && $(PIP) wheel --quiet --no-deps -w dist .
 
 serve: $(SERVE_STAMP)
 	$(VENV)/bin/llmspell-sessions serve --address $(ADDRESS)

@@ -169,3 +169,43 @@ def test_backends_agree_with_a_dict_model(
             assert list(storage.scan("state", prefix, reverse=True)) == expected[::-1]
         finally:
             storage.close()
+
+
+def test_try_transaction_never_waits_and_excludes_other_threads(any_storage: Storage) -> None:
+    """An embedded store begins one only while no other thread is in a transaction; a shared
+    store never does (its statements are network round trips, which no event loop may wait on)."""
+    import threading
+
+    if any_storage.shared:
+        assert any_storage.try_transaction() is None
+        return
+    held = any_storage.try_transaction()
+    assert held is not None
+    with held:
+        with any_storage.transaction():  # re-entrant on the same thread: the write inside can nest
+            _put(any_storage, "sessions", {b"k": b"v"})
+        seen: list[object] = []
+        thread = threading.Thread(target=lambda: seen.append(any_storage.try_transaction()))
+        thread.start()
+        thread.join()
+        assert seen == [None]  # the other thread is told now, not made to wait
+    entered = threading.Event()
+    leave = threading.Event()
+
+    def hold() -> None:
+        with any_storage.transaction():
+            entered.set()
+            leave.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert entered.wait(10)
+    try:
+        assert any_storage.try_transaction() is None
+    finally:
+        leave.set()
+        holder.join()
+    again = any_storage.try_transaction()
+    assert again is not None
+    with again:
+        assert any_storage.get("sessions", b"k") == b"v"

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from ..model import Checkpoint, Event, Session, SessionState
+from ..times import EPOCH as _EPOCH
+from ..times import from_micros, to_micros
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 UNKNOWN_STATE_BYTES = -1  # records written before state sizes were kept: counted on first write
-
-
-def to_micros(value: datetime | None) -> int:
-    if value is None:
-        return 0
-    delta = value - _EPOCH
-    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_micros(value: int) -> datetime | None:
-    if not value:
-        return None
-    return _EPOCH + timedelta(microseconds=value)
 
 
 def now() -> datetime:

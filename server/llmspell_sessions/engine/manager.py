@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -667,6 +668,14 @@ class SessionManager:
     def compact_segments(self, settle: float = SETTLE_SECONDS) -> tuple[int, int]:
         """Reclaims the disk space of collected chunks; returns (segments compacted, bytes freed)."""
         return compact_segments(self._p.content, self.config.segment_compaction_ratio, settle)
+
+    def inline_transaction(self) -> AbstractContextManager[object] | None:
+        """A transaction begun for a small write to run on the caller's thread (the server's event
+        loop) when that cannot wait: the store is embedded, its lock free now, and no hooks (user
+        code, maybe slow) are loaded; None otherwise (rpc/execution.py)."""
+        if self._p.units.hooks.active:
+            return None
+        return self._storage.try_transaction()
 
     def ping_storage(self) -> None:
         """Raises Unavailable unless the records store answers now (the server's health probe)."""

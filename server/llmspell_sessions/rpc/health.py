@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_g
 from grpc_reflection.v1alpha._async import ReflectionServicer
 
 from ..errors import Unavailable
+from .interceptors import GenericOnly
 
 REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
 log = logging.getLogger("llmspell_sessions.server")
@@ -22,7 +23,7 @@ log = logging.getLogger("llmspell_sessions.server")
 def add_health(server: grpc.aio.Server) -> health.aio.HealthServicer:
     """Serves health for "" and every service, NOT_SERVING until set_serving()."""
     servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, GenericOnly(server))  # type: ignore[arg-type]
     return servicer
 
 
@@ -166,7 +167,7 @@ def add_reflection(server: grpc.aio.Server, services: list[str]) -> None:
     ]
     _register_reflection_v1()
     servicer = MethodAwareReflection(names)
-    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, GenericOnly(server))  # type: ignore[arg-type]
     handler = grpc.stream_stream_rpc_method_handler(
         servicer.ServerReflectionInfo,
         request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,

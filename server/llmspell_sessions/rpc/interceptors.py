@@ -214,6 +214,22 @@ class _ShuttingDown(Exception):
     """An open-ended stream met the server's shutdown: a plain UNAVAILABLE, which clients retry elsewhere."""
 
 
+class GenericOnly:
+    """Stands in for the server in generated add_*Servicer_to_server functions and registers their
+    handlers as generic ones only. grpc.aio keeps one pending task per *registered* method and
+    waits on all of them (asyncio.wait) for every call: with our 40-odd methods that was ~45% of a
+    GetSession's server CPU (bench/README.md, "The unary path"); a generic lookup is one dict get."""
+
+    def __init__(self, server: grpc.aio.Server) -> None:
+        self._server = server
+
+    def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
+        self._server.add_generic_rpc_handlers(handlers)
+
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
+        """Ignored: the generated code registers the same handlers as generic ones too."""
+
+
 class WrappingRegistrar:
     """Stands in for the server in the generated add_*Servicer_to_server functions and registers
     their method handlers already wrapped by the interceptor."""
@@ -223,12 +239,12 @@ class WrappingRegistrar:
         self._interceptor = interceptor
 
     def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
-        """Ignored: add_registered_method_handlers, which the same functions call, registers both."""
+        """Ignored: add_registered_method_handlers, which the same functions call, registers them."""
 
     def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
         wrapped = {name: self._interceptor.wrap_handler(h, f"/{service}/{name}") for name, h in handlers.items()}
+        # As generic handlers only, for the reason GenericOnly gives.
         self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, wrapped),))
-        self._server.add_registered_method_handlers(service, wrapped)
 
 
 async def _abort(context: grpc.aio.ServicerContext, error: Exception, call: CallRecord) -> None:

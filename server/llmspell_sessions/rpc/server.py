@@ -100,6 +100,7 @@ class Server:
         observers: list[Observer] = [self.metrics.observe] if self.metrics else []
         observers += [AccessLog()] if config.access_log else []
         self.execution = execution or Execution()
+        self.execution.bind_inline(self.manager.inline_transaction)
         self.grpc = grpc.aio.server(options=options)
         self.health = add_health(self.grpc)
         self.probe = BackendProbe(

@@ -90,6 +90,11 @@ class Storage(Protocol):
     def transaction(self) -> AbstractContextManager[object]:
         """Binds this thread to a transaction until the block ends (see the module docstring)."""
 
+    def try_transaction(self) -> AbstractContextManager[object] | None:
+        """A transaction already begun, when one can begin without waiting for another thread and
+        runs no network round trip (an embedded store whose lock is free); None otherwise. The
+        server runs small writes inline on its event loop only with one (rpc/execution.py)."""
+
     def lock(self, rows: Iterable[Row]) -> None:
         """Exclusive locks on rows (whether or not they exist), held until the transaction ends."""
 
@@ -132,5 +137,25 @@ class ProcessTransactions:
     def transaction(self) -> AbstractContextManager[object]:
         return self._lock
 
+    def try_transaction(self) -> AbstractContextManager[object] | None:
+        if not self._lock.acquire(blocking=False):
+            return None
+        return _Held(self._lock)
+
     def lock(self, rows: Iterable[Row]) -> None:
         """Nothing to take: the transaction holds the process-wide lock."""
+
+
+class _Held:
+    """A lock already acquired, released when the block ends."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+
+    def __enter__(self) -> object:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()

@@ -56,6 +56,9 @@ class MemoryStorage:
     def transaction(self) -> AbstractContextManager[object]:
         return self._transactions.transaction()
 
+    def try_transaction(self) -> AbstractContextManager[object] | None:
+        return self._transactions.try_transaction()
+
     def lock(self, rows: Iterable[Row]) -> None:
         self._transactions.lock(rows)
 

@@ -225,6 +225,9 @@ class PostgresStorage:
     def transaction(self) -> AbstractContextManager[object]:
         return self._transaction()
 
+    def try_transaction(self) -> AbstractContextManager[object] | None:
+        return None  # every statement is a network round trip: never inline on an event loop
+
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         bound = self._bound

@@ -14,6 +14,7 @@ from google.protobuf import struct_pb2, timestamp_pb2
 from google.protobuf.message import Message
 
 from ..errors import InvalidArgument
+from ..times import to_micros
 
 _EXACT_INT = 2**53
 # The range google.protobuf.Timestamp allows: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999999Z.
@@ -89,8 +90,10 @@ def py_to_value_map(obj: Mapping[str, Any], target: MutableMapping[str, struct_p
 
 def to_timestamp(value: datetime | None, target: timestamp_pb2.Timestamp) -> None:
     """Sets target to value; None leaves it unset."""
-    if value is not None:
-        target.FromDatetime(value)
+    if value is not None:  # from µs: FromDatetime's timetuple round trip costs 3x more, 5 times a Session
+        seconds, micros = divmod(to_micros(value), 1_000_000)
+        target.seconds = seconds
+        target.nanos = micros * 1000
 
 
 def from_timestamp(value: timestamp_pb2.Timestamp) -> datetime | None:
