@@ -120,5 +120,6 @@ async fn run() -> Result<(), Error> {
         "verified download of v{} into a file",
         again.artifact.version
     );
+    client.delete_session(&session.session_id, None).await?; // examples leave nothing behind
     Ok(())
 }

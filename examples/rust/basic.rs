@@ -101,5 +101,8 @@ async fn run() -> Result<(), Error> {
     };
     let listed: Vec<pb::Session> = client.list_all_sessions(request).try_collect().await?;
     println!("{} active example session(s)", listed.len());
+    // Examples leave nothing behind.
+    client.delete_session(&fork.session_id, None).await?;
+    client.delete_session(id, None).await?;
     Ok(())
 }

@@ -17,9 +17,10 @@ async function* generated(megabytes: number): AsyncGenerator<Uint8Array> {
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "llmspell-artifacts-"));
+  let id = "";
   try {
     const session = await client.sessions.createSession({ name: "artifacts-example", tags: ["example"] });
-    const id = session.sessionId;
+    id = session.sessionId;
 
     const input = join(dir, "report.txt");
     await writeFile(input, "A report line.\n".repeat(200_000)); // ~3 MB, compresses well
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
     console.log("artifacts example ok");
   } finally {
     await rm(dir, { recursive: true, force: true });
+    if (id) await client.sessions.deleteSession(id); // examples leave nothing behind
   }
 }
 

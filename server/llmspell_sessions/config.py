@@ -25,8 +25,10 @@ GiB = 1024 * MiB
 class SessionManagerConfig:
     """The engine's configuration; every field can be set in TOML or as LLMSPELL_SESSION_<FIELD>."""
 
-    max_sessions: int = 100
-    """ACTIVE sessions allowed per tenant; creating or resuming past it fails RESOURCE_EXHAUSTED."""
+    max_sessions: int = 10_000
+    """ACTIVE sessions allowed per tenant; creating or resuming past it fails RESOURCE_EXHAUSTED. The
+    default is far above what one team's agents keep open (a load test of a few thousand calls does
+    not reach it); it bounds a runaway client. Lower it per tenant budget on a shared server."""
     max_artifacts_per_session: int = 1000
     """Live artifacts (all versions) per session."""
     max_session_bytes: int = 1 * GiB
@@ -63,10 +65,13 @@ class SessionManagerConfig:
     """Bucket of the chunk objects (env LLMSPELL_SESSION_S3_BUCKET); created at start when missing."""
     s3_prefix: str = ""
     """Prefix of every object key (objects are "<prefix>chunks/<hex digest>"), to share a bucket."""
-    rate_limit_per_session: float = 100.0
-    """Mutations per minute per session (token bucket, burst 1.5x); 0 = off."""
-    rate_limit_global: float = 1000.0
-    """Requests per minute per tenant (token bucket, burst 1.5x); 0 = off."""
+    rate_limit_per_session: float = 0.0
+    """Mutations per minute per session (token bucket, burst 1.5x); 0 = off (the default: an agent
+    loop or a benchmark writes as fast as it runs). Set it on a server shared by untrusted clients."""
+    rate_limit_global: float = 0.0
+    """Requests per minute per tenant, counted per server process (token bucket, burst 1.5x); 0 = off
+    (the default: any fixed rate is one a polling loop or a load test reaches). Set it on a server
+    shared between teams, to keep one tenant from taking the others' capacity."""
     auto_checkpoint_every: int = 1000
     """Store a materialised checkpoint every N events (so time travel replays at most N); 0 = off."""
     hooks: tuple[str, ...] = ()

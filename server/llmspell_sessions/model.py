@@ -217,6 +217,34 @@ class Page:
     total_size: int = 0
 
 
+BULK_ACTIONS = ("complete", "fail", "archive", "delete")
+"""What a bulk session action may do to each session it selects."""
+
+
+@dataclass(frozen=True, slots=True)
+class BulkSkip:
+    """A session a bulk action left as it was: the error reason and message its single call gave."""
+
+    session_id: str
+    reason: str
+    message: str = ""
+
+
+@dataclass(slots=True)
+class BulkResult:
+    """What one bulk session action call did (or, on a dry run, would do), oldest session first."""
+
+    changed: list[str] = field(default_factory=list)
+    skipped: list[BulkSkip] = field(default_factory=list)
+    next_page_token: str = ""
+    total_size: int = 0
+
+    @property
+    def matched(self) -> int:
+        """Sessions this call selected: changed plus skipped."""
+        return len(self.changed) + len(self.skipped)
+
+
 @dataclass(slots=True)
 class UploadHeader:
     """Everything about an artifact to write except its bytes."""

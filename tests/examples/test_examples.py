@@ -1,4 +1,5 @@
-"""Every example runs against a live server (Python directly; the other languages through their Makefiles)."""
+"""Every example runs against a live server with the default limits (Python directly; the other
+languages through their Makefiles) and leaves no session behind."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from llmspell_sessions import SessionState
+from llmspell_sessions.client import SessionClient
 
 from tests.helpers.server import ServerProcess
 
@@ -17,7 +20,7 @@ PYTHON_EXAMPLES = sorted((ROOT / "examples" / "python").glob("*.py"))
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> ServerProcess:
-    process = ServerProcess(tmp_path_factory.mktemp("examples"), env={"LLMSPELL_SESSION_MAX_SESSIONS": "10000"})
+    process = ServerProcess(tmp_path_factory.mktemp("examples"))
     process.start()
     yield process
     process.stop()
@@ -40,6 +43,9 @@ def test_language_examples(server: ServerProcess, language: str) -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    with SessionClient(server.address) as client:
+        left = client.list_sessions(states=[s for s in SessionState if s.value]).items
+    assert left == [], [s.name for s in left]
 
 
 def test_there_are_examples_for_each_topic() -> None:

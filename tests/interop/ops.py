@@ -117,6 +117,9 @@ class UnaryOps:
     def op_revoke_session_access(self, a: dict) -> dict:
         return self.unary("session", "RevokeSessionAccess", parse(a, session_pb2.RevokeSessionAccessRequest()))
 
+    def op_bulk_session_action(self, a: dict) -> dict:
+        return self.unary("session", "BulkSessionAction", parse(a, session_pb2.BulkSessionActionRequest()))
+
     # -- history ------------------------------------------------------------------------------------
 
     def op_append_events(self, a: dict) -> dict:

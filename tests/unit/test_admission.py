@@ -31,6 +31,7 @@ NOT_OPERATIONS = {
     "active_sessions",
     "ping_storage",
     "ping_blobs",
+    "inline_transaction",  # the server's scheduling of a call it admits itself (rpc/execution.py)
 }
 SID = "01a24217-18a2-7015-aaf5-b64243956fc8"
 

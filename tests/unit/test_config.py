@@ -12,7 +12,12 @@ from llmspell_sessions.errors import InvalidArgument
 def test_defaults_match_the_contract() -> None:
     config, server = load_config(environ={})
     assert config == SessionManagerConfig()
-    assert (config.max_sessions, config.max_artifacts_per_session, config.max_artifact_size) == (100, 1000, 100 << 20)
+    assert (config.max_sessions, config.max_artifacts_per_session, config.max_artifact_size) == (
+        10_000,
+        1000,
+        100 << 20,
+    )
+    assert (config.rate_limit_global, config.rate_limit_per_session) == (0, 0)  # off unless configured
     assert (config.session_timeout, config.idle_timeout, config.artifact_compression_threshold) == (3600, 900, 10240)
     assert (config.storage_backend, config.max_session_bytes) == ("rocksdb", 1 << 30)
     assert server.address == "127.0.0.1:50051"

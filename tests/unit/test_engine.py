@@ -52,6 +52,7 @@ def test_max_active_sessions(tmp_path: Path) -> None:
         with pytest.raises(ResourceExhausted) as caught:
             m.create_session()
         assert caught.value.metadata["limit"] == "max_sessions"
+        assert "session bulk complete" in caught.value.message  # the way out, named
         m.suspend_session(ids[0])
         fourth = m.create_session()  # suspended sessions do not count
         with pytest.raises(ResourceExhausted):

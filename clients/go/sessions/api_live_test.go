@@ -331,3 +331,53 @@ func TestLiveRateLimitCarriesRetryInfo(t *testing.T) {
 		t.Errorf("code %v", err)
 	}
 }
+
+func TestLiveBulkSessionActionDryRunThenPages(t *testing.T) {
+	c, ctx := liveClient(t)
+	tag := "go-bulk-" + time.Now().Format("150405.000000")
+	var ids []string
+	for i := 0; i < 3; i++ {
+		s, err := c.CreateSession(ctx, NewSession{Name: "go-bulk", Tags: []string{tag}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, s.ID)
+	}
+	filter := &ListSessionsRequest{Tags: []string{tag}}
+	dry, err := c.BulkSessionAction(ctx, &BulkSessionActionRequest{Filter: filter, Action: BulkDelete, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(dry.GetChangedSessionIds(), ids) || dry.GetTotalSize() != 3 {
+		t.Fatalf("dry run %v", dry)
+	}
+	if s, err := c.GetSession(ctx, ids[0]); err != nil || s.State != StateActive {
+		t.Fatalf("a dry run changed %v: %v", s, err)
+	}
+	var completed []string
+	token := ""
+	for {
+		page, err := c.BulkSessionAction(ctx, &BulkSessionActionRequest{Filter: filter, Action: BulkComplete, PageSize: 2, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		completed = append(completed, page.GetChangedSessionIds()...)
+		if token = page.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	if !reflect.DeepEqual(completed, ids) {
+		t.Fatalf("completed %v, want %v", completed, ids)
+	}
+	again, err := c.BulkSessionAction(ctx, &BulkSessionActionRequest{Filter: filter, Action: BulkComplete})
+	if err != nil || len(again.GetSkipped()) != 3 || again.GetSkipped()[0].GetReason() != "INVALID_STATE_TRANSITION" {
+		t.Fatalf("re-run %v %v", again, err)
+	}
+	if _, err := c.BulkSessionAction(ctx, &BulkSessionActionRequest{Filter: filter}); ReasonOf(err) != "INVALID_ARGUMENT" {
+		t.Errorf("no action: %v", err)
+	}
+	deleted, err := c.BulkSessionAction(ctx, &BulkSessionActionRequest{Filter: filter, Action: BulkDelete})
+	if err != nil || len(deleted.GetChangedSessionIds()) != 3 {
+		t.Fatalf("delete %v %v", deleted, err)
+	}
+}

@@ -146,6 +146,17 @@ impl Client {
         Ok(())
     }
 
+    /// Completes, fails, archives or deletes one page of the sessions `request.filter` selects (a
+    /// ListSessions filter without its paging fields), oldest first, each through the single call's
+    /// rules; refused sessions come back in `skipped` with the reason. Pass `next_page_token` back as
+    /// `page_token` to go on; with `dry_run` nothing changes.
+    pub async fn bulk_session_action(
+        &self,
+        request: pb::BulkSessionActionRequest,
+    ) -> Result<pb::BulkSessionActionResponse, Error> {
+        self.unary(self.sessions.clone().bulk_session_action(self.request(request))).await
+    }
+
     /// Returns once the session and everything written before it is durable on disk.
     pub async fn save_session(&self, session_id: &str) -> Result<Session, Error> {
         let request = pb::SaveSessionRequest { session_id: session_id.into() };

@@ -32,3 +32,6 @@ export {
   type Artifact, type Checkpoint, type Event, type Session,
 } from "./gen/llmspell/sessions/v1/common.js";
 export { ReplayMode, ReplayStatus, type ReplayFrame } from "./gen/llmspell/sessions/v1/replay.js";
+export {
+  BulkAction, type BulkSessionActionResponse, type BulkSkippedSession,
+} from "./gen/llmspell/sessions/v1/session.js";

@@ -5,8 +5,11 @@
  */
 import { Session, SessionAccess, type Artifact, type Event } from "./gen/llmspell/sessions/v1/common.js";
 import {
+  BulkSessionActionRequest,
   CreateSessionRequest,
   ListSessionsRequest,
+  type BulkAction,
+  type BulkSessionActionResponse,
   ReadSessionRequest,
   type BackupFile,
   type BackupStorePart,
@@ -33,6 +36,20 @@ export interface CreateSessionInput {
 
 /** Filters and ordering of {@link SessionCalls.listSessions}; every field is optional. */
 export type ListSessionsQuery = Partial<ListSessionsRequest>;
+
+/**
+ * One call of {@link SessionCalls.bulkSessionAction}: the action, the sessions (a ListSessions filter
+ * without its paging fields), the fail reason, dry run, how many per call and where to continue.
+ */
+export interface BulkSessionActionInput {
+  action: BulkAction;
+  filter?: Omit<ListSessionsQuery, "pageSize" | "pageToken" | "orderBy">;
+  reason?: string;
+  dryRun?: boolean;
+  /** Sessions per call: 0 = the server's 100, at most 1000. */
+  pageSize?: number;
+  pageToken?: string;
+}
 
 /** The fields {@link SessionCalls.updateSession} can change; each one given goes in the update mask. */
 export interface SessionChanges {
@@ -236,6 +253,16 @@ export class SessionCalls {
   /** Writes the sessions with their whole history and content as one archive file into `sink`. */
   exportSessions(sessionIds: string[], sink: DownloadSink, options?: CallOptions): Promise<void> {
     return exportSessions(this.#rpc, sessionIds, sink, options);
+  }
+
+  /**
+   * Completes, fails, archives or deletes one page of the sessions `input.filter` selects (oldest
+   * first), each through the single call's rules; refused ones come back in `skipped` with the reason.
+   * Send `nextPageToken` back as `pageToken` to go on; with `dryRun` nothing changes.
+   */
+  bulkSessionAction(input: BulkSessionActionInput, options?: CallOptions): Promise<BulkSessionActionResponse> {
+    const request = BulkSessionActionRequest.fromPartial(input);
+    return this.#rpc.unary(this.#rpc.raw.sessions.bulkSessionAction.bind(this.#rpc.raw.sessions), request, options);
   }
 
   /** Imports an archive from {@link exportSessions}: verified whole first, then written at once (ids kept). */

@@ -5,7 +5,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { getEventListeners } from "node:events";
 import { after, before, test } from "node:test";
 import {
-  ArtifactType, connect, ReplayMode, ReplayStatus, SessionAccess, SessionsError, type SessionsClient,
+  ArtifactType, BulkAction, connect, ReplayMode, ReplayStatus, SessionAccess, SessionsError, type SessionsClient,
 } from "../src/index.js";
 import { SKIP_LIVE, startServer, type LiveServer } from "./live.js";
 
@@ -212,4 +212,29 @@ test("live: an exported archive imports into another server with the same histor
   assert.ok(files.some((path) => path.startsWith("segments/")) && files.includes("CURRENT"));
   await assert.rejects(authClient.sessions.backupStore(() => undefined), (error: unknown) =>
     error instanceof SessionsError && error.reason === "ACCESS_DENIED");
+});
+
+test("live: bulkSessionAction previews, then completes page by page, then skips with the reason", live, async () => {
+  const tag = `ts-bulk-${randomBytes(4).toString("hex")}`;
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) ids.push((await client.sessions.createSession({ name: `bulk ${i}`, tags: [tag] })).sessionId);
+  const filter = { tags: [tag] };
+  const dry = await client.sessions.bulkSessionAction({ action: BulkAction.BULK_ACTION_DELETE, filter, dryRun: true });
+  assert.deepEqual(dry.changedSessionIds, ids);
+  assert.equal((await client.sessions.getSession(ids[0]!)).state, 1); // still ACTIVE
+  const completed: string[] = [];
+  let pageToken = "";
+  do {
+    const page = await client.sessions.bulkSessionAction({ action: BulkAction.BULK_ACTION_COMPLETE, filter, pageSize: 2, pageToken });
+    assert.ok(page.changedSessionIds.length <= 2 && page.totalSize === 3);
+    completed.push(...page.changedSessionIds);
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  assert.deepEqual(completed, ids);
+  const again = await client.sessions.bulkSessionAction({ action: BulkAction.BULK_ACTION_COMPLETE, filter });
+  assert.deepEqual(again.skipped.map((s) => s.reason), Array(3).fill("INVALID_STATE_TRANSITION"));
+  await assert.rejects(client.sessions.bulkSessionAction({ action: BulkAction.BULK_ACTION_UNSPECIFIED, filter }),
+    failsWith("INVALID_ARGUMENT"));
+  const deleted = await client.sessions.bulkSessionAction({ action: BulkAction.BULK_ACTION_DELETE, filter });
+  assert.deepEqual(deleted.changedSessionIds, ids);
 });

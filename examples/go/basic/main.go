@@ -38,6 +38,7 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("create: %w", err)
 	}
 	fmt.Printf("created %s (%s)\n", s.ID, s.State)
+	defer deleteSession(c, s.ID) // at the end: examples leave nothing behind
 
 	if _, err := c.SetState(ctx, s.ID, sessions.StateUpdate{
 		Set: map[string]any{"plan": []string{"search", "summarise"}, "turn": 1},
@@ -82,6 +83,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("fork: %w", err)
 	}
+	defer deleteSession(c, fork.ID)
 	fmt.Printf("checkpoint %q at seq %d, forked into %s\n", cp.Label, cp.Seq, fork.ID)
 
 	// State and events changed the etag: reread the session before conditional calls.
@@ -102,6 +104,15 @@ func run(ctx context.Context) error {
 		fmt.Printf("now %s (etag %s)\n", s.State, s.Etag)
 	}
 	return nil
+}
+
+// deleteSession removes a session the example created, with its own deadline (the run's may have passed).
+func deleteSession(c *sessions.Client, id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.DeleteSession(ctx, id); err != nil {
+		log.Printf("basic: cleanup of %s: %v", id, err)
+	}
 }
 
 func envOr(key, def string) string {

@@ -8,6 +8,7 @@ from typing import Any
 
 from .._pb import common_pb2
 from ..model import SessionState
+from .bulk import add_bulk_command
 from .common import Call, UsageError, client, command, json_object, list_command, subcommand
 from .output import ARTIFACT_COLUMNS, SESSION_COLUMNS, emit, plain, print_record, print_table, print_values
 
@@ -55,6 +56,7 @@ def add_session_commands(commands: Any) -> None:
     _add_create_and_list(session)
     _add_changes(session)
     _add_storage_and_access(session)
+    add_bulk_command(session, parse_state)
     _add_state(commands)
 
 

@@ -119,6 +119,40 @@ class ClientApi:
         request = session_pb2.DeleteSessionRequest(session_id=session_id, etag=etag)
         return self._call("session", "DeleteSession", request, lambda pb: None)
 
+    def bulk_session_action(
+        self,
+        action: str,
+        *,
+        states: Iterable[SessionState] = (),
+        tags: Iterable[str] = (),
+        parent_session_id: str = "",
+        created_by: str = "",
+        create_time_after: datetime | None = None,
+        create_time_before: datetime | None = None,
+        search: str = "",
+        reason: str = "",
+        dry_run: bool = False,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Any:
+        """ "complete", "fail", "archive" or "delete" one page of the sessions the filters select
+        (a BulkResult: changed ids, skipped ones with reasons, the next page's token)."""
+        request = wire.bulk_to_pb(
+            action,
+            reason=reason,
+            dry_run=dry_run,
+            page_size=page_size,
+            page_token=page_token,
+            states=states,
+            tags=list(tags),
+            parent_session_id=parent_session_id,
+            created_by=created_by,
+            create_time_after=create_time_after,
+            create_time_before=create_time_before,
+            search=search,
+        )
+        return self._call("session", "BulkSessionAction", request, wire.bulk_result_from_pb)
+
     def save_session(self, session_id: str) -> Any:
         return self._session("SaveSession", session_pb2.SaveSessionRequest(session_id=session_id))
 

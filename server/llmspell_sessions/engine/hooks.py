@@ -39,13 +39,15 @@ AfterHook = Callable[["HookContext", "Event | None"], Any]
 @dataclass(slots=True)
 class HookContext:
     """What a hook sees of an operation: its name, the caller, the session and the proposed event
-    (event_type is empty for operations that append none, such as delete_session)."""
+    (event_type is empty for operations that append none, such as delete_session). dry_run is set
+    when a bulk dry run asks: a veto is reported, and nothing will be written or followed by after-hooks."""
 
     operation: str
     caller: Caller
     session_id: str
     event_type: str
     payload: dict[str, Any] = field(default_factory=dict)
+    dry_run: bool = False
 
 
 class HookRunner:

@@ -125,7 +125,8 @@ class Limits:
     def active_sessions(self, tenant: str, count: int) -> None:
         if count > self.max_sessions:
             raise _exhausted(
-                f"tenant would have {count} active sessions; the limit is {self.max_sessions}",
+                f"tenant would have {count} active sessions; the limit is {self.max_sessions} (max_sessions): "
+                "end finished ones, e.g. `llmspell-sessions session bulk complete --state active --dry-run`",
                 "max_sessions",
                 tenant=tenant,
             )

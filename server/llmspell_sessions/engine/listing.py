@@ -90,12 +90,46 @@ class SessionListing:
     ) -> Page:
         """One page of the caller's sessions; ARCHIVED ones only when asked for by state."""
         size = validation.page_size(page_size)
+        query = self.query(
+            c, states, tags, parent_session_id, created_by, create_time_after, create_time_before, search, order_by
+        )
+        fingerprint = self.fingerprint(c, query)
+        last_key, total = decode_token(page_token, fingerprint) if page_token else (b"", -1)
+        if total < 0:
+            total = self.total(c.tenant, query)
+        sessions: list[Session] = []
+        next_token = ""
+        for index_key, session in self.scan(c.tenant, query, last_key):
+            if len(sessions) == size:
+                next_token = encode_token(last_key, total, fingerprint)
+                break
+            sessions.append(clone_session(session))
+            last_key = index_key
+        return Page(sessions, next_token, total)
+
+    def query(
+        self,
+        c: Caller,
+        states: Iterable[SessionState] = (),
+        tags: Iterable[str] = (),
+        parent_session_id: str = "",
+        created_by: str = "",
+        create_time_after: datetime | None = None,
+        create_time_before: datetime | None = None,
+        search: str = "",
+        order_by: str = "",
+    ) -> _Query:
+        """The checked filters as one query, narrowed to what the caller may see (non-admins: the
+        sessions they own or were granted)."""
         query = self._query(
             states, tags, parent_session_id, created_by, create_time_after, create_time_before, search, order_by
         )
-        if c.role < Role.ADMIN:
-            query = dataclasses.replace(query, viewer=c.subject)
-        fingerprint = query_fingerprint(
+        return dataclasses.replace(query, viewer=c.subject) if c.role < Role.ADMIN else query
+
+    @staticmethod
+    def fingerprint(c: Caller, query: _Query, *more: object) -> str:
+        """What a page token is bound to: the tenant, the query and any more fields of the caller's."""
+        return query_fingerprint(
             [
                 c.tenant,
                 query.viewer,
@@ -107,20 +141,9 @@ class SessionListing:
                 query.before_us,
                 query.search,
                 query.order_by,
+                *more,
             ]
         )
-        last_key, total = decode_token(page_token, fingerprint) if page_token else (b"", -1)
-        if total < 0:
-            total = self._total(c.tenant, query)
-        sessions: list[Session] = []
-        next_token = ""
-        for index_key, session in self._scan(c.tenant, query, last_key):
-            if len(sessions) == size:
-                next_token = encode_token(last_key, total, fingerprint)
-                break
-            sessions.append(clone_session(session))
-            last_key = index_key
-        return Page(sessions, next_token, total)
 
     @staticmethod
     def _query(
@@ -151,12 +174,13 @@ class SessionListing:
             order_by=order,
         )
 
-    def _total(self, tenant: str, query: _Query) -> int:
+    def total(self, tenant: str, query: _Query) -> int:
+        """How many sessions match the query."""
         if query.only_states:
             return sum(self._records.counter(tenant, state_counter(s)) for s in query.states)
-        return sum(1 for _ in self._scan(tenant, query, b""))
+        return sum(1 for _ in self.scan(tenant, query, b""))
 
-    def _scan(self, tenant: str, query: _Query, after_key: bytes) -> Iterator[tuple[bytes, Session]]:
+    def scan(self, tenant: str, query: _Query, after_key: bytes) -> Iterator[tuple[bytes, Session]]:
         """(index key, session) of every match, in order, strictly after after_key."""
         kind, descending = ORDERINGS[query.order_by]
         prefix = keys.tenant_prefix(tenant) + kind

@@ -29,6 +29,7 @@ from ..config import SessionManagerConfig, load_config
 from ..model import (
     Artifact,
     ArtifactType,
+    BulkResult,
     Caller,
     ChangesApplied,
     Checkpoint,
@@ -220,6 +221,45 @@ class SessionManager:
     def delete_session(self, session_id: str, *, etag: str = "", caller: Caller | None = None) -> None:
         """Deletes the session with its state, events, checkpoints and artifacts."""
         self._p.sessions.delete(self._admit(caller, WRITER), session_id, etag)
+
+    def bulk_session_action(
+        self,
+        action: str,
+        *,
+        states: Iterable[Any] = (),
+        tags: Iterable[str] = (),
+        parent_session_id: str = "",
+        created_by: str = "",
+        create_time_after: datetime | None = None,
+        create_time_before: datetime | None = None,
+        search: str = "",
+        reason: str = "",
+        dry_run: bool = False,
+        page_size: int = 0,
+        page_token: str = "",
+        caller: Caller | None = None,
+    ) -> BulkResult:
+        """ "complete", "fail", "archive" or "delete" the sessions list_sessions' filters select (the
+        caller's), up to page_size (default 100, max 1000) per call, oldest first; each through the
+        single call's operation, a refusal skipping that session. With dry_run, nothing changes."""
+        selection = {
+            "states": states,
+            "tags": tags,
+            "parent_session_id": parent_session_id,
+            "created_by": created_by,
+            "create_time_after": create_time_after,
+            "create_time_before": create_time_before,
+            "search": search,
+        }
+        return self._p.bulk.run(
+            self._admit(caller, READER),
+            action,
+            selection,
+            reason=reason,
+            dry_run=dry_run,
+            page_size=page_size,
+            page_token=page_token,
+        )
 
     def save_session(self, session_id: str, *, durable: bool = True, caller: Caller | None = None) -> Session:
         """Appends session.saved and returns once it and everything before it is on disk (fsync)."""

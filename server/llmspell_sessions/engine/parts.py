@@ -8,6 +8,7 @@ from ..storage import BlobStore, Storage
 from .admission import Admission
 from .archive import Archives
 from .artifacts import ArtifactQueries, ArtifactStore, ChunkUploads, SessionReader, UploadProgress
+from .bulk import BulkActions
 from .changes import Changes
 from .hooks import HookRunner
 from .limits import Limits
@@ -51,6 +52,7 @@ class Parts:
         )
         self.queries = ArtifactQueries(self.units, storage, self.content, self.artifacts)
         self.sessions = Sessions(self.units, storage, _Contents(self.state, self.artifacts))
+        self.bulk = BulkActions(self.listing, self.sessions, self.admission.enter)
         self.log = EventLog(self.units, storage)
         self.subscriptions = Subscriptions(self.units, self.log)
         self.timetravel = TimeTravel(self.units, storage, self.records, self.log, self.artifacts)

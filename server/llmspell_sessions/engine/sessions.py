@@ -154,9 +154,12 @@ class Sessions:
             uow.commit()
             return clone_session(after)
 
-    def transition(self, caller: Caller, name: str, session_id: str, etag: str, reason: str = "") -> Session:
+    def transition(
+        self, caller: Caller, name: str, session_id: str, etag: str, reason: str = "", *, dry_run: bool = False
+    ) -> Session:
+        """suspend, resume, complete, fail or archive (name); with dry_run, every check and no write."""
         reason = validation.text(reason, "reason", max_bytes=4096, single_line=False)
-        with self._units.begin(caller) as uow:
+        with self._units.begin(caller, dry_run=dry_run) as uow:
             skey, before = uow.session(session_id, WRITE)
             check_etag(before, etag)
             target, event_type = transition(name, before.state, session_id)
@@ -176,15 +179,17 @@ class Sessions:
             uow.commit()
             return clone_session(after)
 
-    def delete(self, caller: Caller, session_id: str, etag: str) -> None:
-        """Deletes the session with its state, events, checkpoints and artifacts (references released)."""
-        with self._units.begin(caller) as uow:
+    def delete(self, caller: Caller, session_id: str, etag: str, *, dry_run: bool = False) -> None:
+        """Deletes the session with its state, events, checkpoints and artifacts (references released);
+        with dry_run, every check and no write."""
+        with self._units.begin(caller, dry_run=dry_run) as uow:
             skey, session = uow.session(session_id, WRITE)
             check_etag(session, etag)
             self._contents.release_session(uow, skey)
             uow.delete(skey, session, operation="delete_session")
             uow.commit()
-        self._loaded.discard(skey)
+        if not dry_run:
+            self._loaded.discard(skey)
 
     def save(self, caller: Caller, session_id: str, durable: bool) -> Session:
         """Appends session.saved; with durable, returns once it and every earlier write is on disk."""

@@ -66,9 +66,11 @@ class _Written:
 class UnitOfWork:
     """One operation's writes, committed all at once (see the module docstring)."""
 
-    def __init__(self, units: Units, caller: Caller) -> None:
+    def __init__(self, units: Units, caller: Caller, dry_run: bool = False) -> None:
         self._units = units
         self.caller = caller
+        self.dry_run = dry_run
+        """Make every check and write nothing: commit() returns before the write (bulk dry runs)."""
         self.batch = WriteBatch()
         self.time = now()
         self._references: dict[str, Counter[bytes]] = {}
@@ -138,11 +140,13 @@ class UnitOfWork:
         units, caller = self._units, self.caller
         tenant = caller.tenant
         actor = actor or caller.subject
-        if actor != SYSTEM_ACTOR:
+        if actor != SYSTEM_ACTOR and not self.dry_run:  # a dry run mutates nothing: no rate token
             units.admission.mutation(caller, skey, after.session_id)
         contexts: list[HookContext | None] = [None] * len(specs)
         if units.hooks.active:
-            contexts = [HookContext(operation, caller, after.session_id, s.type, s.payload) for s in specs]
+            contexts = [
+                HookContext(operation, caller, after.session_id, s.type, s.payload, self.dry_run) for s in specs
+            ]
             for context in contexts:
                 units.hooks.before(context)  # type: ignore[arg-type]
         time = time or self.time
@@ -188,7 +192,7 @@ class UnitOfWork:
 
     def delete(self, skey: bytes, session: Session, *, operation: str) -> None:
         """Adds the deletion of a session record with its state, events and checkpoints."""
-        context = HookContext(operation, self.caller, session.session_id, "", {})
+        context = HookContext(operation, self.caller, session.session_id, "", {}, self.dry_run)
         self._units.hooks.before(context)
         for name, delta in self._units.records.delete(self.batch, self.caller.tenant, skey, session).items():
             self.count(self.caller.tenant, name, delta)
@@ -198,6 +202,10 @@ class UnitOfWork:
 
     def commit(self) -> None:
         """Writes everything added, atomically, after the quota checks; then notifies."""
+        if self.dry_run:
+            # Every check up to here was made (access, state machine, before-hooks, session quotas);
+            # the bulk actions that dry-run only shrink tenant counters, so no tenant quota is left.
+            return
         units = self._units
         with span("storage.commit", tenant=self.caller.tenant, sessions=len(self._written), sync=self._sync):
             values = self._write()
@@ -243,10 +251,10 @@ class _Begun:
     """The context of one unit of work: a storage transaction from enter to exit (joined by units
     begun inside it); what its units committed is published when the outermost one ends."""
 
-    __slots__ = ("_units", "_caller", "_transaction")
+    __slots__ = ("_units", "_caller", "_dry_run", "_transaction")
 
-    def __init__(self, units: Units, caller: Caller) -> None:
-        self._units, self._caller = units, caller
+    def __init__(self, units: Units, caller: Caller, dry_run: bool = False) -> None:
+        self._units, self._caller, self._dry_run = units, caller, dry_run
         self._transaction = units.storage.transaction()
 
     def __enter__(self) -> UnitOfWork:
@@ -255,7 +263,7 @@ class _Begun:
         depth.value = getattr(depth, "value", 0) + 1
         if depth.value == 1:
             depth.written = []
-        return UnitOfWork(self._units, self._caller)
+        return UnitOfWork(self._units, self._caller, self._dry_run)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -297,10 +305,10 @@ class Units:
         self._depth = threading.local()  # per thread: units begun and not ended, what they committed
         self.listeners: list[CommitListener] = []
 
-    def begin(self, caller: Caller) -> _Begun:
+    def begin(self, caller: Caller, *, dry_run: bool = False) -> _Begun:
         """A unit of work under the lock (``with units.begin(caller) as uow``); commit() inside the
-        block or nothing is written."""
-        return _Begun(self, caller)
+        block or nothing is written (with dry_run, nothing is written either way)."""
+        return _Begun(self, caller, dry_run)
 
     def read_session(
         self, caller: Caller, session_id: str, access: str, field: str = "session_id"

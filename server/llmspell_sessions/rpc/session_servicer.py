@@ -75,6 +75,12 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
         self._m.delete_session(request.session_id, etag=request.etag, caller=current_caller())
         return empty_pb2.Empty()
 
+    def BulkSessionAction(
+        self, request: session_pb2.BulkSessionActionRequest, context: Context
+    ) -> session_pb2.BulkSessionActionResponse:
+        result = self._m.bulk_session_action(**wire.bulk_from_pb(request), caller=current_caller())
+        return wire.bulk_result_to_pb(result)
+
     def SaveSession(self, request: session_pb2.SaveSessionRequest, context: Context) -> common_pb2.Session:
         return session_to_pb(self._m.save_session(request.session_id, caller=current_caller()))
 

@@ -13,7 +13,7 @@ from google.protobuf import field_mask_pb2
 
 from .._pb import session_pb2
 from ..errors import InvalidArgument
-from ..model import UPDATABLE_SESSION_FIELDS, LoadedSession, Page, SessionState
+from ..model import UPDATABLE_SESSION_FIELDS, BulkResult, BulkSkip, LoadedSession, Page, SessionState
 from .records import ACCESS_FROM_PB, ACCESS_TO_PB, artifact_from_pb, artifact_to_pb, session_from_pb, session_to_pb
 from .values import (
     enum_from_pb,
@@ -157,3 +157,67 @@ def grant_from_pb(request: session_pb2.GrantSessionAccessRequest) -> dict[str, A
     if request.access not in ACCESS_FROM_PB:
         raise InvalidArgument("access must be SESSION_ACCESS_READ or SESSION_ACCESS_WRITE", field="access")
     return {"session_id": request.session_id, "subject": request.subject, "access": ACCESS_FROM_PB[request.access]}
+
+
+BULK_ACTION_FROM_PB = {1: "complete", 2: "fail", 3: "archive", 4: "delete"}
+BULK_ACTION_TO_PB = {name: number for number, name in BULK_ACTION_FROM_PB.items()}
+_PAGING = ("page_size", "page_token", "order_by")
+
+
+def bulk_to_pb(
+    action: str,
+    *,
+    reason: str = "",
+    dry_run: bool = False,
+    page_size: int = 0,
+    page_token: str = "",
+    **selection: Any,
+) -> session_pb2.BulkSessionActionRequest:
+    """A BulkSessionActionRequest from bulk_session_action's arguments (an unknown action goes as
+    unspecified, which the server refuses)."""
+    return session_pb2.BulkSessionActionRequest(
+        filter=list_to_pb(**selection),
+        action=BULK_ACTION_TO_PB.get(action, 0),  # type: ignore[arg-type]
+        reason=reason,
+        dry_run=dry_run,
+        page_size=page_size,
+        page_token=page_token,
+    )
+
+
+def bulk_from_pb(request: session_pb2.BulkSessionActionRequest) -> dict[str, Any]:
+    """bulk_session_action's arguments: the filter's selection fields, the action and the paging."""
+    if request.action not in BULK_ACTION_FROM_PB:
+        raise InvalidArgument("action must be one of BULK_ACTION_COMPLETE, _FAIL, _ARCHIVE, _DELETE", field="action")
+    selection = list_from_pb(request.filter)
+    for name in _PAGING:
+        if selection.pop(name):
+            raise InvalidArgument(f"filter.{name} must be unset: the request has its own", field=f"filter.{name}")
+    return {
+        "action": BULK_ACTION_FROM_PB[request.action],
+        **selection,
+        "reason": request.reason,
+        "dry_run": request.dry_run,
+        "page_size": request.page_size,
+        "page_token": request.page_token,
+    }
+
+
+def bulk_result_to_pb(result: BulkResult) -> session_pb2.BulkSessionActionResponse:
+    """A BulkSessionActionResponse for what one call did."""
+    return session_pb2.BulkSessionActionResponse(
+        matched_count=result.matched,
+        changed_session_ids=result.changed,
+        skipped=[
+            session_pb2.BulkSkippedSession(session_id=s.session_id, reason=s.reason, message=s.message)
+            for s in result.skipped
+        ],
+        next_page_token=result.next_page_token,
+        total_size=result.total_size,
+    )
+
+
+def bulk_result_from_pb(pb: session_pb2.BulkSessionActionResponse) -> BulkResult:
+    """The BulkResult a BulkSessionActionResponse carries."""
+    skipped = [BulkSkip(s.session_id, s.reason, s.message) for s in pb.skipped]
+    return BulkResult(list(pb.changed_session_ids), skipped, pb.next_page_token, pb.total_size)

@@ -38,6 +38,7 @@ func init() {
 		"compare_snapshots":     compareSnapshots,
 		"grant_session_access":  grantAccess,
 		"revoke_session_access": revokeAccess,
+		"bulk_session_action":   bulkSessionAction,
 		"query_upload_status":   queryUploadStatus,
 		"sleep":                 sleep,
 		"upload_chunked":        uploadChunked,
@@ -292,4 +293,12 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func bulkSessionAction(ctx context.Context, r *runner, _ *step, args map[string]any) (map[string]any, error) {
+	var req pb.BulkSessionActionRequest
+	if err := fromArgs(args, &req); err != nil {
+		return nil, err
+	}
+	return message(r.client.BulkSessionAction(ctx, &req))
 }

@@ -10,7 +10,7 @@ use llmspell_sessions_client::{json as pbjson, Client, HistoryPoint};
 use serde_json::{json, Map, Value as Json};
 
 use crate::ops::{new_events, upload_header, Args, Failure};
-use crate::reflect::to_json;
+use crate::reflect::{from_json, to_json};
 use crate::transfer;
 
 /// Runs a version 2 op.
@@ -39,6 +39,10 @@ pub async fn run(client: &Client, op: &str, args: Args<'_>, content: Option<Arc<
             to_json(&client.grant_session_access(id, args.str("subject"), access).await?, "Session")
         }
         "revoke_session_access" => to_json(&client.revoke_session_access(id, args.str("subject")).await?, "Session"),
+        "bulk_session_action" => {
+            let request: pb::BulkSessionActionRequest = from_json(args.0, "BulkSessionActionRequest")?;
+            to_json(&client.bulk_session_action(request).await?, "BulkSessionActionResponse")
+        }
         "query_upload_status" => transfer::status_json(&client.query_upload_status(args.str("upload_id")).await?),
         "sleep" => {
             tokio::time::sleep(Duration::from_millis(args.int("ms")?.unwrap_or(0).max(0) as u64)).await;

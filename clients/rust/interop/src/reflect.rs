@@ -27,6 +27,17 @@ pub fn to_json<M: prost::Message>(message: &M, name: &str) -> Json {
     dynamic.serialize_with_options(serde_json::value::Serializer, &options).expect("JSON")
 }
 
+/// A message of type `llmspell.sessions.v1.<name>` from proto3 JSON (proto or JSON field names,
+/// enums by name).
+pub fn from_json<M: prost::Message + Default>(value: &serde_json::Map<String, Json>, name: &str) -> Result<M, String> {
+    use prost::Message as _;
+    let full = format!("llmspell.sessions.v1.{name}");
+    let descriptor = pool().get_message_by_name(&full).ok_or_else(|| format!("no message {full}"))?;
+    let dynamic = DynamicMessage::deserialize(descriptor, Json::Object(value.clone()))
+        .map_err(|e| format!("{name} from JSON: {e}"))?;
+    M::decode(dynamic.encode_to_vec().as_slice()).map_err(|e| format!("{name}: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -280,3 +280,49 @@ async fn an_exported_session_imports_back_and_the_store_backs_up() {
         parts.len()
     );
 }
+
+#[tokio::test]
+async fn a_bulk_action_previews_then_pages_then_skips_with_the_reason() {
+    if skipped() {
+        return;
+    }
+    let server = Server::start();
+    let client = Client::connect(server.address.clone()).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let request =
+            pb::CreateSessionRequest { name: format!("bulk {i}"), tags: vec!["rs-bulk".into()], ..Default::default() };
+        ids.push(client.create_session(request).await.unwrap().session_id);
+    }
+    let filter = Some(pb::ListSessionsRequest { tags: vec!["rs-bulk".into()], ..Default::default() });
+    let bulk =
+        |action: pb::BulkAction, dry_run: bool, page_size: i32, page_token: String| pb::BulkSessionActionRequest {
+            filter: filter.clone(),
+            action: action as i32,
+            dry_run,
+            page_size,
+            page_token,
+            ..Default::default()
+        };
+    let dry = client.bulk_session_action(bulk(pb::BulkAction::Delete, true, 0, String::new())).await.unwrap();
+    assert_eq!((dry.changed_session_ids.clone(), dry.total_size), (ids.clone(), 3));
+    assert_eq!(client.get_session(&ids[0]).await.unwrap().state, pb::SessionState::Active as i32);
+    let (mut completed, mut token) = (Vec::new(), String::new());
+    loop {
+        let page = client.bulk_session_action(bulk(pb::BulkAction::Complete, false, 2, token)).await.unwrap();
+        assert!(page.changed_session_ids.len() <= 2, "{page:?}");
+        completed.extend(page.changed_session_ids);
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(completed, ids);
+    let again = client.bulk_session_action(bulk(pb::BulkAction::Complete, false, 0, String::new())).await.unwrap();
+    let reasons: Vec<&str> = again.skipped.iter().map(|s| s.reason.as_str()).collect();
+    assert_eq!(reasons, ["INVALID_STATE_TRANSITION"; 3]);
+    let err = client.bulk_session_action(bulk(pb::BulkAction::Unspecified, false, 0, String::new())).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let deleted = client.bulk_session_action(bulk(pb::BulkAction::Delete, false, 0, String::new())).await.unwrap();
+    assert_eq!(deleted.changed_session_ids, ids);
+}

@@ -6,7 +6,7 @@
  */
 import type { CallOptions, HistoryPoint, JsonObject, SessionsClient } from "@llmspell/sessions";
 import {
-  ApplyChangesRequest, ApplyChangesResponse, Checkpoint, CompareSnapshotsResponse, CreateSessionRequest, Event,
+  ApplyChangesRequest, ApplyChangesResponse, BulkSessionActionRequest, BulkSessionActionResponse, Checkpoint, CompareSnapshotsResponse, CreateSessionRequest, Event,
   GetSnapshotRequest, GetSnapshotResponse, GrantSessionAccessRequest, NewEvent, ReadSessionRequest, ReadSessionResponse,
   Session, SetSessionStateRequest,
 } from "@llmspell/sessions/proto";
@@ -74,6 +74,8 @@ export const UNARY_OPS: Record<string, Op> = {
     return sessionResult(await c.sessions.grantSessionAccess(r.sessionId, r.subject, r.access, o));
   },
   revoke_session_access: async (c, a, o) => sessionResult(await c.sessions.revokeSessionAccess(a.session_id, a.subject, o)),
+  bulk_session_action: async (c, a, o) =>
+    json(BulkSessionActionResponse, await c.sessions.bulkSessionAction(BulkSessionActionRequest.fromJSON(a), o)),
   append_events: async (c, a, o) => {
     const list = (a.events ?? []).map((e: unknown) => NewEvent.fromJSON(e));
     const expected = a.expected_last_seq === undefined ? {} : { expectedLastSeq: Number(a.expected_last_seq) };

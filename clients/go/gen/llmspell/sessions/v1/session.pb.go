@@ -25,6 +25,66 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// What BulkSessionAction does to each session it selects.
+type BulkAction int32
+
+const (
+	BulkAction_BULK_ACTION_UNSPECIFIED BulkAction = 0
+	// As CompleteSession: ACTIVE|SUSPENDED -> COMPLETED.
+	BulkAction_BULK_ACTION_COMPLETE BulkAction = 1
+	// As FailSession, with the request's reason: ACTIVE|SUSPENDED -> FAILED.
+	BulkAction_BULK_ACTION_FAIL BulkAction = 2
+	// As ArchiveSession: COMPLETED|FAILED -> ARCHIVED.
+	BulkAction_BULK_ACTION_ARCHIVE BulkAction = 3
+	// As DeleteSession: the session with its artifacts, state, events and checkpoints.
+	BulkAction_BULK_ACTION_DELETE BulkAction = 4
+)
+
+// Enum value maps for BulkAction.
+var (
+	BulkAction_name = map[int32]string{
+		0: "BULK_ACTION_UNSPECIFIED",
+		1: "BULK_ACTION_COMPLETE",
+		2: "BULK_ACTION_FAIL",
+		3: "BULK_ACTION_ARCHIVE",
+		4: "BULK_ACTION_DELETE",
+	}
+	BulkAction_value = map[string]int32{
+		"BULK_ACTION_UNSPECIFIED": 0,
+		"BULK_ACTION_COMPLETE":    1,
+		"BULK_ACTION_FAIL":        2,
+		"BULK_ACTION_ARCHIVE":     3,
+		"BULK_ACTION_DELETE":      4,
+	}
+)
+
+func (x BulkAction) Enum() *BulkAction {
+	p := new(BulkAction)
+	*p = x
+	return p
+}
+
+func (x BulkAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BulkAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_llmspell_sessions_v1_session_proto_enumTypes[0].Descriptor()
+}
+
+func (BulkAction) Type() protoreflect.EnumType {
+	return &file_llmspell_sessions_v1_session_proto_enumTypes[0]
+}
+
+func (x BulkAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use BulkAction.Descriptor instead.
+func (BulkAction) EnumDescriptor() ([]byte, []int) {
+	return file_llmspell_sessions_v1_session_proto_rawDescGZIP(), []int{0}
+}
+
 type CreateSessionRequest struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	Name            string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -2001,6 +2061,240 @@ func (x *ImportSessionsResponse) GetBytesStored() int64 {
 	return 0
 }
 
+type BulkSessionActionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The sessions to act on, selected as ListSessions selects them (states, default all but
+	// ARCHIVED; tags; parent_session_id; created_by; create_time_after/_before; search), oldest first.
+	// Its page_size, page_token and order_by must be unset: this request has its own.
+	Filter *ListSessionsRequest `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
+	Action BulkAction           `protobuf:"varint,2,opt,name=action,proto3,enum=llmspell.sessions.v1.BulkAction" json:"action,omitempty"`
+	// BULK_ACTION_FAIL: the failure_reason each session gets.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Report what the call would change and skip, changing nothing.
+	DryRun bool `protobuf:"varint,4,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// The most sessions one call acts on: default 100, at most 1000.
+	PageSize int32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From a previous response of the same request: continue after the sessions it handled.
+	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BulkSessionActionRequest) Reset() {
+	*x = BulkSessionActionRequest{}
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BulkSessionActionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BulkSessionActionRequest) ProtoMessage() {}
+
+func (x *BulkSessionActionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BulkSessionActionRequest.ProtoReflect.Descriptor instead.
+func (*BulkSessionActionRequest) Descriptor() ([]byte, []int) {
+	return file_llmspell_sessions_v1_session_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *BulkSessionActionRequest) GetFilter() *ListSessionsRequest {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+func (x *BulkSessionActionRequest) GetAction() BulkAction {
+	if x != nil {
+		return x.Action
+	}
+	return BulkAction_BULK_ACTION_UNSPECIFIED
+}
+
+func (x *BulkSessionActionRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *BulkSessionActionRequest) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+func (x *BulkSessionActionRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *BulkSessionActionRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// A session BulkSessionAction left as it was, and why.
+type BulkSkippedSession struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SessionId string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// The error reason the single call would have returned: INVALID_STATE_TRANSITION, ACCESS_DENIED,
+	// VETOED_BY_HOOK, RATE_LIMITED, ...
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BulkSkippedSession) Reset() {
+	*x = BulkSkippedSession{}
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BulkSkippedSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BulkSkippedSession) ProtoMessage() {}
+
+func (x *BulkSkippedSession) ProtoReflect() protoreflect.Message {
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BulkSkippedSession.ProtoReflect.Descriptor instead.
+func (*BulkSkippedSession) Descriptor() ([]byte, []int) {
+	return file_llmspell_sessions_v1_session_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *BulkSkippedSession) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *BulkSkippedSession) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *BulkSkippedSession) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+type BulkSessionActionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sessions this call selected (changed_session_ids + skipped).
+	MatchedCount int64 `protobuf:"varint,1,opt,name=matched_count,json=matchedCount,proto3" json:"matched_count,omitempty"`
+	// Sessions changed (on a dry run: that would be changed), oldest first.
+	ChangedSessionIds []string              `protobuf:"bytes,2,rep,name=changed_session_ids,json=changedSessionIds,proto3" json:"changed_session_ids,omitempty"`
+	Skipped           []*BulkSkippedSession `protobuf:"bytes,3,rep,name=skipped,proto3" json:"skipped,omitempty"`
+	// Set when more sessions may match: send it back as page_token to go on.
+	NextPageToken string `protobuf:"bytes,4,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// Sessions matching the filter when the first call of this run began, over all pages.
+	TotalSize     int64 `protobuf:"varint,5,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BulkSessionActionResponse) Reset() {
+	*x = BulkSessionActionResponse{}
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BulkSessionActionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BulkSessionActionResponse) ProtoMessage() {}
+
+func (x *BulkSessionActionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_llmspell_sessions_v1_session_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BulkSessionActionResponse.ProtoReflect.Descriptor instead.
+func (*BulkSessionActionResponse) Descriptor() ([]byte, []int) {
+	return file_llmspell_sessions_v1_session_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *BulkSessionActionResponse) GetMatchedCount() int64 {
+	if x != nil {
+		return x.MatchedCount
+	}
+	return 0
+}
+
+func (x *BulkSessionActionResponse) GetChangedSessionIds() []string {
+	if x != nil {
+		return x.ChangedSessionIds
+	}
+	return nil
+}
+
+func (x *BulkSessionActionResponse) GetSkipped() []*BulkSkippedSession {
+	if x != nil {
+		return x.Skipped
+	}
+	return nil
+}
+
+func (x *BulkSessionActionResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *BulkSessionActionResponse) GetTotalSize() int64 {
+	if x != nil {
+		return x.TotalSize
+	}
+	return 0
+}
+
 var File_llmspell_sessions_v1_session_proto protoreflect.FileDescriptor
 
 const file_llmspell_sessions_v1_session_proto_rawDesc = "" +
@@ -2195,7 +2489,34 @@ const file_llmspell_sessions_v1_session_proto_rawDesc = "" +
 	"\x14imported_session_ids\x18\x01 \x03(\tR\x12importedSessionIds\x12.\n" +
 	"\x13skipped_session_ids\x18\x02 \x03(\tR\x11skippedSessionIds\x12#\n" +
 	"\rchunks_stored\x18\x03 \x01(\x03R\fchunksStored\x12!\n" +
-	"\fbytes_stored\x18\x04 \x01(\x03R\vbytesStored2\xfa\x0f\n" +
+	"\fbytes_stored\x18\x04 \x01(\x03R\vbytesStored\"\x84\x02\n" +
+	"\x18BulkSessionActionRequest\x12A\n" +
+	"\x06filter\x18\x01 \x01(\v2).llmspell.sessions.v1.ListSessionsRequestR\x06filter\x128\n" +
+	"\x06action\x18\x02 \x01(\x0e2 .llmspell.sessions.v1.BulkActionR\x06action\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x17\n" +
+	"\adry_run\x18\x04 \x01(\bR\x06dryRun\x12\x1b\n" +
+	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\"e\n" +
+	"\x12BulkSkippedSession\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xfb\x01\n" +
+	"\x19BulkSessionActionResponse\x12#\n" +
+	"\rmatched_count\x18\x01 \x01(\x03R\fmatchedCount\x12.\n" +
+	"\x13changed_session_ids\x18\x02 \x03(\tR\x11changedSessionIds\x12B\n" +
+	"\askipped\x18\x03 \x03(\v2(.llmspell.sessions.v1.BulkSkippedSessionR\askipped\x12&\n" +
+	"\x0fnext_page_token\x18\x04 \x01(\tR\rnextPageToken\x12\x1d\n" +
+	"\n" +
+	"total_size\x18\x05 \x01(\x03R\ttotalSize*\x8a\x01\n" +
+	"\n" +
+	"BulkAction\x12\x1b\n" +
+	"\x17BULK_ACTION_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14BULK_ACTION_COMPLETE\x10\x01\x12\x14\n" +
+	"\x10BULK_ACTION_FAIL\x10\x02\x12\x17\n" +
+	"\x13BULK_ACTION_ARCHIVE\x10\x03\x12\x16\n" +
+	"\x12BULK_ACTION_DELETE\x10\x042\xf0\x10\n" +
 	"\x0eSessionService\x12Z\n" +
 	"\rCreateSession\x12*.llmspell.sessions.v1.CreateSessionRequest\x1a\x1d.llmspell.sessions.v1.Session\x12T\n" +
 	"\n" +
@@ -2218,7 +2539,8 @@ const file_llmspell_sessions_v1_session_proto_rawDesc = "" +
 	"\x12GrantSessionAccess\x12/.llmspell.sessions.v1.GrantSessionAccessRequest\x1a\x1d.llmspell.sessions.v1.Session\x12f\n" +
 	"\x13RevokeSessionAccess\x120.llmspell.sessions.v1.RevokeSessionAccessRequest\x1a\x1d.llmspell.sessions.v1.Session\x12b\n" +
 	"\x0eExportSessions\x12+.llmspell.sessions.v1.ExportSessionsRequest\x1a!.llmspell.sessions.v1.ArchivePart0\x01\x12c\n" +
-	"\x0eImportSessions\x12!.llmspell.sessions.v1.ArchivePart\x1a,.llmspell.sessions.v1.ImportSessionsResponse(\x01B\x97\x01\n" +
+	"\x0eImportSessions\x12!.llmspell.sessions.v1.ArchivePart\x1a,.llmspell.sessions.v1.ImportSessionsResponse(\x01\x12t\n" +
+	"\x11BulkSessionAction\x12..llmspell.sessions.v1.BulkSessionActionRequest\x1a/.llmspell.sessions.v1.BulkSessionActionResponseB\x97\x01\n" +
 	"\x18dev.llmspell.sessions.v1B\fSessionProtoP\x01ZTgithub.com/llmspell/llmspell-sessions/clients/go/gen/llmspell/sessions/v1;sessionsv1\xaa\x02\x14Llmspell.Sessions.V1b\x06proto3"
 
 var (
@@ -2233,142 +2555,152 @@ func file_llmspell_sessions_v1_session_proto_rawDescGZIP() []byte {
 	return file_llmspell_sessions_v1_session_proto_rawDescData
 }
 
-var file_llmspell_sessions_v1_session_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_llmspell_sessions_v1_session_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_llmspell_sessions_v1_session_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_llmspell_sessions_v1_session_proto_goTypes = []any{
-	(*CreateSessionRequest)(nil),       // 0: llmspell.sessions.v1.CreateSessionRequest
-	(*GetSessionRequest)(nil),          // 1: llmspell.sessions.v1.GetSessionRequest
-	(*ListSessionsRequest)(nil),        // 2: llmspell.sessions.v1.ListSessionsRequest
-	(*ListSessionsResponse)(nil),       // 3: llmspell.sessions.v1.ListSessionsResponse
-	(*UpdateSessionRequest)(nil),       // 4: llmspell.sessions.v1.UpdateSessionRequest
-	(*SuspendSessionRequest)(nil),      // 5: llmspell.sessions.v1.SuspendSessionRequest
-	(*ResumeSessionRequest)(nil),       // 6: llmspell.sessions.v1.ResumeSessionRequest
-	(*CompleteSessionRequest)(nil),     // 7: llmspell.sessions.v1.CompleteSessionRequest
-	(*FailSessionRequest)(nil),         // 8: llmspell.sessions.v1.FailSessionRequest
-	(*ArchiveSessionRequest)(nil),      // 9: llmspell.sessions.v1.ArchiveSessionRequest
-	(*DeleteSessionRequest)(nil),       // 10: llmspell.sessions.v1.DeleteSessionRequest
-	(*SaveSessionRequest)(nil),         // 11: llmspell.sessions.v1.SaveSessionRequest
-	(*LoadSessionRequest)(nil),         // 12: llmspell.sessions.v1.LoadSessionRequest
-	(*LoadSessionResponse)(nil),        // 13: llmspell.sessions.v1.LoadSessionResponse
-	(*SetSessionStateRequest)(nil),     // 14: llmspell.sessions.v1.SetSessionStateRequest
-	(*GetSessionStateRequest)(nil),     // 15: llmspell.sessions.v1.GetSessionStateRequest
-	(*GetSessionStateResponse)(nil),    // 16: llmspell.sessions.v1.GetSessionStateResponse
-	(*GrantSessionAccessRequest)(nil),  // 17: llmspell.sessions.v1.GrantSessionAccessRequest
-	(*RevokeSessionAccessRequest)(nil), // 18: llmspell.sessions.v1.RevokeSessionAccessRequest
-	(*ApplyChangesRequest)(nil),        // 19: llmspell.sessions.v1.ApplyChangesRequest
-	(*ApplyChangesResponse)(nil),       // 20: llmspell.sessions.v1.ApplyChangesResponse
-	(*ReadSessionRequest)(nil),         // 21: llmspell.sessions.v1.ReadSessionRequest
-	(*RelatedState)(nil),               // 22: llmspell.sessions.v1.RelatedState
-	(*KeyedValue)(nil),                 // 23: llmspell.sessions.v1.KeyedValue
-	(*ReadSessionResponse)(nil),        // 24: llmspell.sessions.v1.ReadSessionResponse
-	(*BackupFile)(nil),                 // 25: llmspell.sessions.v1.BackupFile
-	(*BackupStoreRequest)(nil),         // 26: llmspell.sessions.v1.BackupStoreRequest
-	(*BackupStorePart)(nil),            // 27: llmspell.sessions.v1.BackupStorePart
-	(*ExportSessionsRequest)(nil),      // 28: llmspell.sessions.v1.ExportSessionsRequest
-	(*ArchivePart)(nil),                // 29: llmspell.sessions.v1.ArchivePart
-	(*ImportSessionsResponse)(nil),     // 30: llmspell.sessions.v1.ImportSessionsResponse
-	nil,                                // 31: llmspell.sessions.v1.LoadSessionResponse.StateEntry
-	nil,                                // 32: llmspell.sessions.v1.SetSessionStateRequest.EntriesEntry
-	nil,                                // 33: llmspell.sessions.v1.GetSessionStateResponse.EntriesEntry
-	nil,                                // 34: llmspell.sessions.v1.ApplyChangesRequest.EntriesEntry
-	nil,                                // 35: llmspell.sessions.v1.ApplyChangesRequest.CreateEntriesEntry
-	nil,                                // 36: llmspell.sessions.v1.RelatedState.StateEntry
-	nil,                                // 37: llmspell.sessions.v1.ReadSessionResponse.StateEntry
-	(*structpb.Struct)(nil),            // 38: google.protobuf.Struct
-	(SessionState)(0),                  // 39: llmspell.sessions.v1.SessionState
-	(*timestamppb.Timestamp)(nil),      // 40: google.protobuf.Timestamp
-	(*Session)(nil),                    // 41: llmspell.sessions.v1.Session
-	(*fieldmaskpb.FieldMask)(nil),      // 42: google.protobuf.FieldMask
-	(*Artifact)(nil),                   // 43: llmspell.sessions.v1.Artifact
-	(SessionAccess)(0),                 // 44: llmspell.sessions.v1.SessionAccess
-	(*NewEvent)(nil),                   // 45: llmspell.sessions.v1.NewEvent
-	(*Event)(nil),                      // 46: llmspell.sessions.v1.Event
-	(*structpb.Value)(nil),             // 47: google.protobuf.Value
-	(*emptypb.Empty)(nil),              // 48: google.protobuf.Empty
+	(BulkAction)(0),                    // 0: llmspell.sessions.v1.BulkAction
+	(*CreateSessionRequest)(nil),       // 1: llmspell.sessions.v1.CreateSessionRequest
+	(*GetSessionRequest)(nil),          // 2: llmspell.sessions.v1.GetSessionRequest
+	(*ListSessionsRequest)(nil),        // 3: llmspell.sessions.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),       // 4: llmspell.sessions.v1.ListSessionsResponse
+	(*UpdateSessionRequest)(nil),       // 5: llmspell.sessions.v1.UpdateSessionRequest
+	(*SuspendSessionRequest)(nil),      // 6: llmspell.sessions.v1.SuspendSessionRequest
+	(*ResumeSessionRequest)(nil),       // 7: llmspell.sessions.v1.ResumeSessionRequest
+	(*CompleteSessionRequest)(nil),     // 8: llmspell.sessions.v1.CompleteSessionRequest
+	(*FailSessionRequest)(nil),         // 9: llmspell.sessions.v1.FailSessionRequest
+	(*ArchiveSessionRequest)(nil),      // 10: llmspell.sessions.v1.ArchiveSessionRequest
+	(*DeleteSessionRequest)(nil),       // 11: llmspell.sessions.v1.DeleteSessionRequest
+	(*SaveSessionRequest)(nil),         // 12: llmspell.sessions.v1.SaveSessionRequest
+	(*LoadSessionRequest)(nil),         // 13: llmspell.sessions.v1.LoadSessionRequest
+	(*LoadSessionResponse)(nil),        // 14: llmspell.sessions.v1.LoadSessionResponse
+	(*SetSessionStateRequest)(nil),     // 15: llmspell.sessions.v1.SetSessionStateRequest
+	(*GetSessionStateRequest)(nil),     // 16: llmspell.sessions.v1.GetSessionStateRequest
+	(*GetSessionStateResponse)(nil),    // 17: llmspell.sessions.v1.GetSessionStateResponse
+	(*GrantSessionAccessRequest)(nil),  // 18: llmspell.sessions.v1.GrantSessionAccessRequest
+	(*RevokeSessionAccessRequest)(nil), // 19: llmspell.sessions.v1.RevokeSessionAccessRequest
+	(*ApplyChangesRequest)(nil),        // 20: llmspell.sessions.v1.ApplyChangesRequest
+	(*ApplyChangesResponse)(nil),       // 21: llmspell.sessions.v1.ApplyChangesResponse
+	(*ReadSessionRequest)(nil),         // 22: llmspell.sessions.v1.ReadSessionRequest
+	(*RelatedState)(nil),               // 23: llmspell.sessions.v1.RelatedState
+	(*KeyedValue)(nil),                 // 24: llmspell.sessions.v1.KeyedValue
+	(*ReadSessionResponse)(nil),        // 25: llmspell.sessions.v1.ReadSessionResponse
+	(*BackupFile)(nil),                 // 26: llmspell.sessions.v1.BackupFile
+	(*BackupStoreRequest)(nil),         // 27: llmspell.sessions.v1.BackupStoreRequest
+	(*BackupStorePart)(nil),            // 28: llmspell.sessions.v1.BackupStorePart
+	(*ExportSessionsRequest)(nil),      // 29: llmspell.sessions.v1.ExportSessionsRequest
+	(*ArchivePart)(nil),                // 30: llmspell.sessions.v1.ArchivePart
+	(*ImportSessionsResponse)(nil),     // 31: llmspell.sessions.v1.ImportSessionsResponse
+	(*BulkSessionActionRequest)(nil),   // 32: llmspell.sessions.v1.BulkSessionActionRequest
+	(*BulkSkippedSession)(nil),         // 33: llmspell.sessions.v1.BulkSkippedSession
+	(*BulkSessionActionResponse)(nil),  // 34: llmspell.sessions.v1.BulkSessionActionResponse
+	nil,                                // 35: llmspell.sessions.v1.LoadSessionResponse.StateEntry
+	nil,                                // 36: llmspell.sessions.v1.SetSessionStateRequest.EntriesEntry
+	nil,                                // 37: llmspell.sessions.v1.GetSessionStateResponse.EntriesEntry
+	nil,                                // 38: llmspell.sessions.v1.ApplyChangesRequest.EntriesEntry
+	nil,                                // 39: llmspell.sessions.v1.ApplyChangesRequest.CreateEntriesEntry
+	nil,                                // 40: llmspell.sessions.v1.RelatedState.StateEntry
+	nil,                                // 41: llmspell.sessions.v1.ReadSessionResponse.StateEntry
+	(*structpb.Struct)(nil),            // 42: google.protobuf.Struct
+	(SessionState)(0),                  // 43: llmspell.sessions.v1.SessionState
+	(*timestamppb.Timestamp)(nil),      // 44: google.protobuf.Timestamp
+	(*Session)(nil),                    // 45: llmspell.sessions.v1.Session
+	(*fieldmaskpb.FieldMask)(nil),      // 46: google.protobuf.FieldMask
+	(*Artifact)(nil),                   // 47: llmspell.sessions.v1.Artifact
+	(SessionAccess)(0),                 // 48: llmspell.sessions.v1.SessionAccess
+	(*NewEvent)(nil),                   // 49: llmspell.sessions.v1.NewEvent
+	(*Event)(nil),                      // 50: llmspell.sessions.v1.Event
+	(*structpb.Value)(nil),             // 51: google.protobuf.Value
+	(*emptypb.Empty)(nil),              // 52: google.protobuf.Empty
 }
 var file_llmspell_sessions_v1_session_proto_depIdxs = []int32{
-	38, // 0: llmspell.sessions.v1.CreateSessionRequest.metadata:type_name -> google.protobuf.Struct
-	39, // 1: llmspell.sessions.v1.ListSessionsRequest.states:type_name -> llmspell.sessions.v1.SessionState
-	40, // 2: llmspell.sessions.v1.ListSessionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
-	40, // 3: llmspell.sessions.v1.ListSessionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
-	41, // 4: llmspell.sessions.v1.ListSessionsResponse.sessions:type_name -> llmspell.sessions.v1.Session
-	41, // 5: llmspell.sessions.v1.UpdateSessionRequest.session:type_name -> llmspell.sessions.v1.Session
-	42, // 6: llmspell.sessions.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
-	41, // 7: llmspell.sessions.v1.LoadSessionResponse.session:type_name -> llmspell.sessions.v1.Session
-	31, // 8: llmspell.sessions.v1.LoadSessionResponse.state:type_name -> llmspell.sessions.v1.LoadSessionResponse.StateEntry
-	43, // 9: llmspell.sessions.v1.LoadSessionResponse.artifacts:type_name -> llmspell.sessions.v1.Artifact
-	32, // 10: llmspell.sessions.v1.SetSessionStateRequest.entries:type_name -> llmspell.sessions.v1.SetSessionStateRequest.EntriesEntry
-	33, // 11: llmspell.sessions.v1.GetSessionStateResponse.entries:type_name -> llmspell.sessions.v1.GetSessionStateResponse.EntriesEntry
-	44, // 12: llmspell.sessions.v1.GrantSessionAccessRequest.access:type_name -> llmspell.sessions.v1.SessionAccess
-	34, // 13: llmspell.sessions.v1.ApplyChangesRequest.entries:type_name -> llmspell.sessions.v1.ApplyChangesRequest.EntriesEntry
-	35, // 14: llmspell.sessions.v1.ApplyChangesRequest.create_entries:type_name -> llmspell.sessions.v1.ApplyChangesRequest.CreateEntriesEntry
-	45, // 15: llmspell.sessions.v1.ApplyChangesRequest.events:type_name -> llmspell.sessions.v1.NewEvent
-	41, // 16: llmspell.sessions.v1.ApplyChangesResponse.session:type_name -> llmspell.sessions.v1.Session
-	46, // 17: llmspell.sessions.v1.ApplyChangesResponse.events:type_name -> llmspell.sessions.v1.Event
-	36, // 18: llmspell.sessions.v1.RelatedState.state:type_name -> llmspell.sessions.v1.RelatedState.StateEntry
-	47, // 19: llmspell.sessions.v1.KeyedValue.value:type_name -> google.protobuf.Value
-	41, // 20: llmspell.sessions.v1.ReadSessionResponse.session:type_name -> llmspell.sessions.v1.Session
-	37, // 21: llmspell.sessions.v1.ReadSessionResponse.state:type_name -> llmspell.sessions.v1.ReadSessionResponse.StateEntry
-	23, // 22: llmspell.sessions.v1.ReadSessionResponse.entries:type_name -> llmspell.sessions.v1.KeyedValue
-	46, // 23: llmspell.sessions.v1.ReadSessionResponse.events:type_name -> llmspell.sessions.v1.Event
-	43, // 24: llmspell.sessions.v1.ReadSessionResponse.artifacts:type_name -> llmspell.sessions.v1.Artifact
-	22, // 25: llmspell.sessions.v1.ReadSessionResponse.related:type_name -> llmspell.sessions.v1.RelatedState
-	25, // 26: llmspell.sessions.v1.BackupStoreRequest.known_files:type_name -> llmspell.sessions.v1.BackupFile
-	25, // 27: llmspell.sessions.v1.BackupStorePart.file:type_name -> llmspell.sessions.v1.BackupFile
-	25, // 28: llmspell.sessions.v1.BackupStorePart.reused:type_name -> llmspell.sessions.v1.BackupFile
-	47, // 29: llmspell.sessions.v1.LoadSessionResponse.StateEntry.value:type_name -> google.protobuf.Value
-	47, // 30: llmspell.sessions.v1.SetSessionStateRequest.EntriesEntry.value:type_name -> google.protobuf.Value
-	47, // 31: llmspell.sessions.v1.GetSessionStateResponse.EntriesEntry.value:type_name -> google.protobuf.Value
-	47, // 32: llmspell.sessions.v1.ApplyChangesRequest.EntriesEntry.value:type_name -> google.protobuf.Value
-	47, // 33: llmspell.sessions.v1.ApplyChangesRequest.CreateEntriesEntry.value:type_name -> google.protobuf.Value
-	47, // 34: llmspell.sessions.v1.RelatedState.StateEntry.value:type_name -> google.protobuf.Value
-	47, // 35: llmspell.sessions.v1.ReadSessionResponse.StateEntry.value:type_name -> google.protobuf.Value
-	0,  // 36: llmspell.sessions.v1.SessionService.CreateSession:input_type -> llmspell.sessions.v1.CreateSessionRequest
-	1,  // 37: llmspell.sessions.v1.SessionService.GetSession:input_type -> llmspell.sessions.v1.GetSessionRequest
-	2,  // 38: llmspell.sessions.v1.SessionService.ListSessions:input_type -> llmspell.sessions.v1.ListSessionsRequest
-	4,  // 39: llmspell.sessions.v1.SessionService.UpdateSession:input_type -> llmspell.sessions.v1.UpdateSessionRequest
-	5,  // 40: llmspell.sessions.v1.SessionService.SuspendSession:input_type -> llmspell.sessions.v1.SuspendSessionRequest
-	6,  // 41: llmspell.sessions.v1.SessionService.ResumeSession:input_type -> llmspell.sessions.v1.ResumeSessionRequest
-	7,  // 42: llmspell.sessions.v1.SessionService.CompleteSession:input_type -> llmspell.sessions.v1.CompleteSessionRequest
-	8,  // 43: llmspell.sessions.v1.SessionService.FailSession:input_type -> llmspell.sessions.v1.FailSessionRequest
-	9,  // 44: llmspell.sessions.v1.SessionService.ArchiveSession:input_type -> llmspell.sessions.v1.ArchiveSessionRequest
-	10, // 45: llmspell.sessions.v1.SessionService.DeleteSession:input_type -> llmspell.sessions.v1.DeleteSessionRequest
-	11, // 46: llmspell.sessions.v1.SessionService.SaveSession:input_type -> llmspell.sessions.v1.SaveSessionRequest
-	12, // 47: llmspell.sessions.v1.SessionService.LoadSession:input_type -> llmspell.sessions.v1.LoadSessionRequest
-	14, // 48: llmspell.sessions.v1.SessionService.SetSessionState:input_type -> llmspell.sessions.v1.SetSessionStateRequest
-	15, // 49: llmspell.sessions.v1.SessionService.GetSessionState:input_type -> llmspell.sessions.v1.GetSessionStateRequest
-	19, // 50: llmspell.sessions.v1.SessionService.ApplyChanges:input_type -> llmspell.sessions.v1.ApplyChangesRequest
-	21, // 51: llmspell.sessions.v1.SessionService.ReadSession:input_type -> llmspell.sessions.v1.ReadSessionRequest
-	26, // 52: llmspell.sessions.v1.SessionService.BackupStore:input_type -> llmspell.sessions.v1.BackupStoreRequest
-	17, // 53: llmspell.sessions.v1.SessionService.GrantSessionAccess:input_type -> llmspell.sessions.v1.GrantSessionAccessRequest
-	18, // 54: llmspell.sessions.v1.SessionService.RevokeSessionAccess:input_type -> llmspell.sessions.v1.RevokeSessionAccessRequest
-	28, // 55: llmspell.sessions.v1.SessionService.ExportSessions:input_type -> llmspell.sessions.v1.ExportSessionsRequest
-	29, // 56: llmspell.sessions.v1.SessionService.ImportSessions:input_type -> llmspell.sessions.v1.ArchivePart
-	41, // 57: llmspell.sessions.v1.SessionService.CreateSession:output_type -> llmspell.sessions.v1.Session
-	41, // 58: llmspell.sessions.v1.SessionService.GetSession:output_type -> llmspell.sessions.v1.Session
-	3,  // 59: llmspell.sessions.v1.SessionService.ListSessions:output_type -> llmspell.sessions.v1.ListSessionsResponse
-	41, // 60: llmspell.sessions.v1.SessionService.UpdateSession:output_type -> llmspell.sessions.v1.Session
-	41, // 61: llmspell.sessions.v1.SessionService.SuspendSession:output_type -> llmspell.sessions.v1.Session
-	41, // 62: llmspell.sessions.v1.SessionService.ResumeSession:output_type -> llmspell.sessions.v1.Session
-	41, // 63: llmspell.sessions.v1.SessionService.CompleteSession:output_type -> llmspell.sessions.v1.Session
-	41, // 64: llmspell.sessions.v1.SessionService.FailSession:output_type -> llmspell.sessions.v1.Session
-	41, // 65: llmspell.sessions.v1.SessionService.ArchiveSession:output_type -> llmspell.sessions.v1.Session
-	48, // 66: llmspell.sessions.v1.SessionService.DeleteSession:output_type -> google.protobuf.Empty
-	41, // 67: llmspell.sessions.v1.SessionService.SaveSession:output_type -> llmspell.sessions.v1.Session
-	13, // 68: llmspell.sessions.v1.SessionService.LoadSession:output_type -> llmspell.sessions.v1.LoadSessionResponse
-	41, // 69: llmspell.sessions.v1.SessionService.SetSessionState:output_type -> llmspell.sessions.v1.Session
-	16, // 70: llmspell.sessions.v1.SessionService.GetSessionState:output_type -> llmspell.sessions.v1.GetSessionStateResponse
-	20, // 71: llmspell.sessions.v1.SessionService.ApplyChanges:output_type -> llmspell.sessions.v1.ApplyChangesResponse
-	24, // 72: llmspell.sessions.v1.SessionService.ReadSession:output_type -> llmspell.sessions.v1.ReadSessionResponse
-	27, // 73: llmspell.sessions.v1.SessionService.BackupStore:output_type -> llmspell.sessions.v1.BackupStorePart
-	41, // 74: llmspell.sessions.v1.SessionService.GrantSessionAccess:output_type -> llmspell.sessions.v1.Session
-	41, // 75: llmspell.sessions.v1.SessionService.RevokeSessionAccess:output_type -> llmspell.sessions.v1.Session
-	29, // 76: llmspell.sessions.v1.SessionService.ExportSessions:output_type -> llmspell.sessions.v1.ArchivePart
-	30, // 77: llmspell.sessions.v1.SessionService.ImportSessions:output_type -> llmspell.sessions.v1.ImportSessionsResponse
-	57, // [57:78] is the sub-list for method output_type
-	36, // [36:57] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	42, // 0: llmspell.sessions.v1.CreateSessionRequest.metadata:type_name -> google.protobuf.Struct
+	43, // 1: llmspell.sessions.v1.ListSessionsRequest.states:type_name -> llmspell.sessions.v1.SessionState
+	44, // 2: llmspell.sessions.v1.ListSessionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
+	44, // 3: llmspell.sessions.v1.ListSessionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
+	45, // 4: llmspell.sessions.v1.ListSessionsResponse.sessions:type_name -> llmspell.sessions.v1.Session
+	45, // 5: llmspell.sessions.v1.UpdateSessionRequest.session:type_name -> llmspell.sessions.v1.Session
+	46, // 6: llmspell.sessions.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	45, // 7: llmspell.sessions.v1.LoadSessionResponse.session:type_name -> llmspell.sessions.v1.Session
+	35, // 8: llmspell.sessions.v1.LoadSessionResponse.state:type_name -> llmspell.sessions.v1.LoadSessionResponse.StateEntry
+	47, // 9: llmspell.sessions.v1.LoadSessionResponse.artifacts:type_name -> llmspell.sessions.v1.Artifact
+	36, // 10: llmspell.sessions.v1.SetSessionStateRequest.entries:type_name -> llmspell.sessions.v1.SetSessionStateRequest.EntriesEntry
+	37, // 11: llmspell.sessions.v1.GetSessionStateResponse.entries:type_name -> llmspell.sessions.v1.GetSessionStateResponse.EntriesEntry
+	48, // 12: llmspell.sessions.v1.GrantSessionAccessRequest.access:type_name -> llmspell.sessions.v1.SessionAccess
+	38, // 13: llmspell.sessions.v1.ApplyChangesRequest.entries:type_name -> llmspell.sessions.v1.ApplyChangesRequest.EntriesEntry
+	39, // 14: llmspell.sessions.v1.ApplyChangesRequest.create_entries:type_name -> llmspell.sessions.v1.ApplyChangesRequest.CreateEntriesEntry
+	49, // 15: llmspell.sessions.v1.ApplyChangesRequest.events:type_name -> llmspell.sessions.v1.NewEvent
+	45, // 16: llmspell.sessions.v1.ApplyChangesResponse.session:type_name -> llmspell.sessions.v1.Session
+	50, // 17: llmspell.sessions.v1.ApplyChangesResponse.events:type_name -> llmspell.sessions.v1.Event
+	40, // 18: llmspell.sessions.v1.RelatedState.state:type_name -> llmspell.sessions.v1.RelatedState.StateEntry
+	51, // 19: llmspell.sessions.v1.KeyedValue.value:type_name -> google.protobuf.Value
+	45, // 20: llmspell.sessions.v1.ReadSessionResponse.session:type_name -> llmspell.sessions.v1.Session
+	41, // 21: llmspell.sessions.v1.ReadSessionResponse.state:type_name -> llmspell.sessions.v1.ReadSessionResponse.StateEntry
+	24, // 22: llmspell.sessions.v1.ReadSessionResponse.entries:type_name -> llmspell.sessions.v1.KeyedValue
+	50, // 23: llmspell.sessions.v1.ReadSessionResponse.events:type_name -> llmspell.sessions.v1.Event
+	47, // 24: llmspell.sessions.v1.ReadSessionResponse.artifacts:type_name -> llmspell.sessions.v1.Artifact
+	23, // 25: llmspell.sessions.v1.ReadSessionResponse.related:type_name -> llmspell.sessions.v1.RelatedState
+	26, // 26: llmspell.sessions.v1.BackupStoreRequest.known_files:type_name -> llmspell.sessions.v1.BackupFile
+	26, // 27: llmspell.sessions.v1.BackupStorePart.file:type_name -> llmspell.sessions.v1.BackupFile
+	26, // 28: llmspell.sessions.v1.BackupStorePart.reused:type_name -> llmspell.sessions.v1.BackupFile
+	3,  // 29: llmspell.sessions.v1.BulkSessionActionRequest.filter:type_name -> llmspell.sessions.v1.ListSessionsRequest
+	0,  // 30: llmspell.sessions.v1.BulkSessionActionRequest.action:type_name -> llmspell.sessions.v1.BulkAction
+	33, // 31: llmspell.sessions.v1.BulkSessionActionResponse.skipped:type_name -> llmspell.sessions.v1.BulkSkippedSession
+	51, // 32: llmspell.sessions.v1.LoadSessionResponse.StateEntry.value:type_name -> google.protobuf.Value
+	51, // 33: llmspell.sessions.v1.SetSessionStateRequest.EntriesEntry.value:type_name -> google.protobuf.Value
+	51, // 34: llmspell.sessions.v1.GetSessionStateResponse.EntriesEntry.value:type_name -> google.protobuf.Value
+	51, // 35: llmspell.sessions.v1.ApplyChangesRequest.EntriesEntry.value:type_name -> google.protobuf.Value
+	51, // 36: llmspell.sessions.v1.ApplyChangesRequest.CreateEntriesEntry.value:type_name -> google.protobuf.Value
+	51, // 37: llmspell.sessions.v1.RelatedState.StateEntry.value:type_name -> google.protobuf.Value
+	51, // 38: llmspell.sessions.v1.ReadSessionResponse.StateEntry.value:type_name -> google.protobuf.Value
+	1,  // 39: llmspell.sessions.v1.SessionService.CreateSession:input_type -> llmspell.sessions.v1.CreateSessionRequest
+	2,  // 40: llmspell.sessions.v1.SessionService.GetSession:input_type -> llmspell.sessions.v1.GetSessionRequest
+	3,  // 41: llmspell.sessions.v1.SessionService.ListSessions:input_type -> llmspell.sessions.v1.ListSessionsRequest
+	5,  // 42: llmspell.sessions.v1.SessionService.UpdateSession:input_type -> llmspell.sessions.v1.UpdateSessionRequest
+	6,  // 43: llmspell.sessions.v1.SessionService.SuspendSession:input_type -> llmspell.sessions.v1.SuspendSessionRequest
+	7,  // 44: llmspell.sessions.v1.SessionService.ResumeSession:input_type -> llmspell.sessions.v1.ResumeSessionRequest
+	8,  // 45: llmspell.sessions.v1.SessionService.CompleteSession:input_type -> llmspell.sessions.v1.CompleteSessionRequest
+	9,  // 46: llmspell.sessions.v1.SessionService.FailSession:input_type -> llmspell.sessions.v1.FailSessionRequest
+	10, // 47: llmspell.sessions.v1.SessionService.ArchiveSession:input_type -> llmspell.sessions.v1.ArchiveSessionRequest
+	11, // 48: llmspell.sessions.v1.SessionService.DeleteSession:input_type -> llmspell.sessions.v1.DeleteSessionRequest
+	12, // 49: llmspell.sessions.v1.SessionService.SaveSession:input_type -> llmspell.sessions.v1.SaveSessionRequest
+	13, // 50: llmspell.sessions.v1.SessionService.LoadSession:input_type -> llmspell.sessions.v1.LoadSessionRequest
+	15, // 51: llmspell.sessions.v1.SessionService.SetSessionState:input_type -> llmspell.sessions.v1.SetSessionStateRequest
+	16, // 52: llmspell.sessions.v1.SessionService.GetSessionState:input_type -> llmspell.sessions.v1.GetSessionStateRequest
+	20, // 53: llmspell.sessions.v1.SessionService.ApplyChanges:input_type -> llmspell.sessions.v1.ApplyChangesRequest
+	22, // 54: llmspell.sessions.v1.SessionService.ReadSession:input_type -> llmspell.sessions.v1.ReadSessionRequest
+	27, // 55: llmspell.sessions.v1.SessionService.BackupStore:input_type -> llmspell.sessions.v1.BackupStoreRequest
+	18, // 56: llmspell.sessions.v1.SessionService.GrantSessionAccess:input_type -> llmspell.sessions.v1.GrantSessionAccessRequest
+	19, // 57: llmspell.sessions.v1.SessionService.RevokeSessionAccess:input_type -> llmspell.sessions.v1.RevokeSessionAccessRequest
+	29, // 58: llmspell.sessions.v1.SessionService.ExportSessions:input_type -> llmspell.sessions.v1.ExportSessionsRequest
+	30, // 59: llmspell.sessions.v1.SessionService.ImportSessions:input_type -> llmspell.sessions.v1.ArchivePart
+	32, // 60: llmspell.sessions.v1.SessionService.BulkSessionAction:input_type -> llmspell.sessions.v1.BulkSessionActionRequest
+	45, // 61: llmspell.sessions.v1.SessionService.CreateSession:output_type -> llmspell.sessions.v1.Session
+	45, // 62: llmspell.sessions.v1.SessionService.GetSession:output_type -> llmspell.sessions.v1.Session
+	4,  // 63: llmspell.sessions.v1.SessionService.ListSessions:output_type -> llmspell.sessions.v1.ListSessionsResponse
+	45, // 64: llmspell.sessions.v1.SessionService.UpdateSession:output_type -> llmspell.sessions.v1.Session
+	45, // 65: llmspell.sessions.v1.SessionService.SuspendSession:output_type -> llmspell.sessions.v1.Session
+	45, // 66: llmspell.sessions.v1.SessionService.ResumeSession:output_type -> llmspell.sessions.v1.Session
+	45, // 67: llmspell.sessions.v1.SessionService.CompleteSession:output_type -> llmspell.sessions.v1.Session
+	45, // 68: llmspell.sessions.v1.SessionService.FailSession:output_type -> llmspell.sessions.v1.Session
+	45, // 69: llmspell.sessions.v1.SessionService.ArchiveSession:output_type -> llmspell.sessions.v1.Session
+	52, // 70: llmspell.sessions.v1.SessionService.DeleteSession:output_type -> google.protobuf.Empty
+	45, // 71: llmspell.sessions.v1.SessionService.SaveSession:output_type -> llmspell.sessions.v1.Session
+	14, // 72: llmspell.sessions.v1.SessionService.LoadSession:output_type -> llmspell.sessions.v1.LoadSessionResponse
+	45, // 73: llmspell.sessions.v1.SessionService.SetSessionState:output_type -> llmspell.sessions.v1.Session
+	17, // 74: llmspell.sessions.v1.SessionService.GetSessionState:output_type -> llmspell.sessions.v1.GetSessionStateResponse
+	21, // 75: llmspell.sessions.v1.SessionService.ApplyChanges:output_type -> llmspell.sessions.v1.ApplyChangesResponse
+	25, // 76: llmspell.sessions.v1.SessionService.ReadSession:output_type -> llmspell.sessions.v1.ReadSessionResponse
+	28, // 77: llmspell.sessions.v1.SessionService.BackupStore:output_type -> llmspell.sessions.v1.BackupStorePart
+	45, // 78: llmspell.sessions.v1.SessionService.GrantSessionAccess:output_type -> llmspell.sessions.v1.Session
+	45, // 79: llmspell.sessions.v1.SessionService.RevokeSessionAccess:output_type -> llmspell.sessions.v1.Session
+	30, // 80: llmspell.sessions.v1.SessionService.ExportSessions:output_type -> llmspell.sessions.v1.ArchivePart
+	31, // 81: llmspell.sessions.v1.SessionService.ImportSessions:output_type -> llmspell.sessions.v1.ImportSessionsResponse
+	34, // 82: llmspell.sessions.v1.SessionService.BulkSessionAction:output_type -> llmspell.sessions.v1.BulkSessionActionResponse
+	61, // [61:83] is the sub-list for method output_type
+	39, // [39:61] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_llmspell_sessions_v1_session_proto_init() }
@@ -2389,13 +2721,14 @@ func file_llmspell_sessions_v1_session_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_llmspell_sessions_v1_session_proto_rawDesc), len(file_llmspell_sessions_v1_session_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   38,
+			NumEnums:      1,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_llmspell_sessions_v1_session_proto_goTypes,
 		DependencyIndexes: file_llmspell_sessions_v1_session_proto_depIdxs,
+		EnumInfos:         file_llmspell_sessions_v1_session_proto_enumTypes,
 		MessageInfos:      file_llmspell_sessions_v1_session_proto_msgTypes,
 	}.Build()
 	File_llmspell_sessions_v1_session_proto = out.File

@@ -41,6 +41,7 @@ const (
 	SessionService_RevokeSessionAccess_FullMethodName = "/llmspell.sessions.v1.SessionService/RevokeSessionAccess"
 	SessionService_ExportSessions_FullMethodName      = "/llmspell.sessions.v1.SessionService/ExportSessions"
 	SessionService_ImportSessions_FullMethodName      = "/llmspell.sessions.v1.SessionService/ImportSessions"
+	SessionService_BulkSessionAction_FullMethodName   = "/llmspell.sessions.v1.SessionService/BulkSessionAction"
 )
 
 // SessionServiceClient is the client API for SessionService service.
@@ -89,6 +90,11 @@ type SessionServiceClient interface {
 	// Imports an archive (the parts of one file, in order) into the caller's tenant: verified whole
 	// before anything is written; ids kept; sessions already there and identical are skipped.
 	ImportSessions(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ArchivePart, ImportSessionsResponse], error)
+	// Completes, fails, archives or deletes the sessions a ListSessions filter selects (those the
+	// caller may see), a page at a time, each through the same operation as the single call
+	// (CompleteSession, ..., DeleteSession: access, state machine, hooks, events); a session that
+	// operation refuses is skipped with the reason. With dry_run, reports what it would do.
+	BulkSessionAction(ctx context.Context, in *BulkSessionActionRequest, opts ...grpc.CallOption) (*BulkSessionActionResponse, error)
 }
 
 type sessionServiceClient struct {
@@ -330,6 +336,16 @@ func (c *sessionServiceClient) ImportSessions(ctx context.Context, opts ...grpc.
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type SessionService_ImportSessionsClient = grpc.ClientStreamingClient[ArchivePart, ImportSessionsResponse]
 
+func (c *sessionServiceClient) BulkSessionAction(ctx context.Context, in *BulkSessionActionRequest, opts ...grpc.CallOption) (*BulkSessionActionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BulkSessionActionResponse)
+	err := c.cc.Invoke(ctx, SessionService_BulkSessionAction_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SessionServiceServer is the server API for SessionService service.
 // All implementations must embed UnimplementedSessionServiceServer
 // for forward compatibility.
@@ -376,6 +392,11 @@ type SessionServiceServer interface {
 	// Imports an archive (the parts of one file, in order) into the caller's tenant: verified whole
 	// before anything is written; ids kept; sessions already there and identical are skipped.
 	ImportSessions(grpc.ClientStreamingServer[ArchivePart, ImportSessionsResponse]) error
+	// Completes, fails, archives or deletes the sessions a ListSessions filter selects (those the
+	// caller may see), a page at a time, each through the same operation as the single call
+	// (CompleteSession, ..., DeleteSession: access, state machine, hooks, events); a session that
+	// operation refuses is skipped with the reason. With dry_run, reports what it would do.
+	BulkSessionAction(context.Context, *BulkSessionActionRequest) (*BulkSessionActionResponse, error)
 	mustEmbedUnimplementedSessionServiceServer()
 }
 
@@ -448,6 +469,9 @@ func (UnimplementedSessionServiceServer) ExportSessions(*ExportSessionsRequest, 
 }
 func (UnimplementedSessionServiceServer) ImportSessions(grpc.ClientStreamingServer[ArchivePart, ImportSessionsResponse]) error {
 	return status.Error(codes.Unimplemented, "method ImportSessions not implemented")
+}
+func (UnimplementedSessionServiceServer) BulkSessionAction(context.Context, *BulkSessionActionRequest) (*BulkSessionActionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BulkSessionAction not implemented")
 }
 func (UnimplementedSessionServiceServer) mustEmbedUnimplementedSessionServiceServer() {}
 func (UnimplementedSessionServiceServer) testEmbeddedByValue()                        {}
@@ -823,6 +847,24 @@ func _SessionService_ImportSessions_Handler(srv interface{}, stream grpc.ServerS
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type SessionService_ImportSessionsServer = grpc.ClientStreamingServer[ArchivePart, ImportSessionsResponse]
 
+func _SessionService_BulkSessionAction_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BulkSessionActionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).BulkSessionAction(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_BulkSessionAction_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).BulkSessionAction(ctx, req.(*BulkSessionActionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SessionService_ServiceDesc is the grpc.ServiceDesc for SessionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -901,6 +943,10 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RevokeSessionAccess",
 			Handler:    _SessionService_RevokeSessionAccess_Handler,
+		},
+		{
+			MethodName: "BulkSessionAction",
+			Handler:    _SessionService_BulkSessionAction_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
