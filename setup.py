@@ -34,6 +34,6 @@ _generate_stubs()
 setup(
     package_dir={"": "server"},
     packages=find_packages("server"),
-    package_data={"llmspell_sessions": ["py.typed", "**/*.pyi"]},
+    package_data={"llmspell_sessions": ["py.typed", "**/*.pyi", "console/static/*", "console/static/*/*"]},
     ext_modules=[] if os.environ.get("LLMSPELL_SESSIONS_PURE_BUILD") == "1" else _extensions(),
 )

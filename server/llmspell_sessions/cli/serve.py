@@ -59,6 +59,9 @@ def _add_serve(commands: Any) -> None:
     )
     serve.add_argument("--metrics-address", help="HOST:PORT for Prometheus /metrics (default: none)")
     serve.add_argument(
+        "--console-address", help="HOST:PORT for the web console (default: none; docs/console.md)"
+    )
+    serve.add_argument(
         "--access-log", action=argparse.BooleanOptionalAction, default=None, help="one INFO line per RPC (default on)"
     )
     serve.add_argument(
@@ -93,6 +96,7 @@ def _serve(args: argparse.Namespace) -> int:
             "tls_key": args.tls_key,
             "tls_client_ca": args.tls_client_ca,
             "metrics_address": args.metrics_address,
+            "console_address": args.console_address,
             "access_log": args.access_log,
             "workers": args.workers,
         },
