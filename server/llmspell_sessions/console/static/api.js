@@ -32,12 +32,20 @@ async function post(path, body, signal) {
   if (!response.ok) {
     let detail = {};
     try { detail = await response.json(); } catch { /* not JSON */ }
-    throw new ApiError(response.status, detail);
+    const error = new ApiError(response.status, detail);
+    if (response.status === 401) window.dispatchEvent(new CustomEvent("console-unauthenticated", { detail: error }));
+    throw error;
   }
   return response;
 }
 
-export let requestCount = 0; // read by the tests: pages must stay within a bounded number of calls
+let requestCount = 0; // read by the tests (window.__consoleRequests): pages make a bounded number of calls
+
+/** Starts counting a new page's calls. */
+export function resetRequestCount() {
+  requestCount = 0;
+  window.__consoleRequests = 0;
+}
 
 /** One unary RPC: call("SessionService", "ListSessions", {...}) -> the response message as JSON. */
 export async function call(service, method, body) {
@@ -74,6 +82,7 @@ export async function stream(path, body, onItem, signal) {
 /** An artifact's bytes (limit 0 = all) as a Blob, with the digest the server verified them against. */
 export async function download(body) {
   requestCount += 1;
+  window.__consoleRequests = requestCount;
   const response = await post("/api/download", body);
   return { blob: await response.blob(), digest: response.headers.get("X-Llmspell-Digest") || "" };
 }

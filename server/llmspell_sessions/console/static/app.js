@@ -1,5 +1,5 @@
 // The single-page app: hash routes, the token form, and which page draws #main.
-import { ApiError, call, token } from "./api.js";
+import { ApiError, call, resetRequestCount, token } from "./api.js";
 import { clearError, fill, h, showError } from "./dom.js";
 import { sessionsPage } from "./pages/sessions.js";
 import { sessionPage } from "./pages/session.js";
@@ -20,6 +20,7 @@ async function route() {
   if (current && current.close) current.close();
   current = null;
   clearError();
+  resetRequestCount();
   const hash = location.hash || "#/sessions";
   for (const [pattern, page] of ROUTES) {
     const match = hash.match(pattern);
@@ -27,8 +28,7 @@ async function route() {
       try {
         current = await page(match);
       } catch (error) {
-        if (error instanceof ApiError && error.status === 401) return askToken(error.message);
-        showError(error);
+        if (!(error instanceof ApiError && error.status === 401)) showError(error);
       }
       return;
     }
@@ -37,6 +37,10 @@ async function route() {
 }
 
 function askToken(message) {
+  if (current && current.close) current.close();
+  current = null;
+  if (document.querySelector("[data-testid=token-form]")) return;
+  clearError();
   const input = h("input", { type: "password", name: "token", autocomplete: "off", dataset: { testid: "token-input" }, required: true });
   const form = h("form", { class: "login", dataset: { testid: "token-form" } },
     h("h1", { text: "Sign in" }),
@@ -45,6 +49,7 @@ function askToken(message) {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     token.set(input.value.trim());
+    whoami();
     route();
   });
   fill(main(), form);
@@ -58,7 +63,8 @@ async function whoami() {
 }
 
 window.addEventListener("hashchange", route);
-window.addEventListener("unhandledrejection", (event) => showError(event.reason));
+window.addEventListener("console-unauthenticated", (event) => askToken(event.detail.message));
+window.addEventListener("unhandledrejection", (event) => { if (!(event.reason instanceof ApiError && event.reason.status === 401)) showError(event.reason); });
 whoami();
 route();
 export { call };

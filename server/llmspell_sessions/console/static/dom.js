@@ -69,6 +69,7 @@ export function canonical(value) {
 
 const banner = () => document.getElementById("banner");
 export function showError(error) {
+  if (error && error.status === 401) return; // the token form is shown instead
   const el = banner();
   const code = error.code ? `${error.code}${error.reason ? ` (${error.reason})` : ""}: ` : "";
   fill(el, h("span", { text: `${code}${error.message}` }), h("button", { type: "button", onclick: () => { el.hidden = true; } }, "×"));

@@ -27,9 +27,9 @@ export function replayPanel(sessionId, onFrame) {
     log.replaceChildren();
     status.textContent = "starting";
     stream("/api/replay", body, (item) => {
-      if (item.replay_id) { replayId = item.replay_id; return; }
+      if (item.replay_id) { replayId = item.replay_id; status.textContent = "started"; status.dataset.replay = "on"; return; }
       frame(item);
-    }, running.signal).catch(showError).finally(() => { replayId = null; });
+    }, running.signal).catch(showError).finally(() => { replayId = null; delete status.dataset.replay; });
   }
 
   function frame(f) {

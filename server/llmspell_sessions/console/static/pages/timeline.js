@@ -22,7 +22,7 @@ export function timeline(sessionId, lastSeq, onPick) {
     try {
       const page = await call("ReplayService", "ListEvents", request);
       if (reset) rows.replaceChildren();
-      rows.append(...page.events.map(eventRow));
+      rows.append(...page.events.map((e) => eventRow(e)));
       nextToken = page.next_page_token;
       more.hidden = !nextToken;
     } catch (error) { showError(error); }

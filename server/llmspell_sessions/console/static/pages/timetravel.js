@@ -5,14 +5,15 @@ import { canonical, debounce, fill, h, jsonTree, showError } from "../dom.js";
 export function timeTravel(session, onFork) {
   const id = session.session_id;
   let max = Number(session.last_event_seq);
-  const slider = h("input", { type: "range", min: 0, max, value: max, dataset: { testid: "seq-slider" } });
-  const number = h("input", { type: "number", min: 0, max, value: max, dataset: { testid: "seq-input" } });
+  // Seqs count from 1 (session.created): there is no state before the first event.
+  const slider = h("input", { type: "range", min: 1, max, value: max, dataset: { testid: "seq-slider" } });
+  const number = h("input", { type: "number", min: 1, max, value: max, dataset: { testid: "seq-input" } });
   const tree = h("div", { class: "tree-box", dataset: { testid: "state-tree" } });
   const raw = h("pre", { class: "raw", hidden: true, dataset: { testid: "state-json" } });
   const shown = h("span", { class: "muted", dataset: { testid: "state-seq" } });
   const diffBox = h("div", { dataset: { testid: "diff" } });
-  const from = h("input", { type: "number", min: 0, value: Math.max(0, max - 1), dataset: { testid: "diff-from" } });
-  const to = h("input", { type: "number", min: 0, value: max, dataset: { testid: "diff-to" } });
+  const from = h("input", { type: "number", min: 1, value: Math.max(1, max - 1), dataset: { testid: "diff-from" } });
+  const to = h("input", { type: "number", min: 1, value: max, dataset: { testid: "diff-to" } });
   let wanted = max;
 
   async function show(seq) {
