@@ -52,7 +52,9 @@ def requests_made(driver: Any) -> int:
 
 def shown_state(driver: Any, seq: int) -> str:
     """The JSON text of the state view once it shows seq."""
-    wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, testid("state-seq")).get_attribute("data-seq") == str(seq))
+    wait(driver).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, testid("state-seq")).get_attribute("data-seq") == str(seq)
+    )
     return str(find(driver, "state-json").get_attribute("textContent"))
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from llmspell_sessions.client import SessionClient
 
 from .console import Console, browser, start_console

@@ -35,7 +35,9 @@ def write_config(directory: Path) -> Path:
     lines = []
     for token, (tenant, role) in TOKENS.items():
         digest = hashlib.sha256(token.encode()).hexdigest()
-        lines.append(f'[[auth.tokens]]\nsha256 = "{digest}"\nsubject = "{token[4:]}"\ntenant = "{tenant}"\nrole = "{role}"\n')
+        lines.append(
+            f'[[auth.tokens]]\nsha256 = "{digest}"\nsubject = "{token[4:]}"\ntenant = "{tenant}"\nrole = "{role}"\n'
+        )
     config = directory / "server.toml"
     config.write_text("\n".join(lines))
     return config
@@ -123,7 +125,13 @@ def browser(download_dir: Path) -> Any:
         pytest.skip(message)
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+    ):
         options.add_argument(argument)
     options.add_experimental_option(
         "prefs", {"download.default_directory": str(download_dir), "download.prompt_for_download": False}

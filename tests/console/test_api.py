@@ -12,7 +12,6 @@ from pathlib import Path
 
 import blake3
 import pytest
-
 from llmspell_sessions.client import SessionClient
 
 from .console import API_HEADERS, Console
@@ -32,7 +31,12 @@ def test_pages_and_calls_carry_the_security_headers(console: Console) -> None:
 def test_a_call_without_a_token_is_unauthenticated(console: Console) -> None:
     assert console.api("SessionService/ListSessions", token="") == (
         401,
-        {"code": "UNAUTHENTICATED", "reason": "UNAUTHENTICATED", "message": "an 'authorization: Bearer <token>' header is required", "metadata": {}},
+        {
+            "code": "UNAUTHENTICATED",
+            "reason": "UNAUTHENTICATED",
+            "message": "an 'authorization: Bearer <token>' header is required",
+            "metadata": {},
+        },
     )
     status, body = console.api("SessionService/ListSessions", token="tok-nobody")
     assert (status, body["reason"]) == (401, "UNAUTHENTICATED")
@@ -68,7 +72,9 @@ def test_mutating_calls_need_the_console_header_and_json(console: Console, alice
     path = "/api/ReplayService/CreateCheckpoint"
     status, _, data = console.request("POST", path, body, {**auth, "Content-Type": "application/json"})
     assert (status, json.loads(data)["reason"]) == (403, "CSRF_HEADER_MISSING")
-    status, _, _ = console.request("POST", path, body, {**auth, "X-Llmspell-Console": "1", "Content-Type": "text/plain"})
+    status, _, _ = console.request(
+        "POST", path, body, {**auth, "X-Llmspell-Console": "1", "Content-Type": "text/plain"}
+    )
     assert status == 415
     status, _, _ = console.request("POST", path, body, {**auth, **API_HEADERS, "Origin": "http://evil.example"})
     assert status == 403
@@ -83,7 +89,9 @@ def test_another_host_name_is_misdirected(console: Console) -> None:
     port = console.http.rsplit(":", 1)[1]
     status, _, _ = console.request("GET", "/", None, {"Host": f"attacker.example:{port}"})
     assert status == 421
-    status, _, _ = console.request("POST", "/api/SessionService/ListSessions", b"{}", {**API_HEADERS, "Host": "attacker.example"})
+    status, _, _ = console.request(
+        "POST", "/api/SessionService/ListSessions", b"{}", {**API_HEADERS, "Host": "attacker.example"}
+    )
     assert status == 421
     assert console.request("GET", "/", None, {"Host": f"localhost:{port}"})[0] == 200
 
@@ -91,7 +99,9 @@ def test_another_host_name_is_misdirected(console: Console) -> None:
 def test_errors_are_mapped_to_status_and_json(console: Console, alice: SessionClient) -> None:
     status, body = console.api("SessionService/GetSession", {"session_id": 7})
     assert (status, body["code"]) == (400, "INVALID_ARGUMENT")
-    status, _, data = console.request("POST", "/api/SessionService/ListSessions", b"{not json", {**API_HEADERS, "Authorization": "Bearer tok-alice"})
+    status, _, data = console.request(
+        "POST", "/api/SessionService/ListSessions", b"{not json", {**API_HEADERS, "Authorization": "Bearer tok-alice"}
+    )
     assert (status, json.loads(data)["code"]) == (400, "INVALID_ARGUMENT")
     status, body = console.api("SessionService/DeleteSession", {"session_id": "x"})
     assert (status, body["code"]) == (404, "NOT_FOUND")  # not a console call: deleting stays gRPC-only
@@ -144,18 +154,26 @@ def test_replay_is_steered_by_its_owner_only(console: Console, alice: SessionCli
     assert [f["status"] for f in frames][-1] == "REPLAY_STATUS_STOPPED"
 
 
-def test_download_sends_the_verified_bytes_and_digest(console: Console, alice: SessionClient, eve: SessionClient) -> None:
+def test_download_sends_the_verified_bytes_and_digest(
+    console: Console, alice: SessionClient, eve: SessionClient
+) -> None:
     session = alice.create_session(name="files")
     content = b"hello console\n" * 5000
     artifact_id = alice.store_artifact(session, "notes/a.txt", content, mime_type="text/plain")
     status, headers, data = console.request(
-        "POST", "/api/download", json.dumps({"artifact_id": artifact_id}).encode(), {**API_HEADERS, "Authorization": "Bearer tok-alice"}
+        "POST",
+        "/api/download",
+        json.dumps({"artifact_id": artifact_id}).encode(),
+        {**API_HEADERS, "Authorization": "Bearer tok-alice"},
     )
     assert status == 200 and data == content
     assert headers["x-llmspell-digest"] == blake3.blake3(content).hexdigest()
     assert headers["content-type"] == "application/octet-stream" and "a.txt" in headers["content-disposition"]
     status, headers, data = console.request(
-        "POST", "/api/download", json.dumps({"artifact_id": artifact_id}).encode(), {**API_HEADERS, "Authorization": "Bearer tok-eve"}
+        "POST",
+        "/api/download",
+        json.dumps({"artifact_id": artifact_id}).encode(),
+        {**API_HEADERS, "Authorization": "Bearer tok-eve"},
     )
     assert status == 404 and json.loads(data)["reason"] == "ARTIFACT_NOT_FOUND"
 

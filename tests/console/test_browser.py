@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import blake3
-from selenium.webdriver.common.by import By
-
 from llmspell_sessions.client import SessionClient
+from selenium.webdriver.common.by import By
 
 from .browser import find, find_all, requests_made, set_value, shown_state, visit, wait
 from .console import Console
@@ -24,7 +23,9 @@ def seeded(alice: SessionClient, name: str, steps: int = 10) -> str:
     session = alice.create_session(name=name, tags=["seeded"])
     for i in range(1, steps + 1):
         entries = {"step": i, "plan": {"done": list(range(i)), "note": f"after step {i}"}}
-        alice.apply_changes(session, entries, ["scratch"] if i % 3 == 0 else [], events=[{"type": "tool.call", "payload": {"i": i}}])
+        alice.apply_changes(
+            session, entries, ["scratch"] if i % 3 == 0 else [], events=[{"type": "tool.call", "payload": {"i": i}}]
+        )
         if i % 3 == 1:
             alice.set_session_state(session, {"scratch": f"tmp {i}"})
     return session
@@ -83,7 +84,9 @@ def test_a_new_event_appears_in_the_live_tail(driver: Any, console: Console, ali
     visit(driver, console, f"#/sessions/{session}")
     find(driver, "event-row")
     appended = alice.append_events(session, [{"type": "agent.message", "payload": {"text": "hello"}}])[0]
-    row = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, f"[data-testid=live-row][data-seq='{appended.seq}']"))
+    row = wait(driver).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, f"[data-testid=live-row][data-seq='{appended.seq}']")
+    )
     assert "agent.message" in row.text and "alice" in row.text
 
 
@@ -99,7 +102,9 @@ def test_artifacts_preview_safely_and_download_with_their_digest(
     alice.store_artifact(session, "data.json", b'{"b": [1, 2], "a": {"c": null}}', mime_type="application/json")
     visit(driver, console, f"#/sessions/{session}/artifacts")
     wait(driver).until(lambda d: len(find_all(d, "artifact-row")) == 4)
-    versions = [(r.get_attribute("data-name"), r.get_attribute("data-version")) for r in find_all(driver, "artifact-row")]
+    versions = [
+        (r.get_attribute("data-name"), r.get_attribute("data-version")) for r in find_all(driver, "artifact-row")
+    ]
     assert versions == [("blob.bin", "1"), ("data.json", "1"), ("report.md", "1"), ("report.md", "2")]
 
     rows = find_all(driver, "artifact-row")
@@ -138,11 +143,12 @@ def test_replay_steps_drive_the_timeline_and_the_state(driver: Any, console: Con
     find(driver, "replay-start").click()
     wait(driver).until(lambda d: find(d, "replay-status").get_attribute("data-replay") == "on")
     seen = []
+    log = find(driver, "replay-log")
     for _ in range(3):
-        before = find(driver, "replay-position").get_attribute("data-seq")
         find(driver, "replay-step").click()
-        wait(driver).until(lambda d: find(d, "replay-position").get_attribute("data-seq") not in (before, None))
+        wait(driver).until(lambda d: len(log.find_elements(By.TAG_NAME, "li")) > len(seen))
         seen.append(int(find(driver, "replay-position").get_attribute("data-seq")))
+        assert find(driver, "replay-status").text == "paused"  # one event per step, then it holds
     assert seen == [1, 2, 3]
     assert json.loads(shown_state(driver, 3)) == alice.get_snapshot(session, at_seq=3).state
     current = driver.find_element(By.CSS_SELECTOR, "[data-testid=events-rows] tr.current")
@@ -150,7 +156,9 @@ def test_replay_steps_drive_the_timeline_and_the_state(driver: Any, console: Con
     find(driver, "replay-stop").click()
 
 
-def test_checkpoints_are_created_and_forked_after_confirmation(driver: Any, console: Console, alice: SessionClient) -> None:
+def test_checkpoints_are_created_and_forked_after_confirmation(
+    driver: Any, console: Console, alice: SessionClient
+) -> None:
     session = seeded(alice, "checkpointed", steps=3)
     visit(driver, console, f"#/sessions/{session}")
     find(driver, "checkpoint-label").send_keys("before retry")

@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from selenium.webdriver.common.by import By
-
 from llmspell_sessions import SessionManager
 from llmspell_sessions.client import SessionClient
 from llmspell_sessions.config import SessionManagerConfig
 from llmspell_sessions.model import Caller, Role
+from selenium.webdriver.common.by import By
 
 from .browser import find, find_all, requests_made, set_value, shown_state, visit, wait
 from .console import Console, start_console
@@ -28,9 +27,11 @@ SESSIONS_PAGE, EVENTS_PAGE = 50, 100  # pages/sessions.js, pages/timeline.js
 def seed(store: Path) -> str:
     """Writes the sessions and the long session straight through the engine (seconds, not minutes);
     returns the long session's id."""
-    manager = SessionManager(SessionManagerConfig(
-        storage_path=str(store), max_sessions=SESSIONS * 2, rate_limit_global=0, rate_limit_per_session=0
-    ))
+    manager = SessionManager(
+        SessionManagerConfig(
+            storage_path=str(store), max_sessions=SESSIONS * 2, rate_limit_global=0, rate_limit_per_session=0
+        )
+    )
     caller = Caller("acme", "alice", Role.ADMIN)
     try:
         for i in range(SESSIONS):
@@ -38,7 +39,9 @@ def seed(store: Path) -> str:
         long = manager.new_session(name="long run", caller=caller).session_id
         for start in range(0, EVENTS, BATCH):
             events = [{"type": "tool.call", "payload": {"i": start + j}} for j in range(BATCH - 1)]
-            manager.apply_changes(long, {"progress": start, "last": {"batch": start // BATCH}}, events=events, caller=caller)
+            manager.apply_changes(
+                long, {"progress": start, "last": {"batch": start // BATCH}}, events=events, caller=caller
+            )
         return long
     finally:
         manager.close()

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 from aiohttp import web
@@ -64,7 +64,10 @@ def full_method(service: str, name: str) -> str:
     return f"/{PACKAGE}.{service}/{name}"
 
 
-def parse(body: bytes, message_type: type[Message]) -> Message:
+M = TypeVar("M", bound=Message)
+
+
+def parse(body: bytes, message_type: type[M]) -> M:
     """The proto3 JSON body as a request message (an empty body is the empty message)."""
     try:
         return json_format.Parse(body or b"{}", message_type())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 
 import orjson
 from aiohttp import web
@@ -75,5 +76,5 @@ def error_response(error: Exception, where: str) -> web.Response:
     return _json(HTTP_STATUS.get(mapped.code, 500), error_body(mapped), headers)
 
 
-def _json(status: int, body: dict[str, object], headers: dict[str, str]) -> web.Response:
+def _json(status: int, body: Mapping[str, object], headers: dict[str, str]) -> web.Response:
     return web.Response(status=status, body=orjson.dumps(body), content_type="application/json", headers=headers)

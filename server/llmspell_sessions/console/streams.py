@@ -92,7 +92,8 @@ class Streams:
                 async for part in parts:
                     await response.write(part.data)
             except Exception:
-                request.transport and request.transport.close()  # a short body, never wrong bytes
+                if request.transport is not None:
+                    request.transport.close()  # the client sees a short body, never wrong bytes
                 raise
             await response.write_eof()
             return response
