@@ -48,8 +48,9 @@ function barChart(values) {
       svg("text", { x: label + 4 + ((width - label - 90) * v) / max, y: bar * 0.7, class: "chart-value" }, bytes(v)))));
 }
 
-function sparkline(points) {
+function sparkline(samples) {
   const width = 420, height = 60;
+  const points = samples.length === 1 ? [samples[0], samples[0]] : samples; // one sample: a flat line
   const max = Math.max(1, ...points), min = Math.min(...points, max);
   const span = Math.max(1, max - min);
   const xy = points.map((v, i) => `${points.length > 1 ? (i * width) / (points.length - 1) : 0},${height - 4 - ((v - min) * (height - 8)) / span}`);
