@@ -33,16 +33,15 @@ def find_all(driver: Any, name: str) -> list[Any]:
 
 
 def visit(driver: Any, console: Console, route: str, token: str = "tok-alice") -> None:
-    """Opens #route as the holder of token, signing in through the token form when the tab holds
-    another token (or none)."""
+    """Opens #route as the holder of token (signing in through the token form when the tab holds
+    another token, or none) and waits until its page has drawn."""
     driver.get(console.url + route)
-    if driver.execute_script(f"return sessionStorage.getItem('{TOKEN_KEY}')") == token:
-        return
-    driver.execute_script("sessionStorage.clear()")
-    driver.refresh()
-    find(driver, "token-input").send_keys(token)
-    find(driver, "token-submit").click()
-    wait(driver).until(lambda d: not d.find_elements(By.CSS_SELECTOR, testid("token-form")))
+    if driver.execute_script(f"return sessionStorage.getItem('{TOKEN_KEY}')") != token:
+        driver.execute_script("sessionStorage.clear()")
+        driver.refresh()
+        find(driver, "token-input").send_keys(token)
+        find(driver, "token-submit").click()
+    wait(driver).until(lambda d: d.execute_script("return document.body.dataset.ready") == route)
 
 
 def requests_made(driver: Any) -> int:

@@ -25,8 +25,10 @@ async function route() {
   for (const [pattern, page] of ROUTES) {
     const match = hash.match(pattern);
     if (match) {
+      document.body.dataset.ready = ""; // set to the route once its page has drawn (tests wait for it)
       try {
         current = await page(match);
+        if (location.hash === hash || (!location.hash && hash === "#/sessions")) document.body.dataset.ready = hash;
       } catch (error) {
         if (!(error instanceof ApiError && error.status === 401)) showError(error);
       }
