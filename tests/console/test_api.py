@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import blake3
 import pytest
 from llmspell_sessions.client import SessionClient
 
-from .console import API_HEADERS, Console
+from .console import API_HEADERS, Console, start_console
 
 STATIC = Path(__file__).resolve().parents[2] / "server" / "llmspell_sessions" / "console" / "static"
 
@@ -197,3 +198,23 @@ def test_a_console_without_tokens_stays_on_loopback(tmp_path: Path) -> None:
 @pytest.mark.parametrize("call", ["SessionService/ListSessions", "ArtifactService/GetStorageStats"])
 def test_every_role_reads_its_tenant(console: Console, call: str) -> None:
     assert console.api(call, {}, token="tok-rita")[0] == 200
+
+
+def test_stopping_the_server_ends_open_streams(tmp_path: Path) -> None:
+    console = start_console(tmp_path)
+    with SessionClient(console.address, token="tok-alice") as alice:
+        session = alice.create_session(name="tail at shutdown")
+    lines = console.ndjson("subscribe", {"session_id": session, "after_seq": 1})
+    started = time.monotonic()
+    stopping = threading.Timer(0.5, console.server.terminate)
+    stopping.start()
+    assert list(lines) == []  # the stream ends (no error line: the client is told nothing more)
+    stopping.join()
+    assert console.server.process is not None and console.server.process.wait(20) == 0
+    assert time.monotonic() - started < 8  # not held for the 10 s grace period
+
+
+def test_a_console_address_in_use_is_refused(console: Console, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "llmspell_sessions", "serve", "--address", "127.0.0.1:0", "--path", str(tmp_path)]
+    done = subprocess.run([*command, "--console-address", console.http], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and f"address {console.http} is in use" in done.stderr

@@ -16,6 +16,7 @@ from selenium.webdriver.common.by import By
 
 from .browser import find, find_all, requests_made, set_value, shown_state, visit, wait
 from .console import Console
+from .screenshots import png
 
 
 def seeded(alice: SessionClient, name: str, steps: int = 10) -> str:
@@ -100,20 +101,26 @@ def test_artifacts_preview_safely_and_download_with_their_digest(
     content = bytes(range(256)) * 4096  # 1 MiB
     alice.store_artifact(session, "blob.bin", content, mime_type="application/octet-stream")
     alice.store_artifact(session, "data.json", b'{"b": [1, 2], "a": {"c": null}}', mime_type="application/json")
+    alice.store_artifact(session, "chart.png", png(), mime_type="image/png")
     visit(driver, console, f"#/sessions/{session}/artifacts")
-    wait(driver).until(lambda d: len(find_all(d, "artifact-row")) == 4)
+    wait(driver).until(lambda d: len(find_all(d, "artifact-row")) == 5)
     versions = [
         (r.get_attribute("data-name"), r.get_attribute("data-version")) for r in find_all(driver, "artifact-row")
     ]
-    assert versions == [("blob.bin", "1"), ("data.json", "1"), ("report.md", "1"), ("report.md", "2")]
+    names = ["blob.bin", "chart.png", "data.json", "report.md", "report.md"]
+    assert versions == list(zip(names, ["1", "1", "1", "1", "2"], strict=True))
 
     rows = find_all(driver, "artifact-row")
-    rows[2].find_element(By.CSS_SELECTOR, "[data-testid=artifact-preview]").click()
+    rows[3].find_element(By.CSS_SELECTOR, "[data-testid=artifact-preview]").click()
     markdown = find(driver, "preview-markdown")
     assert "<img src=x" in markdown.text and not markdown.find_elements(By.TAG_NAME, "img")
     assert markdown.find_element(By.TAG_NAME, "strong").text == "bold"
     assert driver.title != "pwned"
     rows[1].find_element(By.CSS_SELECTOR, "[data-testid=artifact-preview]").click()
+    image = find(driver, "preview-image")
+    assert image.get_attribute("src").startswith("blob:")
+    wait(driver).until(lambda d: d.execute_script("return arguments[0].naturalWidth", image) == 96)
+    rows[2].find_element(By.CSS_SELECTOR, "[data-testid=artifact-preview]").click()
     assert "c: null" in find(driver, "preview-json").get_attribute("textContent")
 
     rows[0].find_element(By.CSS_SELECTOR, "[data-testid=artifact-download]").click()
@@ -177,6 +184,31 @@ def test_checkpoints_are_created_and_forked_after_confirmation(
     assert alice.get_session(fork).parent_session_id == session
     find(driver, "parent-link")
     assert json.loads(shown_state(driver, alice.get_session(fork).last_event_seq)) == alice.get_snapshot(fork).state
+
+
+def test_rewinding_to_a_checkpoint_asks_first_and_restores_its_state(
+    driver: Any, console: Console, alice: SessionClient
+) -> None:
+    session = seeded(alice, "rewound", steps=2)
+    checkpoint = alice.create_checkpoint(session, "good state")
+    alice.apply_changes(session, {"step": 99, "oops": True}, events=[{"type": "tool.call", "payload": {}}])
+    visit(driver, console, f"#/sessions/{session}")
+    find(driver, "checkpoint-rewind").click()
+    driver.switch_to.alert.dismiss()
+    time.sleep(0.3)
+    assert alice.get_snapshot(session).state["step"] == 99
+    find(driver, "checkpoint-rewind").click()
+    driver.switch_to.alert.accept()
+    wait(driver).until(
+        lambda d: (
+            alice.get_snapshot(session).state
+            == alice.get_snapshot(session, checkpoint_id=checkpoint.checkpoint_id).state
+        )
+    )
+    visit(driver, console, f"#/sessions/{session}")
+    last = alice.get_session(session).last_event_seq
+    assert json.loads(shown_state(driver, last)) == alice.get_snapshot(session).state
+    assert "oops" not in json.loads(shown_state(driver, last))
 
 
 def test_storage_page_draws_its_chart(driver: Any, console: Console, alice: SessionClient) -> None:
