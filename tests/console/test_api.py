@@ -218,3 +218,20 @@ def test_a_console_address_in_use_is_refused(console: Console, tmp_path: Path) -
     command = [sys.executable, "-m", "llmspell_sessions", "serve", "--address", "127.0.0.1:0", "--path", str(tmp_path)]
     done = subprocess.run([*command, "--console-address", console.http], capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and f"address {console.http} is in use" in done.stderr
+
+
+def test_the_engines_rate_limit_is_a_429_with_retry_after(tmp_path: Path) -> None:
+    console = start_console(tmp_path, env={"LLMSPELL_SESSION_RATE_LIMIT_GLOBAL": "2"})
+    try:
+        answers = [
+            console.request(
+                "POST", "/api/SessionService/ListSessions", b"{}", {**API_HEADERS, "Authorization": "Bearer tok-alice"}
+            )
+            for _ in range(20)
+        ]
+        limited = [(headers, json.loads(body)) for status, headers, body in answers if status == 429]
+        assert limited, [status for status, _, _ in answers]
+        headers, body = limited[0]
+        assert body["reason"] == "RATE_LIMITED" and int(headers["retry-after"]) >= 1
+    finally:
+        console.server.stop()

@@ -217,3 +217,20 @@ def test_storage_page_draws_its_chart(driver: Any, console: Console, alice: Sess
     assert find(driver, "stat-artifacts").text == str(stats.artifact_count)
     assert find(driver, "stats-chart").find_elements(By.CSS_SELECTOR, "svg rect")
     assert requests_made(driver) <= 3
+
+
+def test_replay_stops_at_a_breakpoint_and_resumes_to_the_end(
+    driver: Any, console: Console, alice: SessionClient
+) -> None:
+    session = seeded(alice, "breakpoints", steps=3)
+    last = alice.get_session(session).last_event_seq
+    visit(driver, console, f"#/sessions/{session}")
+    driver.find_element(By.CSS_SELECTOR, "[data-testid=replay-mode] option[value=REPLAY_MODE_FAST]").click()
+    find(driver, "replay-breakpoints").send_keys("4")
+    find(driver, "replay-start").click()
+    wait(driver).until(lambda d: find(d, "replay-status").text == "at_breakpoint")
+    assert find(driver, "replay-position").get_attribute("data-seq") == "4"
+    assert json.loads(shown_state(driver, 4)) == alice.get_snapshot(session, at_seq=4).state
+    find(driver, "replay-resume").click()
+    wait(driver).until(lambda d: find(d, "replay-status").text == "completed")
+    assert find(driver, "replay-position").get_attribute("data-seq") == str(last)

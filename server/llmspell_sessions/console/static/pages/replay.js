@@ -16,13 +16,15 @@ export function replayPanel(sessionId, onFrame) {
   let replayId = null;
   let running = null;
 
+  // "3, tool." -> seqs [3] and event types ["tool."]
+  function breakpoints() {
+    const points = breaks.value.split(",").map((b) => b.trim()).filter(Boolean);
+    return { seqs: points.filter((p) => /^\d+$/.test(p)).map(Number), event_types: points.filter((p) => !/^\d+$/.test(p)) };
+  }
+
   async function start() {
     stop();
-    const points = breaks.value.split(",").map((b) => b.trim()).filter(Boolean);
-    const body = {
-      session_id: sessionId, from_seq: Number(fromSeq.value || 0), mode: mode.value, speed: Number(speed.value || 1),
-      breakpoints: { seqs: points.filter((p) => /^\d+$/.test(p)).map(Number), event_types: points.filter((p) => !/^\d+$/.test(p)) },
-    };
+    const body = { session_id: sessionId, from_seq: Number(fromSeq.value || 0), mode: mode.value, speed: Number(speed.value || 1), breakpoints: breakpoints() };
     running = new AbortController();
     log.replaceChildren();
     status.textContent = "starting";
@@ -62,6 +64,11 @@ export function replayPanel(sessionId, onFrame) {
       button("▶ Play", "replay-start", start), button("⏸ Pause", "replay-pause", () => control({ pause: {} })),
       button("⏵ Resume", "replay-resume", () => control({ resume: {} })), button("⏭ Step", "replay-step", () => control({ step: {} })),
       button("Speed", "replay-set-speed", () => control({ set_speed: { speed: Number(speed.value || 1) } })),
+      button("+ Breakpoints", "replay-add-breakpoints", () => {
+        const { seqs, event_types: types } = breakpoints();
+        seqs.forEach((seq) => control({ add_breakpoint: { seq } }));
+        types.forEach((type) => control({ add_breakpoint: { event_type: type } }));
+      }),
       button("⏹ Stop", "replay-stop", stop), status, position),
     log);
   return { el, close: stop };
