@@ -235,3 +235,15 @@ def test_the_engines_rate_limit_is_a_429_with_retry_after(tmp_path: Path) -> Non
         assert body["reason"] == "RATE_LIMITED" and int(headers["retry-after"]) >= 1
     finally:
         console.server.stop()
+
+
+def test_a_tail_the_browser_leaves_is_ended_and_logged(console: Console, alice: SessionClient) -> None:
+    session = alice.create_session(name="left")
+    before = sum("SubscribeEvents CANCELLED" in line for line in console.server.log)
+    lines = console.ndjson("subscribe", {"session_id": session, "after_seq": 0})
+    assert next(lines)["type"] == "session.created"
+    lines.close()  # the connection closes, as when a page is left
+    deadline = time.monotonic() + 10
+    while sum("SubscribeEvents CANCELLED" in line for line in console.server.log) == before:
+        assert time.monotonic() < deadline, "the server did not end the subscription"
+        time.sleep(0.05)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any
 from urllib.parse import quote
 
@@ -98,15 +99,16 @@ class Streams:
             await response.write_eof()
             return response
 
-    async def _ndjson(self, request: web.Request, items: AsyncIterator[Any], call: Any) -> web.StreamResponse:
+    async def _ndjson(self, request: web.Request, items: AsyncGenerator[Any, None], call: Any) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
         await response.prepare(request)
         task = asyncio.current_task()
         assert task is not None
         self._open.add(task)
         try:
-            async for item in items:
-                await response.write(orjson.dumps(item) + b"\n")
+            async with aclosing(items):  # closes the servicer's stream (and its subscription) now, not at GC
+                async for item in items:
+                    await response.write(orjson.dumps(item) + b"\n")
         except Exception as error:  # noqa: BLE001 - the status is sent: the error is the last line
             mapped = as_llmspell_error(error, call.method)
             call.code = mapped.code
@@ -142,12 +144,20 @@ async def _controls(
         yield control
 
 
-async def _as_json(messages: AsyncIterator[Any]) -> AsyncIterator[dict[str, Any]]:
-    async for message in messages:
-        yield to_json(message)
+async def _as_json(messages: AsyncIterator[Any]) -> AsyncGenerator[dict[str, Any], None]:
+    try:
+        async for message in messages:
+            yield to_json(message)
+    finally:
+        close = getattr(messages, "aclose", None)  # the servicers' streams are async generators
+        if close is not None:
+            await close()
 
 
-async def _prefixed(first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+async def _prefixed(
+    first: dict[str, Any], rest: AsyncGenerator[dict[str, Any], None]
+) -> AsyncGenerator[dict[str, Any], None]:
     yield first
-    async for item in rest:
-        yield item
+    async with aclosing(rest):
+        async for item in rest:
+            yield item
