@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from llmspell_sessions.console.guard import allowed_hosts
 
 
