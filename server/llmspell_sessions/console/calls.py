@@ -22,6 +22,7 @@ from google.protobuf.message import Message
 from .._pb import artifact_pb2, replay_pb2, session_pb2
 from ..engine.ids import uuid7
 from ..errors import InvalidArgument, LlmspellError
+from ..model import Caller
 from ..rpc.artifact_servicer import ArtifactServicer
 from ..rpc.interceptors import CORRELATION_HEADER, CallRecord, set_current_caller
 from ..rpc.replay_servicer import ReplayServicer
@@ -126,7 +127,7 @@ class Calls:
         try:
             caller = self._authenticator.caller(request.headers.getall("Authorization", []))
             correlation = request.headers.get(CORRELATION_HEADER, "")[:128] or uuid7()
-            call.caller = dataclasses.replace(caller, correlation_id=correlation)
+            call.caller = Caller(caller.tenant, caller.subject, caller.role, correlation)  # as the interceptor does
             set_current_caller(call.caller)
             self._admit(method)
             yield call
