@@ -17,7 +17,7 @@ HEALTH_PROBE_VERSION ?= v0.4.40
 GHZ_VERSION ?= v0.120.0
 SEAWEEDFS_VERSION ?= v0.0.0-20261109003541-7506e5f91cd6
 
-.PHONY: cluster cluster-deps dist install serve test test-fast test-pure lint bench-quick bench bench-peers soak clean clients tools interop examples
+.PHONY: cluster cluster-deps console-deps dist install serve test test-fast test-pure lint bench-quick bench bench-peers soak clean clients tools interop examples
 
 install: $(STAMP)
 
@@ -47,7 +47,7 @@ serve: $(SERVE_STAMP)
 # then the engine and gRPC suites again over the shared backend: PostgreSQL + the object store, every
 # server as two workers on one port (the fixtures' engines and servers; see tests/conftest.py).
 SHARED_BACKEND_SUITES := tests/unit tests/regressions tests/stateful tests/replay tests/rpc tests/hardening
-test: install clients tools cluster-deps
+test: install clients tools cluster-deps console-deps
 	$(PYTEST) -q tests
 	LLMSPELL_SESSIONS_PURE=1 LLMSPELL_SESSIONS_REQUIRE_NATIVE=0 $(PYTEST) -q tests
 	LLMSPELL_TEST_BACKEND=postgres $(PYTEST) -q $(SHARED_BACKEND_SUITES)
@@ -65,6 +65,15 @@ cluster-deps:
 		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; \
 	fi
 	@$(MAKE) --no-print-directory $(TOOLS)/bin/weed
+
+# Debian's chromium and chromium-driver (/usr/bin/chromedriver), which the web console's browser tests
+# (tests/console) drive headless through Selenium. A no-op when they are already there.
+console-deps:
+	@if command -v chromium >/dev/null 2>&1 && test -x /usr/bin/chromedriver; then \
+		echo "console-deps: chromium and chromium-driver present"; \
+	else \
+		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
+	fi
 
 # SeaweedFS (Apache-2.0), the S3-compatible store of the --blob-store s3 tests and bench/s3_blobs.py, built
 # from the Go module proxy with upstream's own go.mod/go.sum (~10-15 min once; .tools/ is a cache outside git).

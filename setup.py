@@ -33,7 +33,12 @@ def _extensions() -> list[Extension]:
 _generate_stubs()
 setup(
     package_dir={"": "server"},
-    packages=find_packages("server"),
-    package_data={"llmspell_sessions": ["py.typed", "**/*.pyi"]},
+    # The console's static files are data directories (no __init__.py): named here, as setuptools asks.
+    packages=[*find_packages("server"), "llmspell_sessions.console.static", "llmspell_sessions.console.static.pages"],
+    package_data={
+        "llmspell_sessions": ["py.typed", "**/*.pyi"],
+        "llmspell_sessions.console.static": ["*.html", "*.js", "*.css"],
+        "llmspell_sessions.console.static.pages": ["*.js"],
+    },
     ext_modules=[] if os.environ.get("LLMSPELL_SESSIONS_PURE_BUILD") == "1" else _extensions(),
 )

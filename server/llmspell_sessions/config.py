@@ -202,6 +202,9 @@ class ServerConfig:
     """Seconds in-flight calls get to finish on SIGTERM."""
     metrics_address: str = ""
     """HOST:PORT of the Prometheus /metrics endpoint; empty = no endpoint, port 0 picks one."""
+    console_address: str = ""
+    """HOST:PORT of the web console (HTTP, docs/console.md); empty = no console, port 0 picks one.
+    Like the gRPC address: loopback only unless tokens are configured (or insecure is set)."""
     access_log: bool = True
     """Log one INFO line per RPC (method, code, duration, correlation id, tenant, subject)."""
     tokens: tuple[TokenConfig, ...] = field(default_factory=tuple)
@@ -222,6 +225,8 @@ class ServerConfig:
                 f"--workers > 1 needs a shared backend (--backend postgres): {why[engine.storage_backend]}",
                 field="workers",
             )
+        if self.workers > 1 and self.console_address:
+            raise InvalidArgument("the console runs in a single server process: drop --workers", field="workers")
         if self.workers > 1 and engine.blob_store in ("", "segments"):
             # Each process would append to the segment files tracking its own end of file: chunk
             # locations would collide and artifacts read back wrong bytes (caught as DataLoss).

@@ -58,6 +58,7 @@ def _add_serve(commands: Any) -> None:
         help="stderr log lines: text (default) or one JSON object per line",
     )
     serve.add_argument("--metrics-address", help="HOST:PORT for Prometheus /metrics (default: none)")
+    serve.add_argument("--console-address", help="HOST:PORT for the web console (default: none; docs/console.md)")
     serve.add_argument(
         "--access-log", action=argparse.BooleanOptionalAction, default=None, help="one INFO line per RPC (default on)"
     )
@@ -93,12 +94,14 @@ def _serve(args: argparse.Namespace) -> int:
             "tls_key": args.tls_key,
             "tls_client_ca": args.tls_client_ca,
             "metrics_address": args.metrics_address,
+            "console_address": args.console_address,
             "access_log": args.access_log,
             "workers": args.workers,
         },
         tracing_overrides={"otlp_endpoint": args.otlp_endpoint},
     )
-    require_free_address(server_config.address)
+    for address in filter(None, (server_config.address, server_config.console_address)):
+        require_free_address(address)
     if server_config.workers > 1:
         from ..rpc.workers import Supervisor
 

@@ -63,6 +63,12 @@ def current_caller() -> Caller:
     return _CALLER.get()
 
 
+def set_current_caller(caller: Caller) -> None:
+    """Makes caller the current_caller of the running task (the console's HTTP calls, as the
+    interceptor does for RPCs)."""
+    _CALLER.set(caller)
+
+
 def status_for(error: LlmspellError) -> grpc.Status:
     info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata)
     details = [info]

@@ -10,6 +10,7 @@ import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 
@@ -28,6 +29,9 @@ from .metrics import ServerMetrics
 from .replay_servicer import add_replay_service
 from .session_servicer import SessionServicer
 
+if TYPE_CHECKING:
+    from ..console import Console
+
 log = logging.getLogger("llmspell_sessions.server")
 ARTIFACT_SERVICE = artifact_pb2.DESCRIPTOR.services_by_name["ArtifactService"].full_name
 SERVICES = [
@@ -41,6 +45,15 @@ _LOOPBACK_HOSTS = ("localhost", "::1", "[::1]")
 def is_loopback(address: str) -> bool:
     host = address.rsplit(":", 1)[0]
     return host in _LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def refuse_open_address(address: str, authenticator: Authenticator, insecure: bool) -> None:
+    """The one rule for every port the server opens (gRPC, console): without tokens, loopback only
+    unless --insecure says otherwise."""
+    if authenticator.open and not insecure and not is_loopback(address):
+        raise InvalidArgument(
+            f"refusing to serve {address} without tokens: configure [[auth.tokens]] or pass --insecure"
+        )
 
 
 def _tune_malloc() -> None:
@@ -79,10 +92,8 @@ class Server:
     ) -> None:
         self.config = config
         self.authenticator = Authenticator(config.tokens)
-        if self.authenticator.open and not config.insecure and not is_loopback(config.address):
-            raise InvalidArgument(
-                f"refusing to serve {config.address} without tokens: configure [[auth.tokens]] or pass --insecure"
-            )
+        for address in filter(None, (config.address, config.console_address)):
+            refuse_open_address(address, self.authenticator, config.insecure)
         self.manager = SessionManager(engine_config)
         options = [
             ("grpc.max_receive_message_length", config.max_message_size),
@@ -99,6 +110,7 @@ class Server:
         )
         observers: list[Observer] = [self.metrics.observe] if self.metrics else []
         observers += [AccessLog()] if config.access_log else []
+        self.observers = tuple(observers)
         self.execution = execution or Execution()
         self.execution.bind_inline(self.manager.inline_transaction)
         self.grpc = grpc.aio.server(options=options)
@@ -121,6 +133,11 @@ class Server:
         else:
             self.port = self.grpc.add_secure_port(config.address, credentials)
         self.address = f"{config.address.rsplit(':', 1)[0]}:{self.port}"
+        self.console: Console | None = None
+        if config.console_address:
+            from ..console import Console  # aiohttp is imported only when the console is on
+
+            self.console = Console(self)
 
     async def start(self) -> None:
         await self.grpc.start()
@@ -128,6 +145,8 @@ class Server:
         self.probe.start()
         if self.metrics is not None:
             log.info("metrics on %s", self.metrics.serve(self.config.metrics_address))
+        if self.console is not None:
+            log.info("console on %s", await self.console.start(self.config.console_address))
         if self.config.workers > 1:  # the supervising parent says "serving on" once, for all workers
             log.info("worker %d ready on %s", os.getpid(), self.address)
         else:
@@ -140,6 +159,8 @@ class Server:
         await set_status(self.health, SERVICES, serving=False)
         stopping = asyncio.ensure_future(self.grpc.stop(self.config.grace_period))  # no new calls from here on
         self.interceptor.end_streams()
+        if self.console is not None:
+            await self.console.stop()
         await stopping
         self.execution.close()
         if self.metrics is not None:
