@@ -40,7 +40,7 @@ dist: $(SERVE_STAMP)
 	rm -rf dist && $(PIP) wheel --quiet --no-deps -w dist .
 
 serve: $(SERVE_STAMP)
-	$(VENV)/bin/llmspell-sessions serve --address $(ADDRESS)
+	$(VENV)/bin/llmspell-sessions serve --address $(ADDRESS) $(if $(CONSOLE),--console-address $(CONSOLE))
 
 # Every test (interop and the external tools included) on the native build, then the whole suite
 # again on the pure-Python twin of the hot path (servers started by the tests inherit the choice),

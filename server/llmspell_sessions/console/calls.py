@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,11 +19,9 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from .._pb import artifact_pb2, replay_pb2, session_pb2
-from ..engine.ids import uuid7
 from ..errors import InvalidArgument, LlmspellError
-from ..model import Caller
 from ..rpc.artifact_servicer import ArtifactServicer
-from ..rpc.interceptors import CORRELATION_HEADER, CallRecord, set_current_caller
+from ..rpc.interceptors import CORRELATION_HEADER, CallRecord, begin_call, report_call
 from ..rpc.replay_servicer import ReplayServicer
 from ..rpc.session_servicer import SessionServicer
 from .errors import RouteNotFound
@@ -125,10 +122,8 @@ class Calls:
         runs the backend admission check, and reports the finished call to the observers."""
         call = CallRecord(method)
         try:
-            caller = self._authenticator.caller(request.headers.getall("Authorization", []))
-            correlation = request.headers.get(CORRELATION_HEADER, "")[:128] or uuid7()
-            call.caller = Caller(caller.tenant, caller.subject, caller.role, correlation)  # as the interceptor does
-            set_current_caller(call.caller)
+            authorization = request.headers.getall("Authorization", [])
+            begin_call(call, self._authenticator, authorization, request.headers.get(CORRELATION_HEADER, ""))
             self._admit(method)
             yield call
         except asyncio.CancelledError:
@@ -138,12 +133,7 @@ class Calls:
             call.code = error.code if isinstance(error, LlmspellError) else "INTERNAL"
             raise
         finally:
-            call.duration = time.perf_counter() - call.started
-            for observer in self._observers:
-                try:
-                    observer(call)
-                except Exception:  # noqa: BLE001 - observing must never fail a call (as in the interceptor)
-                    log.debug("observer failed for %s", call.method, exc_info=True)
+            report_call(call, self._observers)
 
 
 def _input_name(service: str, name: str) -> str:
