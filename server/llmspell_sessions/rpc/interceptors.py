@@ -231,8 +231,9 @@ class _ShuttingDown(Exception):
 class GenericOnly:
     """Stands in for the server in generated add_*Servicer_to_server functions and registers their
     handlers as generic ones only. grpc.aio keeps one pending task per *registered* method and
-    waits on all of them (asyncio.wait) for every call: with our 40-odd methods that was ~45% of a
-    GetSession's server CPU (bench/README.md, "The unary path"); a generic lookup is one dict get."""
+    waits on all of them (asyncio.wait) for every call: with our 40-odd methods that was a fifth of
+    a CreateSession's busy time under cProfile (bench/README.md, "The unary path"); a generic
+    lookup is one dict get."""
 
     def __init__(self, server: grpc.aio.Server) -> None:
         self._server = server

@@ -159,7 +159,12 @@ def grant_from_pb(request: session_pb2.GrantSessionAccessRequest) -> dict[str, A
     return {"session_id": request.session_id, "subject": request.subject, "access": ACCESS_FROM_PB[request.access]}
 
 
-BULK_ACTION_FROM_PB = {1: "complete", 2: "fail", 3: "archive", 4: "delete"}
+BULK_ACTION_FROM_PB = {
+    session_pb2.BULK_ACTION_COMPLETE: "complete",
+    session_pb2.BULK_ACTION_FAIL: "fail",
+    session_pb2.BULK_ACTION_ARCHIVE: "archive",
+    session_pb2.BULK_ACTION_DELETE: "delete",
+}
 BULK_ACTION_TO_PB = {name: number for number, name in BULK_ACTION_FROM_PB.items()}
 _PAGING = ("page_size", "page_token", "order_by")
 
