@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -50,11 +50,12 @@ MODULES = {"SessionService": session_pb2, "ReplayService": replay_pb2, "Artifact
 
 @dataclasses.dataclass(frozen=True)
 class Rpc:
-    """One callable RPC: its full gRPC name, request message class and servicer method."""
+    """One callable RPC: its full gRPC name, request message class, and its servicer method wrapped
+    by the server's execution model (built once)."""
 
     full_method: str
     request_type: type[Message]
-    behavior: Callable[..., Any]
+    run: Callable[..., Awaitable[Any]]  # the servicer method where the execution model runs it
 
 
 def full_method(service: str, name: str) -> str:
@@ -88,7 +89,6 @@ class Calls:
     """The servicers, and the per-call scope the gRPC interceptor gives an RPC."""
 
     def __init__(self, server: Server) -> None:
-        self.execution = server.execution
         self._authenticator = server.authenticator
         self._admit = server.probe.admit
         self._observers = server.observers
@@ -100,7 +100,7 @@ class Calls:
             f"{service}/{name}": Rpc(
                 full_method(service, name),
                 getattr(MODULES[service], _input_name(service, name)),
-                getattr(servicers[service], name),
+                server.execution.unary(full_method(service, name), getattr(servicers[service], name)),
             )
             for service, names in UNARY.items()
             for name in names
@@ -113,7 +113,7 @@ class Calls:
             raise RouteNotFound(f"no console call {request.path}")
         message = parse(await request.read(), rpc.request_type)
         with self.scope(request, rpc.full_method) as call:
-            call.response = await self.execution.unary(rpc.full_method, rpc.behavior)(message, None)
+            call.response = await rpc.run(message, None)
         return json_response(to_json(call.response))
 
     @contextmanager
