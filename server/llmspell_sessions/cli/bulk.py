@@ -16,18 +16,14 @@ RATE_LIMITED_PAUSE = 1.0  # seconds --all waits when the server's rate limit end
 DONE = {"complete": "completed", "fail": "failed", "archive": "archived", "delete": "deleted"}
 
 
-def add_bulk_command(session: Any, parse_state: Any) -> None:
-    """Adds `session bulk` to the session commands."""
+def add_bulk_command(session: Any, filter_flags: tuple[Any, ...]) -> None:
+    """Adds `session bulk` to the session commands, with `session list`'s filter_flags."""
     subcommand(
         session,
         "bulk",
         "complete, fail, archive or delete every session a filter selects (--dry-run to preview)",
         (("action",), {"choices": BULK_ACTIONS}),
-        (("--state",), {"action": "append", "type": parse_state, "default": [], "help": "repeat for several"}),
-        (("--tag",), {"action": "append", "default": [], "help": "sessions with all these tags"}),
-        (("--parent",), {"default": "", "help": "children of this session"}),
-        (("--created-by",), {"default": ""}),
-        (("--search",), {"default": "", "help": "a case-insensitive part of the name or description"}),
+        *filter_flags,
         (("--every-session",), {"action": "store_true", "help": "no filter: every session you may see"}),
         (("--reason",), {"default": "", "help": "the failure reason (fail only)"}),
         (("--dry-run",), {"action": "store_true", "help": "show what would change; change nothing"}),

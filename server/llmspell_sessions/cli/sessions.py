@@ -48,6 +48,16 @@ def parse_state(name: str) -> SessionState:
         raise argparse.ArgumentTypeError(f"unknown state {name!r}") from None
 
 
+# The filter flags of `session list` and `session bulk`, and what they select.
+FILTER_FLAGS = (
+    (("--state",), {"action": "append", "type": parse_state, "default": [], "help": "repeat for several"}),
+    (("--tag",), {"action": "append", "default": [], "help": "sessions with all these tags"}),
+    (("--parent",), {"default": "", "help": "children of this session"}),
+    (("--created-by",), {"default": ""}),
+    (("--search",), {"default": "", "help": "a case-insensitive part of the name or description"}),
+)
+
+
 def add_session_commands(commands: Any) -> None:
     """Adds `session ...` and `state get|set` to the command parser."""
     session = commands.add_parser("session", help="create, inspect and change sessions").add_subparsers(
@@ -56,7 +66,7 @@ def add_session_commands(commands: Any) -> None:
     _add_create_and_list(session)
     _add_changes(session)
     _add_storage_and_access(session)
-    add_bulk_command(session, parse_state)
+    add_bulk_command(session, FILTER_FLAGS)
     _add_state(commands)
 
 
@@ -81,11 +91,7 @@ def _add_create_and_list(session: Any) -> None:
         lambda c, a, token: c.list_sessions(
             a.page_size, token, a.state, a.tag, a.parent, a.created_by, search=a.search, order_by=a.order_by
         ),
-        (("--state",), {"action": "append", "type": parse_state, "default": [], "help": "repeat for several"}),
-        (("--tag",), {"action": "append", "default": [], "help": "sessions with all these tags"}),
-        (("--parent",), {"default": ""}),
-        (("--created-by",), {"default": ""}),
-        (("--search",), {"default": "", "help": "a case-insensitive part of the name or description"}),
+        *FILTER_FLAGS,
         (("--order-by",), {"default": "", "help": "create_time desc (default), create_time, update_time desc, name"}),
         columns=SESSION_COLUMNS,
         page_size=50,
