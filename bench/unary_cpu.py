@@ -24,14 +24,9 @@ from llmspell_sessions._pb import session_pb2, session_pb2_grpc
 
 from .echo_server import METHOD
 from .processes import SESSION_SERVER_ENV, running, session_server_args
+from .scenarios.grpc_unary import cpu_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (every thread)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def calls(session_address: str, echo_address: str) -> dict[str, Callable[[], object]]:
