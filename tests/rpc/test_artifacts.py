@@ -14,6 +14,7 @@ from blake3 import blake3
 from llmspell_sessions import ArtifactType
 from llmspell_sessions._pb import artifact_pb2
 from llmspell_sessions.client import SessionClient
+from llmspell_sessions.client.transfer import upload_messages
 from llmspell_sessions.errors import (
     ArtifactNotFound,
     IntegrityError,
@@ -306,6 +307,36 @@ def test_resumed_upload_gives_the_same_artifact(client: SessionClient) -> None:
     retried = client.upload_artifact(UploadHeader(sid, "resumable", upload_id=upload_id), [b"ignored"])
     assert retried.artifact_id == artifact.artifact_id  # a retry of a finished upload gets its artifact
     assert client.get_session(sid).artifact_count == 1
+
+
+def test_status_after_a_cancel_is_what_the_broken_stream_kept(client: SessionClient) -> None:
+    """The first QueryUploadStatus after a cancel already counts every chunk the server keeps of the
+    broken stream: its clean-up (a worker step in flight, the bytes received after it, an fsync) is
+    waited for, so a resumed stream starts from the final committed_size."""
+    data = os.urandom(6 * MiB)
+    sid = client.create_session()
+    for attempt in range(3):
+        upload_id = f"cancelled-{attempt}-{os.urandom(4).hex()}"
+        header = UploadHeader(sid, "cancelled.bin", upload_id=upload_id)
+        sent, release = threading.Event(), threading.Event()
+
+        def held(header: UploadHeader, sent: threading.Event, release: threading.Event) -> object:
+            yield from upload_messages(header, iter(pieces(data)))
+            sent.set()
+            release.wait()  # never half-closes: a stream that ends normally would be committed
+
+        call = client.stub("artifact").UploadArtifact.future(
+            held(header, sent, release), metadata=client.options.metadata()
+        )
+        assert sent.wait(10)
+        time.sleep(0.05)  # the last messages reach the server; the stream is still open
+        call.cancel()
+        release.set()
+        first = client.query_upload_status(upload_id)
+        time.sleep(1.0)
+        later = client.query_upload_status(upload_id)
+        assert not first.complete and first.committed_size > 0
+        assert first.committed_size == later.committed_size, attempt
 
 
 def _wait_for_progress(client: SessionClient, upload_id: str) -> None:

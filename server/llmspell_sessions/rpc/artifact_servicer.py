@@ -35,6 +35,7 @@ class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
         self._m = manager
         self._max_message_size = max_message_size
         self._run = execution.run
+        self._open_uploads = upload_stream.OpenUploads()
 
     async def UploadArtifact(
         self, request_iterator: AsyncIterator[artifact_pb2.UploadArtifactRequest], context: Context
@@ -46,16 +47,22 @@ class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
         upload = await upload_stream.begun(
             asyncio.ensure_future(self._run(self._m.begin_upload, header, caller=current_caller()))
         )
-        return artifact_to_pb(await upload_stream.receive(upload, request_iterator, context, self._run))
+        return artifact_to_pb(
+            await upload_stream.receive(upload, request_iterator, context, self._run, self._open_uploads)
+        )
 
     def StoreArtifact(self, request: artifact_pb2.StoreArtifactRequest, context: Context) -> common_pb2.Artifact:
         header = wire.header_from_pb(request.header)
         return artifact_to_pb(self._m.put_artifact(header, request.content, caller=current_caller()))
 
-    def QueryUploadStatus(
+    async def QueryUploadStatus(
         self, request: artifact_pb2.QueryUploadStatusRequest, context: Context
     ) -> artifact_pb2.QueryUploadStatusResponse:
-        return wire.upload_status_to_pb(self._m.query_upload_status(request.upload_id, caller=current_caller()))
+        caller = current_caller()
+        status = self._m.query_upload_status(request.upload_id, caller=caller)  # refused callers never wait
+        if await self._open_uploads.settled(caller.tenant, request.upload_id):
+            status = self._m.query_upload_status(request.upload_id, caller=caller)
+        return wire.upload_status_to_pb(status)
 
     async def DownloadArtifact(
         self, request: artifact_pb2.DownloadArtifactRequest, context: Context

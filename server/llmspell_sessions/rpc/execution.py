@@ -28,8 +28,9 @@ from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-# Reads of one record by key: tens of microseconds, less than a thread hop costs.
-LOOP_READS = frozenset({"GetSession", "GetSessionState", "GetArtifact", "QueryUploadStatus", "GetCapabilities"})
+# Reads of one record by key: tens of microseconds, less than a thread hop costs. (QueryUploadStatus is
+# one too, written as a coroutine: it may await a broken upload stream's clean-up.)
+LOOP_READS = frozenset({"GetSession", "GetSessionState", "GetArtifact", "GetCapabilities"})
 # Writes of one session record, its state and events: never an fsync, no artifact bytes (no LZ4, no
 # blob append); with a request of at most INLINE_MAX_BYTES, tens of microseconds, like a point read.
 INLINE_WRITES = frozenset(

@@ -6,6 +6,10 @@ cancellation: a cancelled asyncio future would drop a step that had not started,
 would go on beside the clean-up. So a broken stream is cleaned up only once its worker step is done:
 a resumable upload then keeps every complete chunk it received, any other is forgotten. A stream is
 committed only if the call is still alive after sealing, on the loop thread.
+
+While a broken resumable stream is being cleaned up, its progress still grows (the worker step in
+flight, then the chunks received after it): ``OpenUploads`` lets QueryUploadStatus wait for that, so
+the committed_size a client reads after cancelling is the one a resumed stream starts from.
 """
 
 from __future__ import annotations
@@ -27,6 +31,54 @@ Runner = Callable[..., Awaitable[Any]]
 HANDOFF_BYTES = 4 * 1024 * 1024  # bytes received before a batch goes to a worker thread
 CANCEL_SETTLE_TURNS = 4
 EMPTY_UPLOAD_SETTLE_SECONDS = 0.005
+DRAIN_WAIT_SECONDS = 10.0  # a status query waits at most this for a broken stream's clean-up
+
+
+class OpenUploads:
+    """The resumable upload streams open on this server, each with whether it broke and when its
+    clean-up ended, by (tenant, upload id)."""
+
+    def __init__(self) -> None:
+        self._streams: dict[tuple[str, str], dict[int, _OpenStream]] = {}
+
+    def open(self, upload: ArtifactUpload, context: Context) -> _OpenStream:
+        stream = _OpenStream(context)
+        key = (upload.caller.tenant, upload.header.upload_id)
+        self._streams.setdefault(key, {})[id(stream)] = stream
+        stream.done.add_done_callback(lambda _: self._close(key, stream))
+        return stream
+
+    def _close(self, key: tuple[str, str], stream: _OpenStream) -> None:
+        streams = self._streams.get(key, {})
+        streams.pop(id(stream), None)
+        if not streams:
+            self._streams.pop(key, None)
+
+    async def settled(self, tenant: str, upload_id: str) -> bool:
+        """Waits until no stream of the upload is cleaning up after breaking (at most
+        DRAIN_WAIT_SECONDS; a live stream is not waited for); whether there was one."""
+        if (tenant, upload_id) not in self._streams:
+            return False
+        for _ in range(CANCEL_SETTLE_TURNS):  # a cancellation gRPC already received lands first
+            await asyncio.sleep(0)
+        broken = [s.done for s in self._streams.get((tenant, upload_id), {}).values() if s.broken()]
+        if broken:
+            await asyncio.wait(broken, timeout=DRAIN_WAIT_SECONDS)
+        return bool(broken)
+
+
+class _OpenStream:
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.breaking = False
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def broken(self) -> bool:
+        return self.breaking or self.context.cancelled()
+
+    def close(self) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
 
 
 async def begun(begin: asyncio.Future[ArtifactUpload]) -> ArtifactUpload:
@@ -48,8 +100,10 @@ async def receive(
     messages: AsyncIterator[artifact_pb2.UploadArtifactRequest],
     context: Context,
     run: Runner,
+    open_uploads: OpenUploads,
 ) -> Artifact:
     """Feeds the stream's data into upload, seals it and commits it (see the module docstring)."""
+    stream = open_uploads.open(upload, context) if upload.header.upload_id else None
     work: asyncio.Future[Any] | None = None
     parts: list[bytes] = []
     size = 0
@@ -83,8 +137,13 @@ async def receive(
             await asyncio.sleep(EMPTY_UPLOAD_SETTLE_SECONDS)
         if context.cancelled() or context.done():
             raise asyncio.CancelledError
-        return upload.commit()  # on the loop thread: no cancellation can slip in after the check
+        artifact = upload.commit()  # on the loop thread: no cancellation can slip in after the check
+        if stream is not None:
+            stream.close()
+        return artifact
     except BaseException:
+        if stream is not None:
+            stream.breaking = True
 
         def clean_up(done: asyncio.Future[Any] | None = None) -> None:
             if done is not None and not done.cancelled():
@@ -93,7 +152,11 @@ async def receive(
                 # A write the limits refuse keeps what came before it.
                 with contextlib.suppress(LlmspellError):
                     upload.write_many(parts)
-            upload.abort()
+            try:
+                upload.abort()
+            finally:
+                if stream is not None:
+                    stream.close()
 
         if work is not None and not work.done():
             work.add_done_callback(clean_up)
