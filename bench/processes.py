@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 READY = re.compile(r"serving on (\S+:\d+)")
 
@@ -96,21 +97,25 @@ def session_server_args(store: Path, backend: str = "rocksdb", *, access_log: bo
     ]
 
 
-# Limits out of the way, so that the figures are the cost of a call rather than of a refusal.
-SESSION_SERVER_ENV = {
-    "LLMSPELL_SESSION_MAX_SESSIONS": "1000000",
-    "LLMSPELL_SESSION_RATE_LIMIT_GLOBAL": "1000000000",
-    "LLMSPELL_SESSION_RATE_LIMIT_PER_SESSION": "1000000000",
+# Session and artifact limits out of reach and rate limits off (their default): a figure is the cost
+# of an operation, not of a policy refusing it. Timeouts keep their defaults. The embedded scenarios
+# pass this to SessionManager, the served ones as environment (server_env).
+UNLIMITED_CONFIG: dict[str, Any] = {
+    "max_sessions": 10_000_000,
+    "rate_limit_global": 0,
+    "rate_limit_per_session": 0,
+    "max_artifacts_per_session": 10_000_000,
+    "max_session_bytes": 1 << 40,
 }
+NO_TIMEOUTS: dict[str, Any] = {"idle_timeout": 0, "session_timeout": 0}
 
-# Rate limits off (0) rather than merely high, and the session / artifact limits out of reach: for the
-# load scenarios (concurrency, agent mix), where thousands of sessions and artifacts are made.
-UNLIMITED_SERVER_ENV = {
-    "LLMSPELL_SESSION_MAX_SESSIONS": "10000000",
-    "LLMSPELL_SESSION_RATE_LIMIT_GLOBAL": "0",
-    "LLMSPELL_SESSION_RATE_LIMIT_PER_SESSION": "0",
-    "LLMSPELL_SESSION_MAX_ARTIFACTS_PER_SESSION": "100000",
-    "LLMSPELL_SESSION_MAX_SESSION_BYTES": str(1 << 40),
-    "LLMSPELL_SESSION_IDLE_TIMEOUT": "0",
-    "LLMSPELL_SESSION_SESSION_TIMEOUT": "0",
-}
+
+def server_env(config: Mapping[str, Any]) -> dict[str, str]:
+    """Config fields as the server's LLMSPELL_SESSION_* environment."""
+    return {f"LLMSPELL_SESSION_{name.upper()}": str(value) for name, value in config.items()}
+
+
+SESSION_SERVER_ENV = server_env(UNLIMITED_CONFIG)
+# Also no timeouts: for the load scenarios (concurrency, agent mix), where thousands of sessions are
+# made and no sweep should take part in the figures.
+UNLIMITED_SERVER_ENV = server_env({**UNLIMITED_CONFIG, **NO_TIMEOUTS})

@@ -10,7 +10,6 @@ artifact's chunk bytes are synced before its record commits).
 from __future__ import annotations
 
 import itertools
-from typing import Any
 
 import lz4.block
 from blake3 import blake3
@@ -18,6 +17,7 @@ from blake3 import blake3
 from .. import payloads
 from ..ceilings import SyncedFile
 from ..framework import LATENCY, Contender, Context, Figure, Target
+from ..processes import UNLIMITED_CONFIG
 
 NAME = "embedded-artifacts"
 ORDER = 25
@@ -25,13 +25,6 @@ SIZE = 100 * 1024
 BLOCK = 64 * 1024
 RAW = "blake3+lz4 raw"
 FSYNC = "fsync 4 KiB file"
-UNLIMITED: dict[str, Any] = {
-    "max_sessions": 10_000_000,
-    "rate_limit_global": 1e12,
-    "rate_limit_per_session": 1e12,
-    "max_artifacts_per_session": 10_000_000,
-    "max_session_bytes": 1 << 40,
-}
 
 
 def raw_compute(data: bytes) -> None:
@@ -50,7 +43,7 @@ def run(ctx: Context) -> None:
     seeds = itertools.count(1)
     synced = SyncedFile(ctx.tempdir("embedded-artifacts-fsync") / "file")
     path = ctx.tempdir("embedded-artifacts") / "store"
-    manager = SessionManager(storage_backend="rocksdb", storage_path=str(path), start_sweeper=False, **UNLIMITED)
+    manager = SessionManager(storage_backend="rocksdb", storage_path=str(path), start_sweeper=False, **UNLIMITED_CONFIG)
     try:
         sid = manager.create_session(name="bench")
         names = itertools.count()

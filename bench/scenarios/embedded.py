@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..ceilings import RawRocks
 from ..framework import LATENCY, Contender, Context, Figure, Summary, Target, cdfs
+from ..processes import UNLIMITED_CONFIG
 
 if TYPE_CHECKING:
     from llmspell_sessions import SessionManager
@@ -24,12 +25,6 @@ NAME = "embedded"
 ORDER = 20
 BACKENDS = ("memory", "rocksdb")
 WORKING_SET = 1_000
-# Limits out of the way: the figures are the cost of an operation, not of a policy refusing it.
-UNLIMITED: dict[str, Any] = {
-    "max_sessions": 10_000_000,
-    "rate_limit_global": 1e12,
-    "rate_limit_per_session": 1e12,
-}
 
 
 @dataclass
@@ -49,7 +44,7 @@ def open_manager(ctx: Context, backend: str) -> Iterator[SessionManager]:
     from llmspell_sessions import SessionManager
 
     path = ctx.tempdir(f"embedded-{backend}") / "store"
-    manager = SessionManager(storage_backend=backend, storage_path=str(path), start_sweeper=False, **UNLIMITED)
+    manager = SessionManager(storage_backend=backend, storage_path=str(path), start_sweeper=False, **UNLIMITED_CONFIG)
     try:
         yield manager
     finally:

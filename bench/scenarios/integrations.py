@@ -19,7 +19,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from ..framework import LATENCY, Contender, Context, Figure, Summary
-from ..processes import SESSION_SERVER_ENV, running, session_server_args
+from ..processes import NO_TIMEOUTS, UNLIMITED_CONFIG, UNLIMITED_SERVER_ENV, running, session_server_args
 
 NAME = "integrations"
 ORDER = 60
@@ -33,21 +33,12 @@ def backends(ctx: Context) -> Iterator[dict[str, Any]]:
     from llmspell_sessions import SessionManager
     from llmspell_sessions.client import SessionClient
 
-    limits = {
-        "max_sessions": 10_000_000,
-        "rate_limit_global": 0,
-        "rate_limit_per_session": 0,
-        "idle_timeout": 0,
-        "session_timeout": 0,
-    }
     with ExitStack() as stack:
-        manager = stack.enter_context(
-            SessionManager(
-                storage_path=str(ctx.tempdir("integrations-embedded") / "store"), start_sweeper=False, **limits
-            )
-        )
-        env = {**SESSION_SERVER_ENV, "LLMSPELL_SESSION_IDLE_TIMEOUT": "0", "LLMSPELL_SESSION_SESSION_TIMEOUT": "0"}
-        server = stack.enter_context(running(session_server_args(ctx.tempdir("integrations-grpc")), env, ctx.tmp_root))
+        path = str(ctx.tempdir("integrations-embedded") / "store")
+        config = {**UNLIMITED_CONFIG, **NO_TIMEOUTS}
+        manager = stack.enter_context(SessionManager(storage_path=path, start_sweeper=False, **config))
+        args = session_server_args(ctx.tempdir("integrations-grpc"))
+        server = stack.enter_context(running(args, UNLIMITED_SERVER_ENV, ctx.tmp_root))
         client = stack.enter_context(SessionClient(server.address))
         yield {"llmspell embedded": manager, "llmspell gRPC": client}
 

@@ -51,7 +51,7 @@ import rocksdict
 from ..ceilings import RawRocks
 from ..echo_server import METHOD as ECHO
 from ..framework import LATENCY, VALUE, Contender, Context, Figure, Summary, Target
-from ..processes import SESSION_SERVER_ENV, ServerProcess, running, session_server_args
+from ..processes import SESSION_SERVER_ENV, UNLIMITED_CONFIG, ServerProcess, running, session_server_args
 from ..stream_source_server import PUBLISH, SOURCE, SUBSCRIBE, source_request
 from .grpc_unary import cpu_seconds
 
@@ -69,11 +69,6 @@ FANOUT = (1, 8, 32)
 STATE_EVERY = 100
 WORKING_SET = 100
 REPLAY_METHOD = "/llmspell.sessions.v1.ReplayService/ReplaySession"
-UNLIMITED: dict[str, Any] = {
-    "max_sessions": 10_000_000,
-    "rate_limit_global": 1e12,
-    "rate_limit_per_session": 1e12,
-}
 # An agent step: a type, a small structured payload (~120 bytes encoded).
 EVENT: dict[str, Any] = {
     "type": "agent.tool_call",
@@ -102,7 +97,7 @@ def manager(ctx: Context, label: str, **overrides: Any) -> Iterator[SessionManag
 
     path = ctx.tempdir(f"replay-{label}") / "store"
     m = SessionManager(
-        storage_backend="rocksdb", storage_path=str(path), start_sweeper=False, **{**UNLIMITED, **overrides}
+        storage_backend="rocksdb", storage_path=str(path), start_sweeper=False, **{**UNLIMITED_CONFIG, **overrides}
     )
     try:
         yield m

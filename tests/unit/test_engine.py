@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 
@@ -120,6 +121,47 @@ def test_returned_records_are_copies(manager: SessionManager) -> None:
     got.state = SessionState.FAILED
     again = manager.get_session(sid)
     assert again.tags == ["a"] and again.state == SessionState.ACTIVE
+
+
+def test_loads_see_every_kind_of_state_write(manager: SessionManager) -> None:
+    """Loads are served from a cache of whole states: each path that writes state must be seen."""
+    sid = manager.create_session()
+    assert manager.load_session(sid).state == {}
+    manager.set_session_state(sid, {"a": 1, "b": [1, 2]})
+    loaded = manager.load_session(sid)
+    assert loaded.state == {"a": 1, "b": [1, 2]}
+    loaded.state["b"].append(3)  # a caller's copy: the next load is unchanged
+    assert manager.load_session(sid).state == {"a": 1, "b": [1, 2]}
+    assert manager.get_session_state(sid) == {"a": 1, "b": [1, 2]}
+    seq = manager.get_session(sid).last_event_seq
+    manager.apply_changes(sid, {"c": "x"}, delete_keys=["a"])
+    assert manager.load_session(sid).state == {"b": [1, 2], "c": "x"}
+    manager.rewind_session(sid, to_seq=seq)
+    assert manager.load_session(sid).state == {"a": 1, "b": [1, 2]}
+    child = manager.fork_session(sid, at_seq=seq - 1)
+    assert manager.load_session(child.session_id).state == {}
+    archive = io.BytesIO()
+    manager.export_sessions([sid], archive)
+    manager.set_session_state(sid, {"a": 2})
+    assert manager.load_session(sid).state["a"] == 2
+    manager.delete_session(sid)
+    with pytest.raises(SessionNotFound):
+        manager.load_session(sid)
+    archive.seek(0)
+    manager.import_sessions(archive)
+    assert manager.load_session(sid).state == {"a": 1, "b": [1, 2]}  # as exported, not as cached
+
+
+def test_a_reopened_store_loads_the_state_it_holds(tmp_path: Path) -> None:
+    path = str(tmp_path / "db")
+    with SessionManager(storage_path=path) as m:
+        sid = m.create_session()
+        m.set_session_state(sid, {"k": 1})
+        assert m.load_session(sid).state == {"k": 1}
+    with SessionManager(storage_path=path) as m:
+        assert m.load_session(sid).state == {"k": 1}
+        m.set_session_state(sid, {"k": 2})
+        assert m.load_session(sid).state == {"k": 2}
 
 
 def test_reopen_after_cache_eviction_reads_the_store(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from .unit_of_work import UnitOfWork, Units
 class SessionContents(Protocol):
     """What a session holds besides its record: read whole by load, released by delete."""
 
-    def read_state(self, skey: bytes) -> dict[str, Any]: ...
+    def read_state(self, skey: bytes, record: Session) -> dict[str, Any]: ...
 
     def latest_artifacts(self, skey: bytes) -> list[Artifact]: ...
 
@@ -213,7 +213,7 @@ class Sessions:
         skey, session = self._units.read_session(caller, session_id, READ)
         if skey not in self._loaded and session.state != SessionState.ARCHIVED:
             session = self._record_first_load(caller, session_id)
-        state = self._contents.read_state(skey)
+        state = self._contents.read_state(skey, session)
         artifacts = self._contents.latest_artifacts(skey) if session.artifact_count else []
         return LoadedSession(clone_session(session), state, artifacts)
 

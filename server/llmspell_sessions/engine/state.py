@@ -3,10 +3,16 @@
 Every change of state (SetSessionState, fork, rewind) goes through ``StateStore.write``, which keeps
 the session record's ``state_bytes`` (keys plus encoded values) exact, so the unit of work can hold
 every session to max_state_bytes.
+
+Whole states read for a load are cached (``StateCache``) against the session record they were read
+with: every write of a session's state also writes its record, and a written record is a new object,
+so an entry is valid exactly while the cached record is the same object.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,12 +29,50 @@ from .sessions import check_etag, require_active
 from .unit_of_work import UnitOfWork, Units
 
 
+STATE_CACHE_BYTES = 64 * 1024 * 1024  # encoded states held at most, all sessions together
+STATE_CACHE_ENTRY_BYTES = 64 * 1024  # larger states are read from the store every time
+
+
+class StateCache:
+    """Whole states (one JSON document each) by session key, valid while their record is current.
+
+    Only records of an unshared store are cached (``SessionRecords``): on a shared one each load reads
+    a new record object, so nothing here is ever found."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._enabled = enabled
+        self._entries: OrderedDict[bytes, tuple[Session, bytes]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, skey: bytes, record: Session) -> dict[str, Any] | None:
+        entry = self._entries.get(skey)
+        if entry is None or entry[0] is not record:
+            return None
+        return orjson.loads(entry[1])  # a new dict each time: callers may change what they get
+
+    def put(self, skey: bytes, record: Session, state: dict[str, Any]) -> None:
+        if not self._enabled:
+            return
+        document = orjson.dumps(state)
+        if len(document) > STATE_CACHE_ENTRY_BYTES:
+            return
+        with self._lock:
+            old = self._entries.pop(skey, None)
+            self._bytes += len(document) - (len(old[1]) if old else 0)
+            self._entries[skey] = (record, document)
+            while self._bytes > STATE_CACHE_BYTES:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._bytes -= len(dropped)
+
+
 class StateStore:
     """Reads and writes session state."""
 
     def __init__(self, units: Units, storage: Storage) -> None:
         self._units = units
         self._storage = storage
+        self._cache = StateCache(not storage.shared and units.config.session_cache_size > 0)
 
     def set(
         self, caller: Caller, session_id: str, entries: Mapping[str, Any], delete_keys: Iterable[str], etag: str
@@ -102,16 +146,21 @@ class StateStore:
 
     def get(self, caller: Caller, session_id: str, wanted: Iterable[str]) -> dict[str, Any]:
         """The values of the keys asked for (missing keys are left out); no keys means all."""
-        skey, _ = self._units.read_session(caller, session_id, READ)
+        skey, session = self._units.read_session(caller, session_id, READ)
         names = [validation.state_key(k) for k in wanted]
         if not names:
-            return self.read_state(skey)
+            return self.read_state(skey, session)
         values = self._storage.multi_get("state", [keys.state_key(skey, k) for k in names])
         return {k: orjson.loads(v) for k, v in zip(names, values, strict=True) if v is not None}
 
-    def read_state(self, skey: bytes) -> dict[str, Any]:
-        start = len(keys.state_prefix(skey))
-        return {k[start:].decode(): orjson.loads(v) for k, v in self._scan(skey)}
+    def read_state(self, skey: bytes, record: Session) -> dict[str, Any]:
+        """The whole state of the session whose current record is ``record``."""
+        state = self._cache.get(skey, record)
+        if state is None:
+            start = len(keys.state_prefix(skey))
+            state = {k[start:].decode(): orjson.loads(v) for k, v in self._scan(skey)}
+            self._cache.put(skey, record, state)
+        return state
 
     def _scan(self, skey: bytes) -> Iterable[tuple[bytes, bytes]]:
         return self._storage.scan("state", keys.state_prefix(skey))

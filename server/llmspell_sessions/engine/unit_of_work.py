@@ -85,9 +85,9 @@ class UnitOfWork:
     def session(self, session_id: str, access: str, field: str = "session_id") -> tuple[bytes, Session]:
         """(key, record) of a session the caller may access this way, due timeouts applied; locked
         until the unit ends, so the record read is the one this unit's write follows."""
-        validation.session_id(session_id, field)
-        self._units.storage.lock((("sessions", keys.session_key(self.caller.tenant, session_id)),))
-        return self._units.read_session(self.caller, session_id, access, field)
+        skey = keys.session_key(self.caller.tenant, validation.session_id(session_id, field))
+        self._units.storage.lock((("sessions", skey),))
+        return skey, self._units.read_record(self.caller, skey, session_id, access)
 
     def lock_row(self, row: Row) -> None:
         """Locks a row (a request id, an upload's progress) before reading it to decide a write: of
@@ -315,15 +315,18 @@ class Units:
     ) -> tuple[bytes, Session]:
         """(key, record) of a session of the caller's tenant that the caller may access this way,
         after applying a timeout that fell due (timeouts are enforced on access)."""
-        validation.session_id(session_id, field)
-        skey = keys.session_key(caller.tenant, session_id)
+        skey = keys.session_key(caller.tenant, validation.session_id(session_id, field))
+        return skey, self.read_record(caller, skey, session_id, access)
+
+    def read_record(self, caller: Caller, skey: bytes, session_id: str, access: str) -> Session:
+        """read_session for a validated id and its key."""
         session = self.records.load(skey)
         if session is None:
             raise SessionNotFound(f"session {session_id} not found", session_id=session_id)
         self.admission.authorize(caller, session, access)
         if session.expire_time is not None and session.expire_time <= now():
             session = self.apply_timeout(caller.tenant, skey, caller.correlation_id) or session
-        return skey, session
+        return session
 
     def apply_timeout(self, tenant: str, skey: bytes, correlation_id: str = "") -> Session | None:
         """Fails (lifetime) or suspends (idle) an ACTIVE session whose deadline passed; None if not due."""

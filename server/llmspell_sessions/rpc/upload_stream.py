@@ -146,17 +146,19 @@ async def receive(
             stream.breaking = True
 
         def clean_up(done: asyncio.Future[Any] | None = None) -> None:
-            if done is not None and not done.cancelled():
-                done.exception()  # retrieved: the stream's own error is what the caller gets
-            if parts and upload.header.upload_id:
-                # A write the limits refuse keeps what came before it.
-                with contextlib.suppress(LlmspellError):
-                    upload.write_many(parts)
             try:
-                upload.abort()
+                if done is not None and not done.cancelled():
+                    done.exception()  # retrieved: the stream's own error is what the caller gets
+                if parts and upload.header.upload_id:
+                    # A write the limits refuse keeps what came before it.
+                    with contextlib.suppress(LlmspellError):
+                        upload.write_many(parts)
             finally:
-                if stream is not None:
-                    stream.close()
+                try:
+                    upload.abort()  # whatever happened above: the pins and the upload are released
+                finally:
+                    if stream is not None:
+                        stream.close()
 
         if work is not None and not work.done():
             work.add_done_callback(clean_up)

@@ -3,7 +3,8 @@
 mod common;
 
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 
 use common::{skipped, temp_dir, xorshift, Server};
 use llmspell_sessions_client::pb::{self, UploadHeader};
@@ -59,20 +60,41 @@ async fn re_uploading_a_one_percent_edited_32_mib_file_sends_at_most_five_percen
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Yields `limit` bytes of `data`, then fails: an upload interrupted part way.
+/// Yields `limit` bytes of `data`, then waits until the test releases it and fails: an upload
+/// interrupted part way, at a moment the test chooses (once the server holds some of it).
 struct Interrupted {
     data: Vec<u8>,
     at: usize,
     limit: usize,
+    release: Release,
+}
+
+/// Set once the interrupted reader may fail; wakes the task waiting in it.
+#[derive(Clone, Default)]
+struct Release(Arc<Mutex<(bool, Option<Waker>)>>);
+
+impl Release {
+    fn now(&self) {
+        let mut state = self.0.lock().unwrap();
+        state.0 = true;
+        if let Some(waker) = state.1.take() {
+            waker.wake();
+        }
+    }
 }
 
 impl tokio::io::AsyncRead for Interrupted {
     fn poll_read(
         mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
+        cx: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
         if self.at >= self.limit {
+            let mut state = self.release.0.lock().unwrap();
+            if !state.0 {
+                state.1 = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
             return Poll::Ready(Err(std::io::Error::other("connection lost")));
         }
         let end = (self.at + buf.remaining()).min(self.limit);
@@ -92,27 +114,34 @@ async fn an_interrupted_upload_resumes_from_what_the_server_kept() {
     let id = session(&client, "resume").await;
     let dir = temp_dir("resume");
     let path = dir.join("data.bin");
-    let content = xorshift(11, 6 * 1024 * 1024 + 123);
+    let content = xorshift(11, 12 * 1024 * 1024 + 123);
     std::fs::write(&path, &content).unwrap();
     let mut resumable = header(&id, "data.bin");
     resumable.upload_id = format!("rust-resume-{}", std::process::id());
 
-    let reader = Interrupted { data: content.clone(), at: 0, limit: 4 * 1024 * 1024 };
-    let err = client.upload_artifact(resumable.clone(), reader).await.unwrap_err();
-    assert!(matches!(err, Error::Io(_)), "{err}");
-    // The server keeps what it received; wait until it has written it down.
-    let mut kept = 0;
-    for _ in 0..100 {
-        match client.query_upload_status(&resumable.upload_id).await {
-            Ok(status) if status.committed_size > 0 => {
-                assert!(!status.complete);
-                kept = status.committed_size;
-                break;
+    // 9 MiB go out, and the stream stays open until the server reports that it holds some of them
+    // (it makes progress durable a batch of ~4 MiB of complete chunks at a time); then it breaks.
+    let release = Release::default();
+    let reader = Interrupted { data: content.clone(), at: 0, limit: 9 * 1024 * 1024, release: release.clone() };
+    let watch = async {
+        for _ in 0..200 {
+            if let Ok(status) = client.query_upload_status(&resumable.upload_id).await {
+                if status.committed_size > 0 {
+                    break;
+                }
             }
-            _ => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-    }
-    assert!(kept > 0 && kept <= 4 * 1024 * 1024, "the server kept {kept} bytes");
+        release.now();
+    };
+    let (result, ()) = tokio::join!(client.upload_artifact(resumable.clone(), reader), watch);
+    let err = result.unwrap_err();
+    assert!(matches!(err, Error::Io(_)), "{err}");
+    // Asked after the break, the server answers once it has kept every complete chunk it read.
+    let status = client.query_upload_status(&resumable.upload_id).await.unwrap();
+    assert!(!status.complete);
+    let kept = status.committed_size;
+    assert!(kept > 0 && kept <= 9 * 1024 * 1024, "the server kept {kept} bytes");
 
     let artifact = client.resume_upload(resumable.clone(), &path).await.unwrap();
     assert_eq!(artifact.size, content.len() as i64);
