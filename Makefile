@@ -21,17 +21,21 @@ SEAWEEDFS_VERSION ?= v0.0.0-20261109003541-7506e5f91cd6
 
 install: $(STAMP)
 
+# The stubs are generated in pip's isolated build environment, which takes the newest grpcio-tools,
+# and generated code refuses an older grpcio: an existing venv keeps its gRPC runtime as new.
+GRPC_RUNTIME := grpcio grpcio-status grpcio-health-checking grpcio-reflection
+
 # Everything: the tests, the framework adapters and what the benchmarks compare with.
 $(STAMP): $(SOURCES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet --upgrade pip $(GRPC_RUNTIME)
 	$(PIP) install --quiet -e ".[dev]"
 	touch $@ $(SERVE_STAMP)
 
 # Only what serving needs (the extension and stubs are built in pip's isolated build environment).
 $(SERVE_STAMP): $(SOURCES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet --upgrade pip $(GRPC_RUNTIME)
 	$(PIP) install --quiet -e .
 	touch $@
 

@@ -34,7 +34,7 @@ def check_history(path: Path, tenant: str = "default") -> int:
                 "update_time",
             ):
                 assert getattr(replayed.session, name) == getattr(record, name), (record.session_id, name)
-            state = engine._p.state.read_state(skey)
+            state = engine._p.state.read_state(skey, record)  # a decoded record: read from the store
             assert orjson.dumps(replayed.state, option=orjson.OPT_SORT_KEYS) == orjson.dumps(
                 state, option=orjson.OPT_SORT_KEYS
             )

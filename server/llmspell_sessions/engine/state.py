@@ -28,7 +28,6 @@ from .limits import MAX_STATE_VALUE_BYTES
 from .sessions import check_etag, require_active
 from .unit_of_work import UnitOfWork, Units
 
-
 STATE_CACHE_BYTES = 64 * 1024 * 1024  # encoded states held at most, all sessions together
 STATE_CACHE_ENTRY_BYTES = 64 * 1024  # larger states are read from the store every time
 

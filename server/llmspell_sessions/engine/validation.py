@@ -83,6 +83,14 @@ def tags(values: Iterable[str], field: str = "tags") -> list[str]:
     return result
 
 
+MAX_JSON_NESTING = 28
+"""Objects and arrays one inside another in a stored JSON value. Every value must travel back over
+gRPC, and protobuf parses at most 100 message levels, an object costing three (Struct, map entry,
+Value). The deepest carrier is a state value restored by a rewind, in its session.rewound event
+(payload, state, set) in a ListEvents response: 30 objects fit there today, and 28 leave room for
+one more wrapper (tests/rpc/test_deep_values.py writes and reads every carrier at the limit)."""
+
+
 def json_value(value: Any, field: str, max_bytes: int) -> bytes:
     """The canonical encoding of a JSON value; rejects NaN/Infinity, non-JSON types and oversize."""
     _reject_non_finite(value, field)
@@ -96,10 +104,10 @@ def json_value(value: Any, field: str, max_bytes: int) -> bytes:
 
 
 def _reject_non_finite(value: Any, field: str, depth: int = 0) -> None:
-    if depth > 64:
-        raise InvalidArgument(f"{field} nests deeper than 64 levels", field=field)
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidArgument(f"{field} holds a NaN or infinite number", field=field)
+    if depth >= MAX_JSON_NESTING and isinstance(value, dict | list | tuple):
+        raise InvalidArgument(f"{field} nests more than {MAX_JSON_NESTING} objects or arrays", field=field)
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):

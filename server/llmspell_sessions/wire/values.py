@@ -1,22 +1,30 @@
 """JSON values, timestamps and enums on the wire: google.protobuf.Value/Struct/Timestamp <-> Python.
 
+Python values are written into Struct/Value messages by the hot path's native encoder when it is
+built (its wire bytes merged in one call), else field by field through the protobuf runtime.
+
 JSON numbers travel as doubles in google.protobuf.Value; integral ones within ±2^53 come back as
 Python ints so a value round-trips the same through the embedded API and over gRPC.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from google.protobuf import struct_pb2, timestamp_pb2
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
+from .. import hotpath
 from ..errors import InvalidArgument
 from ..times import to_micros
 
 _EXACT_INT = 2**53
+# The native encoders of Struct/Value wire bytes (None when the hot path is not built): one pass in C
+# instead of ~1 us per value through the protobuf runtime (bench/README.md, "Struct payloads").
+_STRUCT_BYTES = hotpath.struct_bytes
+_VALUE_BYTES = hotpath.value_bytes
 # The range google.protobuf.Timestamp allows: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999999Z.
 MIN_SECONDS, MAX_SECONDS = -62_135_596_800, 253_402_300_799
 MAX_NANOS = 999_999_999
@@ -50,6 +58,33 @@ def struct_to_py(struct: struct_pb2.Struct) -> dict[str, Any]:
 
 def py_to_value(obj: Any, target: struct_pb2.Value) -> struct_pb2.Value:
     """Fills target with a JSON-shaped Python value (TypeError for anything else)."""
+    if _VALUE_BYTES is not None and _merged(target, _VALUE_BYTES, obj):
+        return target
+    return _set_value(obj, target)
+
+
+def py_to_struct(obj: Mapping[str, Any], target: struct_pb2.Struct) -> struct_pb2.Struct:
+    """Fills a Struct with a mapping of JSON-shaped values."""
+    if _STRUCT_BYTES is not None and _merged(target, _STRUCT_BYTES, obj):
+        return target
+    for key, item in obj.items():
+        _set_value(item, target.fields[key])
+    return target
+
+
+def _merged(target: Message, encode: Callable[[Any], bytes], obj: Any) -> bool:
+    """Merges the native encoding of obj into target; False when the runtime refuses to parse it
+    (nested past its 100 message levels), for the field-by-field path to build it as before."""
+    try:
+        target.MergeFromString(encode(obj))
+    except DecodeError:
+        return False
+    return True
+
+
+def _set_value(obj: Any, target: struct_pb2.Value) -> struct_pb2.Value:
+    """py_to_value through the protobuf runtime, field by field: the reference the native
+    encoder (``hotpath.value_bytes``) is tested against, and the path when it is not built."""
     if obj is None:
         target.null_value = struct_pb2.NULL_VALUE
     elif isinstance(obj, bool):
@@ -60,20 +95,14 @@ def py_to_value(obj: Any, target: struct_pb2.Value) -> struct_pb2.Value:
         target.string_value = obj
     elif isinstance(obj, Mapping):
         target.struct_value.SetInParent()
-        py_to_struct(obj, target.struct_value)
+        for key, item in obj.items():
+            _set_value(item, target.struct_value.fields[key])
     elif isinstance(obj, list | tuple):
         target.list_value.SetInParent()
         for item in obj:
-            py_to_value(item, target.list_value.values.add())
+            _set_value(item, target.list_value.values.add())
     else:
         raise TypeError(f"not a JSON value: {type(obj).__name__}")
-    return target
-
-
-def py_to_struct(obj: Mapping[str, Any], target: struct_pb2.Struct) -> struct_pb2.Struct:
-    """Fills a Struct with a mapping of JSON-shaped values."""
-    for key, item in obj.items():
-        py_to_value(item, target.fields[key])
     return target
 
 
