@@ -322,3 +322,172 @@ def value_bytes(object value) -> bytes:
         PyMem_Free(out.data)
         raise
     return _finish(&out)
+
+
+# -- and back: Struct / Value wire bytes as Python values -----------------------------------------
+#
+# For messages the protobuf runtime has already parsed and serialized again (canonical bytes: each
+# field once). Numbers come back as in ``wire.values.value_to_py``: integral ones within +-2**53 as
+# int, others as float; a Value with no kind set is None. Malformed bytes raise ValueError.
+
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.string cimport memcpy as _memcpy
+
+cdef double _EXACT_INT = 9007199254740992.0  # 2**53
+
+
+cdef struct _In:
+    const unsigned char* data
+    Py_ssize_t pos
+    Py_ssize_t end
+
+
+cdef unsigned long long _varint_in(_In* src) except? 0xFFFFFFFFFFFFFFFF:
+    cdef unsigned long long result = 0
+    cdef int shift = 0
+    cdef unsigned char byte
+    while True:
+        if src.pos >= src.end or shift > 63:
+            raise ValueError("malformed varint")
+        byte = src.data[src.pos]
+        src.pos += 1
+        result |= (<unsigned long long> (byte & 0x7F)) << shift
+        if not byte & 0x80:
+            return result
+        shift += 7
+
+
+cdef Py_ssize_t _length(_In* src) except -1:
+    cdef unsigned long long n = _varint_in(src)
+    if n > <unsigned long long> (src.end - src.pos):
+        raise ValueError("length past the end of the message")
+    return <Py_ssize_t> n
+
+
+cdef int _skip(_In* src, unsigned long long key) except -1:
+    cdef int wire = key & 7
+    if wire == 0:
+        _varint_in(src)
+    elif wire == 1:
+        if src.end - src.pos < 8:
+            raise ValueError("truncated fixed64")
+        src.pos += 8
+    elif wire == 2:
+        src.pos += _length(src)
+    elif wire == 5:
+        if src.end - src.pos < 4:
+            raise ValueError("truncated fixed32")
+        src.pos += 4
+    else:
+        raise ValueError(f"unsupported wire type {wire}")
+    return 0
+
+
+cdef object _number(double number):
+    if number == number and -_EXACT_INT <= number <= _EXACT_INT and number == <double> (<long long> number):
+        return int(<long long> number)
+    return number
+
+
+cdef object _value_in(_In* src, Py_ssize_t end, int depth):
+    """The Python value of the Value message in src[pos:end]."""
+    cdef object result = None
+    cdef unsigned long long key
+    cdef double number
+    cdef Py_ssize_t n
+    cdef _In inner
+    if depth > MAX_NESTING:
+        raise ValueError("a Value nests too deeply")
+    while src.pos < end:
+        key = _varint_in(src)
+        if key == 0x08:  # null_value
+            _varint_in(src)
+            result = None
+        elif key == 0x11:  # number_value
+            if end - src.pos < 8:
+                raise ValueError("truncated double")
+            _memcpy(&number, src.data + src.pos, 8)
+            src.pos += 8
+            result = _number(number)
+        elif key == 0x1A:  # string_value
+            n = _length(src)
+            result = PyUnicode_DecodeUTF8(<const char*> src.data + src.pos, n, NULL)
+            src.pos += n
+        elif key == 0x20:  # bool_value
+            result = _varint_in(src) != 0
+        elif key == 0x2A:  # struct_value
+            n = _length(src)
+            inner = _In(src.data, src.pos, src.pos + n)
+            result = _struct_in(&inner, depth + 1)
+            src.pos += n
+        elif key == 0x32:  # list_value
+            n = _length(src)
+            inner = _In(src.data, src.pos, src.pos + n)
+            result = _list_in(&inner, depth + 1)
+            src.pos += n
+        else:
+            _skip(src, key)
+    if src.pos != end:
+        raise ValueError("a field runs past its message")
+    return result
+
+
+cdef list _list_in(_In* src, int depth):
+    cdef list items = []
+    cdef unsigned long long key
+    cdef Py_ssize_t n, stop
+    while src.pos < src.end:
+        key = _varint_in(src)
+        if key == 0x0A:
+            n = _length(src)
+            stop = src.pos + n
+            items.append(_value_in(src, stop, depth))
+        else:
+            _skip(src, key)
+    return items
+
+
+cdef dict _struct_in(_In* src, int depth):
+    cdef dict fields = {}
+    cdef unsigned long long key, entry_key
+    cdef Py_ssize_t n, stop, k
+    cdef object name, item
+    while src.pos < src.end:
+        key = _varint_in(src)
+        if key != 0x0A:
+            _skip(src, key)
+            continue
+        n = _length(src)
+        stop = src.pos + n
+        name, item = "", None
+        while src.pos < stop:
+            entry_key = _varint_in(src)
+            if entry_key == 0x0A:
+                k = _length(src)
+                name = PyUnicode_DecodeUTF8(<const char*> src.data + src.pos, k, NULL)
+                src.pos += k
+            elif entry_key == 0x12:
+                k = _length(src)
+                item = _value_in(src, src.pos + k, depth)
+            else:
+                _skip(src, entry_key)
+        if src.pos != stop:
+            raise ValueError("a map entry runs past its end")
+        fields[name] = item
+    return fields
+
+
+def struct_from_bytes(const unsigned char[::1] data) -> dict:
+    """The dict a google.protobuf.Struct's (canonical) wire bytes hold."""
+    cdef _In src = _In(NULL, 0, data.shape[0])
+    if data.shape[0]:
+        src.data = &data[0]
+    return _struct_in(&src, 1)
+
+
+def value_from_bytes(const unsigned char[::1] data) -> object:
+    """The Python value a google.protobuf.Value's (canonical) wire bytes hold."""
+    cdef _In src = _In(NULL, 0, data.shape[0])
+    if data.shape[0]:
+        src.data = &data[0]
+    return _value_in(&src, src.end, 0)

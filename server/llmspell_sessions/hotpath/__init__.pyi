@@ -15,6 +15,8 @@ CHUNKING: Final[dict[str, str | int]]
 MASKS: Final[tuple[int, ...]]
 struct_bytes: Final[Callable[[Mapping[str, Any]], bytes] | None]
 value_bytes: Final[Callable[[Any], bytes] | None]
+struct_from_bytes: Final[Callable[[bytes], dict[str, Any]] | None]
+value_from_bytes: Final[Callable[[bytes], Any] | None]
 
 class ChunkParams(NamedTuple):
     """Validated chunk sizes with the masks derived from avg_size."""

@@ -1,7 +1,8 @@
 """JSON values, timestamps and enums on the wire: google.protobuf.Value/Struct/Timestamp <-> Python.
 
 Python values are written into Struct/Value messages by the hot path's native encoder when it is
-built (its wire bytes merged in one call), else field by field through the protobuf runtime.
+built (its wire bytes merged in one call), and read back by its decoder (from the message's bytes),
+else field by field through the protobuf runtime.
 
 JSON numbers travel as doubles in google.protobuf.Value; integral ones within ±2^53 come back as
 Python ints so a value round-trips the same through the embedded API and over gRPC.
@@ -21,10 +22,11 @@ from ..errors import InvalidArgument
 from ..times import to_micros
 
 _EXACT_INT = 2**53
-# The native encoders of Struct/Value wire bytes (None when the hot path is not built): one pass in C
-# instead of ~1 us per value through the protobuf runtime (bench/README.md, "Struct payloads").
-_STRUCT_BYTES = hotpath.struct_bytes
-_VALUE_BYTES = hotpath.value_bytes
+# The native encoders and decoders of Struct/Value wire bytes (None when the hot path is not built):
+# one pass in C instead of ~1 us per value through the protobuf runtime (bench/README.md,
+# "Struct and Value messages").
+_STRUCT_BYTES, _VALUE_BYTES = hotpath.struct_bytes, hotpath.value_bytes
+_STRUCT_FROM_BYTES, _VALUE_FROM_BYTES = hotpath.struct_from_bytes, hotpath.value_from_bytes
 # The range google.protobuf.Timestamp allows: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999999Z.
 MIN_SECONDS, MAX_SECONDS = -62_135_596_800, 253_402_300_799
 MAX_NANOS = 999_999_999
@@ -36,6 +38,21 @@ E = TypeVar("E")
 
 def value_to_py(value: struct_pb2.Value) -> Any:
     """The Python value (None, bool, int/float, str, list, dict) a google.protobuf.Value holds."""
+    if _VALUE_FROM_BYTES is not None:
+        return _VALUE_FROM_BYTES(value.SerializeToString())
+    return _get_value(value)
+
+
+def struct_to_py(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """A Struct as a dict of Python values."""
+    if _STRUCT_FROM_BYTES is not None:
+        return _STRUCT_FROM_BYTES(struct.SerializeToString())
+    return {key: _get_value(item) for key, item in struct.fields.items()}
+
+
+def _get_value(value: struct_pb2.Value) -> Any:
+    """value_to_py through the protobuf runtime, field by field: the reference the native decoder
+    (``hotpath.value_from_bytes``) is tested against, and the path when it is not built."""
     kind = value.WhichOneof("kind")
     if kind == "number_value":
         number = value.number_value
@@ -45,15 +62,10 @@ def value_to_py(value: struct_pb2.Value) -> Any:
     if kind == "bool_value":
         return value.bool_value
     if kind == "struct_value":
-        return struct_to_py(value.struct_value)
+        return {key: _get_value(item) for key, item in value.struct_value.fields.items()}
     if kind == "list_value":
-        return [value_to_py(item) for item in value.list_value.values]
+        return [_get_value(item) for item in value.list_value.values]
     return None
-
-
-def struct_to_py(struct: struct_pb2.Struct) -> dict[str, Any]:
-    """A Struct as a dict of Python values."""
-    return {key: value_to_py(item) for key, item in struct.fields.items()}
 
 
 def py_to_value(obj: Any, target: struct_pb2.Value) -> struct_pb2.Value:
