@@ -4,17 +4,19 @@ Messages are compared after parsing (map entries may come in any order on the wi
 the encoder writes parses to the message the runtime builds, and the wire path (``py_to_struct``)
 gives the same as the field-by-field one it replaces. Decoding: the runtime's serialization of any
 message decodes to what the field-by-field reader returns, types included (int or float), and
-malformed bytes are a ValueError, never a crash.
+malformed bytes are a ValueError, never a crash. Timestamps: read without the runtime's ToDatetime,
+to the same datetime.
 """
 
 from __future__ import annotations
 
 import math
+from datetime import UTC
 from types import ModuleType
 from typing import Any
 
 import pytest
-from google.protobuf import struct_pb2
+from google.protobuf import struct_pb2, timestamp_pb2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from llmspell_sessions._pb import common_pb2, replay_pb2
@@ -172,3 +174,15 @@ def test_malformed_bytes_are_a_value_error(native: ModuleType, obj: dict[str, An
             native.struct_from_bytes(broken)
         except (ValueError, UnicodeDecodeError):
             pass  # refused: never a crash, never another exception
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-62_135_596_800, 253_402_300_799), st.integers(0, 999_999_999))
+def test_timestamps_read_as_the_runtime_reads_them(seconds: int, nanos: int) -> None:
+    stamp = timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos)
+    expected = None if seconds == 0 and nanos == 0 else stamp.ToDatetime(tzinfo=UTC)
+    assert values.from_timestamp(stamp) == expected
+    if expected is not None:
+        again = timestamp_pb2.Timestamp()
+        values.to_timestamp(expected, again)
+        assert (again.seconds, again.nanos) == (seconds, nanos // 1000 * 1000)
