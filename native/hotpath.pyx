@@ -218,7 +218,8 @@ cdef int _close(_Out* out, Py_ssize_t start) except -1:
     return 0
 
 
-cdef int _text(_Out* out, unsigned char tag, str text) except -1:
+cdef int _text(_Out* out, unsigned char tag, object text) except -1:
+    """A length-delimited string field (text is a str, or a subclass: its own characters)."""
     cdef Py_ssize_t n
     cdef const char* utf8 = PyUnicode_AsUTF8AndSize(text, &n)
     _byte(out, tag)
@@ -236,13 +237,13 @@ cdef int _value(_Out* out, object value, int depth) except -1:
         raise ValueError(f"a JSON value nests deeper than {MAX_NESTING} levels")
     if value is None:
         _bytes(out, b"\x08\x00", 2)
-    elif value is True:
+    elif value is True:  # bool has no subclasses: these two are every bool
         _bytes(out, b"\x20\x01", 2)
     elif value is False:
         _bytes(out, b"\x20\x00", 2)
-    elif type(value) is str:
-        _text(out, 0x1A, <str> value)
-    elif type(value) is float or type(value) is int:
+    elif isinstance(value, str):
+        _text(out, 0x1A, value)
+    elif isinstance(value, (int, float)):
         number = value
         _byte(out, 0x11)
         _bytes(out, <const char*> &number, 8)  # little-endian on every platform this builds for
@@ -258,14 +259,6 @@ cdef int _value(_Out* out, object value, int depth) except -1:
             _byte(out, 0x0A)
             _open_value(out, item, depth + 1)
         _close(out, start)
-    elif isinstance(value, str):
-        _text(out, 0x1A, str(value))
-    elif isinstance(value, bool):
-        _bytes(out, b"\x20\x01" if value else b"\x20\x00", 2)
-    elif isinstance(value, (int, float)):
-        number = value
-        _byte(out, 0x11)
-        _bytes(out, <const char*> &number, 8)
     else:
         raise TypeError(f"not a JSON value: {type(value).__name__}")
     return 0
@@ -286,15 +279,22 @@ cdef int _fields(_Out* out, object mapping, int depth) except -1:
             raise TypeError(f"Struct keys must be str, not {type(key).__name__}")
         _byte(out, 0x0A)
         entry = _open(out)
-        _text(out, 0x0A, str(key))
+        _text(out, 0x0A, key)
         _byte(out, 0x12)
         _open_value(out, item, depth)
         _close(out, entry)
     return 0
 
 
-cdef bytes _finish(_Out* out):
+cdef bytes _encoded(object value, bint as_struct):
+    """value's wire bytes as a Struct (a mapping's fields) or as a Value; the buffer is freed either way."""
+    cdef _Out out = _Out(NULL, 0, 0)
     try:
+        _reserve(&out, 256)
+        if as_struct:
+            _fields(&out, value, 1)
+        else:
+            _value(&out, value, 0)
         return out.data[:out.size] if out.size else b""
     finally:
         PyMem_Free(out.data)
@@ -302,26 +302,12 @@ cdef bytes _finish(_Out* out):
 
 def struct_bytes(object mapping) -> bytes:
     """The wire bytes of a google.protobuf.Struct holding mapping (str keys, JSON values)."""
-    cdef _Out out = _Out(NULL, 0, 0)
-    try:
-        _reserve(&out, 256)
-        _fields(&out, mapping, 1)
-    except BaseException:
-        PyMem_Free(out.data)
-        raise
-    return _finish(&out)
+    return _encoded(mapping, True)
 
 
 def value_bytes(object value) -> bytes:
     """The wire bytes of a google.protobuf.Value holding value (None, bool, number, str, list, dict)."""
-    cdef _Out out = _Out(NULL, 0, 0)
-    try:
-        _reserve(&out, 64)
-        _value(&out, value, 0)
-    except BaseException:
-        PyMem_Free(out.data)
-        raise
-    return _finish(&out)
+    return _encoded(value, False)
 
 
 # -- and back: Struct / Value wire bytes as Python values -----------------------------------------
@@ -477,17 +463,18 @@ cdef dict _struct_in(_In* src, int depth):
     return fields
 
 
-def struct_from_bytes(const unsigned char[::1] data) -> dict:
-    """The dict a google.protobuf.Struct's (canonical) wire bytes hold."""
+cdef object _decoded(const unsigned char[::1] data, bint as_struct):
     cdef _In src = _In(NULL, 0, data.shape[0])
     if data.shape[0]:
         src.data = &data[0]
-    return _struct_in(&src, 1)
+    return _struct_in(&src, 1) if as_struct else _value_in(&src, src.end, 0)
+
+
+def struct_from_bytes(const unsigned char[::1] data) -> dict:
+    """The dict a google.protobuf.Struct's (canonical) wire bytes hold."""
+    return _decoded(data, True)
 
 
 def value_from_bytes(const unsigned char[::1] data) -> object:
     """The Python value a google.protobuf.Value's (canonical) wire bytes hold."""
-    cdef _In src = _In(NULL, 0, data.shape[0])
-    if data.shape[0]:
-        src.data = &data[0]
-    return _value_in(&src, src.end, 0)
+    return _decoded(data, False)

@@ -10,6 +10,7 @@ to the same datetime.
 
 from __future__ import annotations
 
+import enum
 import math
 from datetime import UTC
 from types import ModuleType
@@ -186,3 +187,21 @@ def test_timestamps_read_as_the_runtime_reads_them(seconds: int, nanos: int) -> 
         again = timestamp_pb2.Timestamp()
         values.to_timestamp(expected, again)
         assert (again.seconds, again.nanos) == (seconds, nanos // 1000 * 1000)
+
+
+class Kind(enum.StrEnum):
+    TOOL = "tool"
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+def test_subclasses_of_str_and_int_are_written_as_their_values(native: ModuleType) -> None:
+    obj = {Kind.TOOL: Kind.TOOL, "level": Level.HIGH, "nested": {"kind": Kind.TOOL}}
+    assert struct_pb2.Struct.FromString(native.struct_bytes(obj)) == by_fields(obj)
+    assert values.struct_to_py(values.py_to_struct(obj, struct_pb2.Struct())) == {
+        "tool": "tool",
+        "level": 3,
+        "nested": {"kind": "tool"},
+    }
