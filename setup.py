@@ -27,7 +27,10 @@ def _extensions() -> list[Extension]:
         include_dirs=["native"],
         extra_compile_args=["-O3"],
     )
-    return cythonize([native], compiler_directives={"language_level": "3"}, include_path=["native"])
+    # The Struct/Value codec of the wire package: a module of its own, so the light client, which
+    # imports wire but not the hot path, never needs it.
+    codec = Extension("llmspell_sessions.wire._codec", ["native/wire_codec.pyx"], extra_compile_args=["-O3"])
+    return cythonize([native, codec], compiler_directives={"language_level": "3"}, include_path=["native"])
 
 
 _generate_stubs()

@@ -29,6 +29,17 @@ def native() -> ModuleType:
 
 
 @pytest.fixture(scope="session")
+def codec() -> ModuleType:
+    """The native Struct/Value codec of the wire package; a missing build skips, or fails in CI."""
+    try:
+        return importlib.import_module("llmspell_sessions.wire._codec")
+    except ImportError:
+        if os.environ.get("LLMSPELL_SESSIONS_REQUIRE_NATIVE") == "1":
+            raise
+        pytest.skip("native codec not built")
+
+
+@pytest.fixture(scope="session")
 def pure() -> ModuleType:
     """The pure-Python twin."""
     return load_twin("pure")

@@ -1,4 +1,4 @@
-"""The native Struct/Value encoder and decoder against the protobuf runtime's field-by-field path.
+"""The native Struct/Value codec (``wire._codec``) against the protobuf runtime's field-by-field path.
 
 Messages are compared after parsing (map entries may come in any order on the wire). Encoding: what
 the encoder writes parses to the message the runtime builds, and the wire path (``py_to_struct``)
@@ -51,32 +51,32 @@ def by_fields(obj: dict[str, Any]) -> struct_pb2.Struct:
 
 @settings(max_examples=300, deadline=None)
 @given(json_objects)
-def test_struct_bytes_parse_to_the_runtimes_struct(native: ModuleType, obj: dict[str, Any]) -> None:
-    parsed = struct_pb2.Struct.FromString(native.struct_bytes(obj))
+def test_struct_bytes_parse_to_the_runtimes_struct(codec: ModuleType, obj: dict[str, Any]) -> None:
+    parsed = struct_pb2.Struct.FromString(codec.struct_bytes(obj))
     assert parsed == by_fields(obj)
     assert values.py_to_struct(obj, struct_pb2.Struct()) == by_fields(obj)
 
 
 @settings(max_examples=300, deadline=None)
 @given(json_values)
-def test_value_bytes_parse_to_the_runtimes_value(native: ModuleType, value: Any) -> None:
+def test_value_bytes_parse_to_the_runtimes_value(codec: ModuleType, value: Any) -> None:
     expected = values._set_value(value, struct_pb2.Value())
-    assert struct_pb2.Value.FromString(native.value_bytes(value)) == expected
+    assert struct_pb2.Value.FromString(codec.value_bytes(value)) == expected
 
 
 @pytest.mark.parametrize(
     "value",
     [None, True, False, 0, -1, 2**53 + 1, -0.0, 1e308, "", "é✓\U0001f600", [], {}, [[[]]], {"": {"": [None]}}],
 )
-def test_edge_values(native: ModuleType, value: Any) -> None:
+def test_edge_values(codec: ModuleType, value: Any) -> None:
     expected = values._set_value(value, struct_pb2.Value())
-    got = struct_pb2.Value.FromString(native.value_bytes(value))
+    got = struct_pb2.Value.FromString(codec.value_bytes(value))
     assert got == expected and got.WhichOneof("kind") == expected.WhichOneof("kind")
 
 
-def test_a_long_string_takes_a_multi_byte_length(native: ModuleType) -> None:
+def test_a_long_string_takes_a_multi_byte_length(codec: ModuleType) -> None:
     obj = {"k" * 200: "v" * 70_000, "list": ["x" * 130] * 3}
-    assert struct_pb2.Struct.FromString(native.struct_bytes(obj)) == by_fields(obj)
+    assert struct_pb2.Struct.FromString(codec.struct_bytes(obj)) == by_fields(obj)
 
 
 @pytest.mark.parametrize(
@@ -89,15 +89,15 @@ def test_a_long_string_takes_a_multi_byte_length(native: ModuleType) -> None:
     ],
 )
 def test_non_json_values_are_refused_like_the_runtime_refuses_them(
-    native: ModuleType, obj: dict[Any, Any], error: type[Exception]
+    codec: ModuleType, obj: dict[Any, Any], error: type[Exception]
 ) -> None:
     with pytest.raises(error):
-        native.struct_bytes(obj)
+        codec.struct_bytes(obj)
     with pytest.raises((TypeError, ValueError, OverflowError)):
         by_fields(obj)
 
 
-def test_nesting_past_the_runtimes_limit_is_built_field_by_field(native: ModuleType) -> None:
+def test_nesting_past_the_runtimes_limit_is_built_field_by_field(codec: ModuleType) -> None:
     """The runtime parses at most 100 message levels; deeper values are built as before."""
     deep: dict[str, Any] = {}
     cursor = deep
@@ -108,7 +108,7 @@ def test_nesting_past_the_runtimes_limit_is_built_field_by_field(native: ModuleT
     values.py_to_struct(deep, event.payload)
     assert event.payload == by_fields(deep)
     with pytest.raises(ValueError):
-        native.value_bytes(_nested_list(300))
+        codec.value_bytes(_nested_list(300))
 
 
 def test_an_event_payload_round_trips_through_a_replay_frame() -> None:
@@ -129,42 +129,42 @@ def _nested_list(depth: int) -> list[Any]:
 
 @settings(max_examples=300, deadline=None)
 @given(json_objects)
-def test_struct_from_bytes_reads_what_the_runtime_reads(native: ModuleType, obj: dict[str, Any]) -> None:
+def test_struct_from_bytes_reads_what_the_runtime_reads(codec: ModuleType, obj: dict[str, Any]) -> None:
     message = by_fields(obj)
     expected = {key: values._get_value(item) for key, item in message.fields.items()}
-    got = native.struct_from_bytes(message.SerializeToString())
+    got = codec.struct_from_bytes(message.SerializeToString())
     assert typed(got) == typed(expected)
     assert typed(values.struct_to_py(message)) == typed(expected)
 
 
 @settings(max_examples=300, deadline=None)
 @given(json_values)
-def test_value_from_bytes_reads_what_the_runtime_reads(native: ModuleType, value: Any) -> None:
+def test_value_from_bytes_reads_what_the_runtime_reads(codec: ModuleType, value: Any) -> None:
     message = values._set_value(value, struct_pb2.Value())
-    got = native.value_from_bytes(message.SerializeToString())
+    got = codec.value_from_bytes(message.SerializeToString())
     assert typed(got) == typed(values._get_value(message))
 
 
 @pytest.mark.parametrize(
     "number", [0.0, -0.0, 1.0, 2.0**53, 2.0**53 + 2, -(2.0**53), 1e300, 0.5, float("nan"), math.inf]
 )
-def test_numbers_come_back_as_the_runtime_returns_them(native: ModuleType, number: float) -> None:
+def test_numbers_come_back_as_the_runtime_returns_them(codec: ModuleType, number: float) -> None:
     message = struct_pb2.Value(number_value=number)
-    got, expected = native.value_from_bytes(message.SerializeToString()), values._get_value(message)
+    got, expected = codec.value_from_bytes(message.SerializeToString()), values._get_value(message)
     assert type(got) is type(expected)
     assert got == expected or (math.isnan(got) and math.isnan(expected))
 
 
-def test_an_empty_value_and_empty_messages(native: ModuleType) -> None:
-    assert native.value_from_bytes(b"") is None
-    assert native.struct_from_bytes(b"") == {}
-    assert native.value_from_bytes(struct_pb2.Value(struct_value=struct_pb2.Struct()).SerializeToString()) == {}
-    assert native.value_from_bytes(struct_pb2.Value(list_value=struct_pb2.ListValue()).SerializeToString()) == []
+def test_an_empty_value_and_empty_messages(codec: ModuleType) -> None:
+    assert codec.value_from_bytes(b"") is None
+    assert codec.struct_from_bytes(b"") == {}
+    assert codec.value_from_bytes(struct_pb2.Value(struct_value=struct_pb2.Struct()).SerializeToString()) == {}
+    assert codec.value_from_bytes(struct_pb2.Value(list_value=struct_pb2.ListValue()).SerializeToString()) == []
 
 
 @settings(max_examples=500, deadline=None)
 @given(json_objects, st.data())
-def test_malformed_bytes_are_a_value_error(native: ModuleType, obj: dict[str, Any], data: st.DataObject) -> None:
+def test_malformed_bytes_are_a_value_error(codec: ModuleType, obj: dict[str, Any], data: st.DataObject) -> None:
     raw = by_fields(obj).SerializeToString()
     if not raw:
         return
@@ -172,7 +172,7 @@ def test_malformed_bytes_are_a_value_error(native: ModuleType, obj: dict[str, An
     flipped = data.draw(st.integers(0, 255))
     for broken in (raw[:cut], raw[:cut] + bytes([flipped]) + raw[cut + 1 :]):
         try:
-            native.struct_from_bytes(broken)
+            codec.struct_from_bytes(broken)
         except (ValueError, UnicodeDecodeError):
             pass  # refused: never a crash, never another exception
 
@@ -197,9 +197,9 @@ class Level(enum.IntEnum):
     HIGH = 3
 
 
-def test_subclasses_of_str_and_int_are_written_as_their_values(native: ModuleType) -> None:
+def test_subclasses_of_str_and_int_are_written_as_their_values(codec: ModuleType) -> None:
     obj = {Kind.TOOL: Kind.TOOL, "level": Level.HIGH, "nested": {"kind": Kind.TOOL}}
-    assert struct_pb2.Struct.FromString(native.struct_bytes(obj)) == by_fields(obj)
+    assert struct_pb2.Struct.FromString(codec.struct_bytes(obj)) == by_fields(obj)
     assert values.struct_to_py(values.py_to_struct(obj, struct_pb2.Struct())) == {
         "tool": "tool",
         "level": 3,

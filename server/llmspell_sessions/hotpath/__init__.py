@@ -1,7 +1,4 @@
-"""The hot path: content-defined chunking (FastCDC 2020), native or pure-Python; and, native only,
-the wire encoding of JSON values as google.protobuf.Struct/Value and back (``struct_bytes``,
-``value_bytes``, ``struct_from_bytes``, ``value_from_bytes``: None without the native build, where
-the protobuf runtime's own field-by-field path, which they are tested against, does the work).
+"""The hot path: content-defined chunking (FastCDC 2020), native or pure-Python.
 
 This package is the one selector between the twins: the Cython module ``_native`` (built from
 ``native/hotpath.pyx``) and ``_pure``, which also documents the algorithm. Set
@@ -13,10 +10,9 @@ Arguments are checked here, once; the twins only compute.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
 from functools import lru_cache
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import _pure
 from ._gear import GEAR_TABLE_ID
@@ -41,15 +37,6 @@ def _select() -> tuple[ModuleType, str]:
 
 _impl, IMPLEMENTATION = _select()
 """``_impl`` is the twin in use; ``IMPLEMENTATION`` names it: "native" or "pure"."""
-
-struct_bytes: Callable[[Mapping[str, Any]], bytes] | None = getattr(_impl, "struct_bytes", None)
-"""The wire bytes of a Struct holding a mapping of JSON values (TypeError for other values)."""
-value_bytes: Callable[[Any], bytes] | None = getattr(_impl, "value_bytes", None)
-"""The wire bytes of a Value holding a JSON value (None, bool, number, str, list, dict)."""
-struct_from_bytes: Callable[[bytes], dict[str, Any]] | None = getattr(_impl, "struct_from_bytes", None)
-"""The dict a Struct's wire bytes (as the protobuf runtime serializes them) hold."""
-value_from_bytes: Callable[[bytes], Any] | None = getattr(_impl, "value_from_bytes", None)
-"""The Python value a Value's wire bytes hold (integral numbers within 2**53 as int)."""
 
 MIN_SIZE = 16384
 AVG_SIZE = 65536
@@ -209,8 +196,4 @@ __all__ = [
     "chunk_cuts",
     "chunk_params",
     "mask_bits",
-    "struct_bytes",
-    "struct_from_bytes",
-    "value_bytes",
-    "value_from_bytes",
 ]

@@ -1,7 +1,6 @@
 """Type stub of the hot path: the same public API whichever twin (native or pure) is selected."""
 
-from collections.abc import Callable, Mapping
-from typing import Any, Final, Literal, NamedTuple
+from typing import Final, Literal, NamedTuple
 
 from typing_extensions import Buffer
 
@@ -13,10 +12,6 @@ MAX_SIZE: Final[int]
 SIZE_LIMIT: Final[int]
 CHUNKING: Final[dict[str, str | int]]
 MASKS: Final[tuple[int, ...]]
-struct_bytes: Final[Callable[[Mapping[str, Any]], bytes] | None]
-value_bytes: Final[Callable[[Any], bytes] | None]
-struct_from_bytes: Final[Callable[[bytes], dict[str, Any]] | None]
-value_from_bytes: Final[Callable[[bytes], Any] | None]
 
 class ChunkParams(NamedTuple):
     """Validated chunk sizes with the masks derived from avg_size."""

@@ -1,8 +1,8 @@
 """Protobuf <-> domain conversion, the one place for it: servicers and clients both use these.
 
 Each message is converted here in both directions (``*_to_pb`` / ``*_from_pb``). Imports only the
-domain (model.py, errors.py), the generated _pb modules and the hot path (pure Python, its native
-Struct/Value codec when built), so the light client stays light.
+domain (model.py, errors.py), the generated _pb modules and its own native Struct/Value codec when
+built (``_codec``, never required), so the light client stays light.
 """
 
 from . import artifacts, replay, sessions

@@ -1,8 +1,8 @@
 """JSON values, timestamps and enums on the wire: google.protobuf.Value/Struct/Timestamp <-> Python.
 
-Python values are written into Struct/Value messages by the hot path's native encoder when it is
-built (its wire bytes merged in one call), and read back by its decoder (from the message's bytes),
-else field by field through the protobuf runtime.
+Python values are written into Struct/Value messages by the native codec when it is built (its wire
+bytes merged in one call), and read back by it (from the message's bytes), else field by field
+through the protobuf runtime.
 
 JSON numbers travel as doubles in google.protobuf.Value; integral ones within ±2^53 come back as
 Python ints so a value round-trips the same through the embedded API and over gRPC.
@@ -10,23 +10,38 @@ Python ints so a value round-trips the same through the embedded API and over gR
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, MutableMapping
 from datetime import UTC, datetime, timedelta
+from types import ModuleType
 from typing import Any, TypeVar
 
 from google.protobuf import struct_pb2, timestamp_pb2
 from google.protobuf.message import DecodeError, Message
 
-from .. import hotpath
 from ..errors import InvalidArgument
 from ..times import to_micros
 
+
+def _native_codec() -> ModuleType | None:
+    """The native Struct/Value codec (``native/wire_codec.pyx``): one pass in C instead of ~1 us per
+    value through the protobuf runtime (bench/README.md, "Struct and Value messages"). None when it
+    is not built (the light client) or LLMSPELL_SESSIONS_PURE=1 asks for the Python paths."""
+    if os.environ.get("LLMSPELL_SESSIONS_PURE") == "1":
+        return None
+    try:
+        from . import _codec  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _codec  # type: ignore[no-any-return]
+
+
+_codec = _native_codec()
+_STRUCT_BYTES: Callable[[Mapping[str, Any]], bytes] | None = _codec.struct_bytes if _codec else None
+_VALUE_BYTES: Callable[[Any], bytes] | None = _codec.value_bytes if _codec else None
+_STRUCT_FROM_BYTES: Callable[[bytes], dict[str, Any]] | None = _codec.struct_from_bytes if _codec else None
+_VALUE_FROM_BYTES: Callable[[bytes], Any] | None = _codec.value_from_bytes if _codec else None
 _EXACT_INT = 2**53
-# The native encoders and decoders of Struct/Value wire bytes (None when the hot path is not built):
-# one pass in C instead of ~1 us per value through the protobuf runtime (bench/README.md,
-# "Struct and Value messages").
-_STRUCT_BYTES, _VALUE_BYTES = hotpath.struct_bytes, hotpath.value_bytes
-_STRUCT_FROM_BYTES, _VALUE_FROM_BYTES = hotpath.struct_from_bytes, hotpath.value_from_bytes
 # The range google.protobuf.Timestamp allows: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999999Z.
 MIN_SECONDS, MAX_SECONDS = -62_135_596_800, 253_402_300_799
 MAX_NANOS = 999_999_999
@@ -52,7 +67,7 @@ def struct_to_py(struct: struct_pb2.Struct) -> dict[str, Any]:
 
 def _get_value(value: struct_pb2.Value) -> Any:
     """value_to_py through the protobuf runtime, field by field: the reference the native decoder
-    (``hotpath.value_from_bytes``) is tested against, and the path when it is not built."""
+    (``_codec.value_from_bytes``) is tested against, and the path when it is not built."""
     kind = value.WhichOneof("kind")
     if kind == "number_value":
         number = value.number_value
@@ -96,7 +111,7 @@ def _merged(target: Message, encode: Callable[[Any], bytes], obj: Any) -> bool:
 
 def _set_value(obj: Any, target: struct_pb2.Value) -> struct_pb2.Value:
     """py_to_value through the protobuf runtime, field by field: the reference the native
-    encoder (``hotpath.value_bytes``) is tested against, and the path when it is not built."""
+    encoder (``_codec.value_bytes``) is tested against, and the path when it is not built."""
     if obj is None:
         target.null_value = struct_pb2.NULL_VALUE
     elif isinstance(obj, bool):
