@@ -313,7 +313,7 @@ def test_status_after_a_cancel_is_what_the_broken_stream_kept(client: SessionCli
     """The first QueryUploadStatus after a cancel already counts every chunk the server keeps of the
     broken stream: its clean-up (a worker step in flight, the bytes received after it, an fsync) is
     waited for, so a resumed stream starts from the final committed_size."""
-    data = os.urandom(6 * MiB)
+    data = os.urandom(12 * MiB)
     sid = client.create_session()
     for attempt in range(3):
         upload_id = f"cancelled-{attempt}-{os.urandom(4).hex()}"
@@ -329,7 +329,9 @@ def test_status_after_a_cancel_is_what_the_broken_stream_kept(client: SessionCli
             held(header, sent, release), metadata=client.options.metadata()
         )
         assert sent.wait(10)
-        time.sleep(0.05)  # the last messages reach the server; the stream is still open
+        # The server holds some (it persists a batch of ~4 MiB of complete chunks at a time) and
+        # still has the rest to take in when the stream breaks.
+        _wait_for_progress(client, upload_id)
         call.cancel()
         release.set()
         first = client.query_upload_status(upload_id)
