@@ -152,6 +152,17 @@ def test_loads_see_every_kind_of_state_write(manager: SessionManager) -> None:
     assert manager.load_session(sid).state == {"a": 1, "b": [1, 2]}  # as exported, not as cached
 
 
+def test_cached_states_are_bounded_by_the_record_cache(tmp_path: Path) -> None:
+    """Every cached state keeps its record alive: no more are held than records are cached."""
+    with SessionManager(storage_path=str(tmp_path / "db"), session_cache_size=3) as m:
+        ids = [m.create_session() for _ in range(10)]
+        for i, sid in enumerate(ids):
+            m.set_session_state(sid, {"i": i})
+        for _ in range(2):
+            assert [m.load_session(sid).state for sid in ids] == [{"i": i} for i in range(10)]
+        assert len(m._p.state._cache._entries) <= 3
+
+
 def test_a_reopened_store_loads_the_state_it_holds(tmp_path: Path) -> None:
     path = str(tmp_path / "db")
     with SessionManager(storage_path=path) as m:

@@ -36,10 +36,11 @@ class StateCache:
     """Whole states (one JSON document each) by session key, valid while their record is current.
 
     Only records of an unshared store are cached (``SessionRecords``): on a shared one each load reads
-    a new record object, so nothing here is ever found."""
+    a new record object, so nothing here is ever found. At most ``max_entries`` states (the record
+    cache's size: an entry keeps its record alive) and STATE_CACHE_BYTES of documents are held."""
 
-    def __init__(self, enabled: bool) -> None:
-        self._enabled = enabled
+    def __init__(self, max_entries: int) -> None:
+        self._max_entries = max_entries
         self._entries: OrderedDict[bytes, tuple[Session, bytes]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -51,7 +52,7 @@ class StateCache:
         return orjson.loads(entry[1])  # a new dict each time: callers may change what they get
 
     def put(self, skey: bytes, record: Session, state: dict[str, Any]) -> None:
-        if not self._enabled:
+        if not self._max_entries:
             return
         document = orjson.dumps(state)
         if len(document) > STATE_CACHE_ENTRY_BYTES:
@@ -60,7 +61,7 @@ class StateCache:
             old = self._entries.pop(skey, None)
             self._bytes += len(document) - (len(old[1]) if old else 0)
             self._entries[skey] = (record, document)
-            while self._bytes > STATE_CACHE_BYTES:
+            while self._bytes > STATE_CACHE_BYTES or len(self._entries) > self._max_entries:
                 _, (_, dropped) = self._entries.popitem(last=False)
                 self._bytes -= len(dropped)
 
@@ -71,7 +72,7 @@ class StateStore:
     def __init__(self, units: Units, storage: Storage) -> None:
         self._units = units
         self._storage = storage
-        self._cache = StateCache(not storage.shared and units.config.session_cache_size > 0)
+        self._cache = StateCache(0 if storage.shared else units.config.session_cache_size)
 
     def set(
         self, caller: Caller, session_id: str, entries: Mapping[str, Any], delete_keys: Iterable[str], etag: str
