@@ -39,18 +39,18 @@ class OpenUploads:
     clean-up ended, by (tenant, upload id)."""
 
     def __init__(self) -> None:
-        self._streams: dict[tuple[str, str], dict[int, _OpenStream]] = {}
+        self._streams: dict[tuple[str, str], set[_OpenStream]] = {}
 
     def open(self, upload: ArtifactUpload, context: Context) -> _OpenStream:
         stream = _OpenStream(context)
         key = (upload.caller.tenant, upload.header.upload_id)
-        self._streams.setdefault(key, {})[id(stream)] = stream
+        self._streams.setdefault(key, set()).add(stream)
         stream.done.add_done_callback(lambda _: self._close(key, stream))
         return stream
 
     def _close(self, key: tuple[str, str], stream: _OpenStream) -> None:
-        streams = self._streams.get(key, {})
-        streams.pop(id(stream), None)
+        streams = self._streams.get(key, set())
+        streams.discard(stream)
         if not streams:
             self._streams.pop(key, None)
 
@@ -61,7 +61,7 @@ class OpenUploads:
             return False
         for _ in range(CANCEL_SETTLE_TURNS):  # a cancellation gRPC already received lands first
             await asyncio.sleep(0)
-        broken = [s.done for s in self._streams.get((tenant, upload_id), {}).values() if s.broken()]
+        broken = [s.done for s in self._streams.get((tenant, upload_id), set()) if s.broken()]
         if broken:
             await asyncio.wait(broken, timeout=DRAIN_WAIT_SECONDS)
         return bool(broken)
