@@ -46,14 +46,18 @@ dist: $(SERVE_STAMP)
 serve: $(SERVE_STAMP)
 	$(VENV)/bin/llmspell-sessions serve --address $(ADDRESS) $(if $(CONSOLE),--console-address $(CONSOLE))
 
-# Every test (interop and the external tools included) on the native build, then the whole suite
-# again on the pure-Python twin of the hot path (servers started by the tests inherit the choice),
-# then the engine and gRPC suites again over the shared backend: PostgreSQL + the object store, every
-# server as two workers on one port (the fixtures' engines and servers; see tests/conftest.py).
+# Every test (interop and the external tools included) on the native build; then the suites that
+# drive the engine through every path again on the pure-Python twin of the hot path and the
+# field-by-field wire conversion (servers started by the tests inherit the choice; the twins are
+# also compared directly in tests/native, whatever the choice); then the engine and gRPC suites
+# again over the shared backend: PostgreSQL + the object store, every server as two workers on one
+# port (the fixtures' engines and servers; see tests/conftest.py). Interop, docs, console,
+# conformance and scale-out run once: what they check does not depend on the twin.
 SHARED_BACKEND_SUITES := tests/unit tests/regressions tests/stateful tests/replay tests/rpc tests/hardening
+PURE_SUITES := $(SHARED_BACKEND_SUITES) tests/fuzz tests/ops tests/crash
 test: install clients tools cluster-deps console-deps
 	$(PYTEST) -q tests
-	LLMSPELL_SESSIONS_PURE=1 LLMSPELL_SESSIONS_REQUIRE_NATIVE=0 $(PYTEST) -q tests
+	LLMSPELL_SESSIONS_PURE=1 LLMSPELL_SESSIONS_REQUIRE_NATIVE=0 $(PYTEST) -q $(PURE_SUITES)
 	LLMSPELL_TEST_BACKEND=postgres $(PYTEST) -q $(SHARED_BACKEND_SUITES)
 
 # PostgreSQL's server programs (initdb, pg_ctl, from Debian's postgresql package) for the postgres
@@ -119,6 +123,10 @@ examples: install clients
 
 test-fast: install
 	$(PYTEST) -q -x -m "not slow" tests
+
+# The second pass of make test alone: the engine's suites on the pure-Python twin.
+test-pure: install
+	LLMSPELL_SESSIONS_PURE=1 LLMSPELL_SESSIONS_REQUIRE_NATIVE=0 $(PYTEST) -q $(PURE_SUITES)
 
 lint: install
 	$(VENV)/bin/ruff check server tests bench
