@@ -340,3 +340,209 @@ def struct_from_bytes(const unsigned char[::1] data) -> dict:
 def value_from_bytes(const unsigned char[::1] data) -> object:
     """The Python value a google.protobuf.Value's (canonical) wire bytes hold."""
     return _decoded(data, False)
+
+
+# -- Event and ReplayFrame messages whole ---------------------------------------------------------
+#
+# A replay sends one small ReplayFrame per event; building it through the runtime (an Event, its
+# Timestamp and Struct, then the serialization) cost more than the engine's own work per frame. These
+# write a frame's wire bytes directly (the servicer yields them as they are) and read them back into
+# plain tuples the wire package turns into model objects.
+#
+# Field numbers: Event (common.proto): session_id = 1, seq = 2 (int64), type = 3, time = 4
+# (Timestamp: seconds = 1 int64, nanos = 2 int32), actor = 5, correlation_id = 6, causation_id = 7,
+# payload = 8 (Struct). ReplayFrame (replay.proto): event = 1, index = 2, total = 3 (int64),
+# status = 4 (enum), changed_keys = 5 (repeated string).
+
+cdef int _varint(_Out* out, unsigned long long value) except -1:
+    _reserve(out, 10)
+    while value >= 0x80:
+        out.data[out.size] = <char> ((value & 0x7F) | 0x80)
+        out.size += 1
+        value >>= 7
+    out.data[out.size] = <char> value
+    out.size += 1
+    return 0
+
+
+cdef int _int_field(_Out* out, unsigned char tag, long long value) except -1:
+    """An int64/int32/enum field (negative values as ten-byte varints, as protobuf writes them);
+    zero is the default and is not written."""
+    if value:
+        _byte(out, tag)
+        _varint(out, <unsigned long long> value)
+    return 0
+
+
+cdef int _text_field(_Out* out, unsigned char tag, object text) except -1:
+    """A string field, left out when empty (the default)."""
+    if text:
+        _text(out, tag, text)
+    return 0
+
+
+cdef int _event(_Out* out, object event, long long micros) except -1:
+    """The fields of an Event message holding event (a model Event; its time as µs since the epoch)."""
+    cdef long long seconds = micros // 1000000
+    cdef long long rest = micros - seconds * 1000000
+    cdef Py_ssize_t start
+    if rest < 0:  # C division truncates; a Timestamp's nanos are never negative
+        seconds -= 1
+        rest += 1000000
+    _text_field(out, 0x0A, event.session_id)
+    _int_field(out, 0x10, event.seq)
+    _text_field(out, 0x1A, event.type)
+    _byte(out, 0x22)
+    start = _open(out)
+    _int_field(out, 0x08, seconds)
+    _int_field(out, 0x10, rest * 1000)
+    _close(out, start)
+    _text_field(out, 0x2A, event.actor)
+    _text_field(out, 0x32, event.correlation_id)
+    _text_field(out, 0x3A, event.causation_id)
+    if event.payload:  # an empty payload is left unset, as the runtime leaves it
+        _byte(out, 0x42)
+        start = _open(out)
+        _fields(out, event.payload, 1)
+        _close(out, start)
+    return 0
+
+
+def event_bytes(object event, long long micros) -> bytes:
+    """The wire bytes of the Event message holding event, whose time is micros µs since the epoch."""
+    cdef _Out out = _Out(NULL, 0, 0)
+    try:
+        _reserve(&out, 256)
+        _event(&out, event, micros)
+        return out.data[:out.size]
+    finally:
+        PyMem_Free(out.data)
+
+
+def frame_bytes(object event, long long micros, long long index, long long total, int status, object changed_keys) -> bytes:
+    """The wire bytes of a ReplayFrame: event (None: no event field; else its time as micros),
+    index, total, status and the changed state keys."""
+    cdef _Out out = _Out(NULL, 0, 0)
+    cdef Py_ssize_t start
+    try:
+        _reserve(&out, 256)
+        if event is not None:
+            _byte(&out, 0x0A)
+            start = _open(&out)
+            _event(&out, event, micros)
+            _close(&out, start)
+        _int_field(&out, 0x10, index)
+        _int_field(&out, 0x18, total)
+        _int_field(&out, 0x20, status)
+        for key in changed_keys:
+            if not isinstance(key, str):
+                raise TypeError(f"changed keys must be str, not {type(key).__name__}")
+            _text(&out, 0x2A, key)
+        return out.data[:out.size] if out.size else b""
+    finally:
+        PyMem_Free(out.data)
+
+
+cdef inline str _text_in(_In* src):
+    cdef Py_ssize_t n = _length(src)
+    cdef str text = PyUnicode_DecodeUTF8(<const char*> src.data + src.pos, n, NULL)
+    src.pos += n
+    return text
+
+
+cdef tuple _time_in(_In* src):
+    cdef long long seconds = 0
+    cdef long long nanos = 0
+    cdef unsigned long long key
+    while src.pos < src.end:
+        key = _varint_in(src)
+        if key == 0x08:
+            seconds = <long long> _varint_in(src)
+        elif key == 0x10:
+            nanos = <long long> _varint_in(src)
+        else:
+            _skip(src, key)
+    return (seconds, nanos)
+
+
+cdef tuple _event_in(_In* src):
+    """(session_id, seq, type, (seconds, nanos), actor, correlation_id, causation_id, payload)."""
+    cdef str session_id = "", kind = "", actor = "", correlation = "", causation = ""
+    cdef long long seq = 0
+    cdef tuple time = (0, 0)
+    cdef dict payload = {}
+    cdef unsigned long long key
+    cdef Py_ssize_t n
+    cdef _In inner
+    while src.pos < src.end:
+        key = _varint_in(src)
+        if key == 0x0A:
+            session_id = _text_in(src)
+        elif key == 0x10:
+            seq = <long long> _varint_in(src)
+        elif key == 0x1A:
+            kind = _text_in(src)
+        elif key == 0x22 or key == 0x42:
+            n = _length(src)
+            inner = _In(src.data, src.pos, src.pos + n)
+            if key == 0x22:
+                time = _time_in(&inner)
+            else:
+                payload = _struct_in(&inner, 1)
+            src.pos += n
+        elif key == 0x2A:
+            actor = _text_in(src)
+        elif key == 0x32:
+            correlation = _text_in(src)
+        elif key == 0x3A:
+            causation = _text_in(src)
+        else:
+            _skip(src, key)
+    if src.pos != src.end:
+        raise ValueError("a field runs past its message")
+    return (session_id, seq, kind, time, actor, correlation, causation, payload)
+
+
+cdef _In _input(const unsigned char[::1] data):
+    cdef _In src = _In(NULL, 0, data.shape[0])
+    if data.shape[0]:
+        src.data = &data[0]
+    return src
+
+
+def event_fields(const unsigned char[::1] data) -> tuple:
+    """An Event message's fields from its wire bytes, as _event_in gives them."""
+    cdef _In src = _input(data)
+    return _event_in(&src)
+
+
+def frame_fields(const unsigned char[::1] data) -> tuple:
+    """A ReplayFrame's fields from its wire bytes: (event fields or None, index, total, status,
+    changed_keys)."""
+    cdef _In src = _input(data)
+    cdef _In inner
+    cdef object event = None
+    cdef long long index = 0, total = 0, status = 0
+    cdef list keys = []
+    cdef unsigned long long key
+    cdef Py_ssize_t n
+    while src.pos < src.end:
+        key = _varint_in(&src)
+        if key == 0x0A:
+            n = _length(&src)
+            inner = _In(src.data, src.pos, src.pos + n)
+            event = _event_in(&inner)
+            src.pos += n
+        elif key == 0x10:
+            index = <long long> _varint_in(&src)
+        elif key == 0x18:
+            total = <long long> _varint_in(&src)
+        elif key == 0x20:
+            status = <long long> _varint_in(&src)
+        elif key == 0x2A:
+            keys.append(_text_in(&src))
+        else:
+            _skip(&src, key)
+    if src.pos != src.end:
+        raise ValueError("a field runs past its message")
+    return (event, index, total, status, keys)

@@ -18,11 +18,13 @@ import grpc
 
 from .._pb import replay_pb2
 from ..model import Event, ReplayControl, ReplayFrame, ReplayStart
-from ..wire import checkpoint_from_pb, event_from_pb, session_from_pb
+from ..wire import checkpoint_from_pb, event_from_bytes, event_from_pb, session_from_pb
 from ..wire import replay as wire
 from .errors import error_from_rpc, error_from_status
 
 NewEvent = Mapping[str, Any]
+SUBSCRIBE_EVENTS = "/llmspell.sessions.v1.ReplayService/SubscribeEvents"
+REPLAY_SESSION = "/llmspell.sessions.v1.ReplayService/ReplaySession"
 RELEASE_WAIT_SECONDS = 2.0  # the sending thread finishes within a send; bounded in case a send never completes
 
 
@@ -92,6 +94,26 @@ class ReplayClientApi:
 
 
 # -- streams ------------------------------------------------------------------------------------
+#
+# Their responses are read straight from the wire bytes into model objects (wire.event_from_bytes,
+# wire.frame_from_bytes: natively when built) instead of through parsed messages: a replay's frames
+# come faster than the runtime's messages can be converted.
+
+
+def _subscribe_call(channel: Any) -> Any:
+    return channel.unary_stream(
+        SUBSCRIBE_EVENTS,
+        request_serializer=replay_pb2.SubscribeEventsRequest.SerializeToString,
+        response_deserializer=event_from_bytes,
+    )
+
+
+def _replay_call(channel: Any) -> Any:
+    return channel.stream_stream(
+        REPLAY_SESSION,
+        request_serializer=replay_pb2.ReplayControl.SerializeToString,
+        response_deserializer=wire.frame_from_bytes,
+    )
 
 
 class SyncReplayStreams:
@@ -100,13 +122,13 @@ class SyncReplayStreams:
     def subscribe_events(self, session_id: str, after_seq: int = 0, types: Iterable[str] = ()) -> EventStream:
         """History after after_seq, then live events; iterate it, cancel() to stop."""
         request = replay_pb2.SubscribeEventsRequest(session_id=session_id, after_seq=after_seq, types=list(types))
-        call = self.stub("replay").SubscribeEvents(request, metadata=self.options.metadata())  # type: ignore[attr-defined]
+        call = _subscribe_call(self.channel)(request, metadata=self.options.metadata())  # type: ignore[attr-defined]
         return EventStream(call)
 
     def replay_session(self, start: ReplayStart) -> Replay:
         """A replay: iterate its frames; its methods send controls."""
         replay = Replay(start)
-        replay.call = self.stub("replay").ReplaySession(  # type: ignore[attr-defined]
+        replay.call = _replay_call(self.channel)(  # type: ignore[attr-defined]
             replay.requests(),
             metadata=self.options.metadata(),  # type: ignore[attr-defined]
         )
@@ -118,12 +140,12 @@ class AsyncReplayStreams:
 
     def subscribe_events(self, session_id: str, after_seq: int = 0, types: Iterable[str] = ()) -> AsyncEventStream:
         request = replay_pb2.SubscribeEventsRequest(session_id=session_id, after_seq=after_seq, types=list(types))
-        call = self.stub("replay").SubscribeEvents(request, metadata=self.options.metadata())  # type: ignore[attr-defined]
+        call = _subscribe_call(self.channel)(request, metadata=self.options.metadata())  # type: ignore[attr-defined]
         return AsyncEventStream(call)
 
     def replay_session(self, start: ReplayStart) -> AsyncReplay:
         replay = AsyncReplay(start)
-        replay.call = self.stub("replay").ReplaySession(  # type: ignore[attr-defined]
+        replay.call = _replay_call(self.channel)(  # type: ignore[attr-defined]
             replay.messages(),
             metadata=self.options.metadata(),  # type: ignore[attr-defined]
         )
@@ -138,8 +160,7 @@ class EventStream:
 
     def __iter__(self) -> Iterator[Event]:
         try:
-            for pb in self._call:
-                yield event_from_pb(pb)
+            yield from self._call
         except grpc.RpcError as exc:
             if exc.code() != grpc.StatusCode.CANCELLED:  # type: ignore[attr-defined]
                 raise error_from_rpc(exc) from None
@@ -156,8 +177,8 @@ class AsyncEventStream:
 
     async def __aiter__(self) -> AsyncIterator[Event]:
         try:
-            async for pb in self._call:
-                yield event_from_pb(pb)
+            async for event in self._call:
+                yield event
         except grpc.aio.AioRpcError as exc:
             if exc.code() != grpc.StatusCode.CANCELLED:
                 raise error_from_status(exc.code(), exc.details() or "", exc.trailing_metadata()) from None
@@ -225,8 +246,7 @@ class Replay(_Controls):
 
     def __iter__(self) -> Iterator[ReplayFrame]:
         try:
-            for pb in self.call:
-                yield wire.frame_from_pb(pb)
+            yield from self.call
         except grpc.RpcError as exc:
             raise error_from_rpc(exc) from None
         finally:
@@ -261,8 +281,8 @@ class AsyncReplay(_Controls):
 
     async def __aiter__(self) -> AsyncIterator[ReplayFrame]:
         try:
-            async for pb in self.call:
-                yield wire.frame_from_pb(pb)
+            async for frame in self.call:
+                yield frame
         except grpc.aio.AioRpcError as exc:
             raise error_from_status(exc.code(), exc.details() or "", exc.trailing_metadata()) from None
         finally:

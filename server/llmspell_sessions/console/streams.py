@@ -19,8 +19,9 @@ from urllib.parse import quote
 import orjson
 from aiohttp import web
 from google.protobuf import json_format
+from google.protobuf.message import Message
 
-from .._pb import artifact_pb2, replay_pb2
+from .._pb import artifact_pb2, common_pb2, replay_pb2
 from ..errors import InvalidArgument
 from ..model import Caller
 from .calls import Calls, full_method, json_response, parse, to_json
@@ -49,7 +50,7 @@ class Streams:
         message = parse(await request.read(), replay_pb2.SubscribeEventsRequest)
         with self._calls.scope(request, SUBSCRIBE) as call:
             events = self._calls.replay.SubscribeEvents(message, None)
-            return await self._ndjson(request, _as_json(events), call)
+            return await self._ndjson(request, _as_json(events, common_pb2.Event), call)
 
     async def replay(self, request: web.Request) -> web.StreamResponse:
         """POST /api/replay {ReplayStart}: a first line {"replay_id"}, then one ReplayFrame per line."""
@@ -60,7 +61,9 @@ class Streams:
             self._replays[replay_id] = (_owner(call.caller), queue)
             try:
                 frames = self._calls.replay.ReplaySession(_controls(start, queue), None)
-                return await self._ndjson(request, _prefixed({"replay_id": replay_id}, _as_json(frames)), call)
+                return await self._ndjson(
+                    request, _prefixed({"replay_id": replay_id}, _as_json(frames, replay_pb2.ReplayFrame)), call
+                )
             finally:
                 del self._replays[replay_id]
 
@@ -144,10 +147,11 @@ async def _controls(
         yield control
 
 
-async def _as_json(messages: AsyncIterator[Any]) -> AsyncGenerator[dict[str, Any], None]:
+async def _as_json(messages: AsyncIterator[Any], message_type: type[Message]) -> AsyncGenerator[dict[str, Any], None]:
+    """The stream's messages as JSON; those a servicer yields as wire bytes are parsed first."""
     try:
         async for message in messages:
-            yield to_json(message)
+            yield to_json(message_type.FromString(message) if isinstance(message, bytes) else message)
     finally:
         close = getattr(messages, "aclose", None)  # the servicers' streams are async generators
         if close is not None:

@@ -135,9 +135,12 @@ class ServiceInterceptor:
             return handler._replace(unary_unary=self._wrap_unary(handler.unary_unary, method, False))
         if handler.stream_unary:
             return handler._replace(stream_unary=self._wrap_unary(handler.stream_unary, method, True))
+        serializer = passing_bytes(handler.response_serializer)
         if handler.unary_stream:
-            return handler._replace(unary_stream=self._wrap_stream(handler.unary_stream, method, False))
-        return handler._replace(stream_stream=self._wrap_stream(handler.stream_stream, method, True))
+            wrapped = self._wrap_stream(handler.unary_stream, method, False)
+            return handler._replace(unary_stream=wrapped, response_serializer=serializer)
+        wrapped = self._wrap_stream(handler.stream_stream, method, True)
+        return handler._replace(stream_stream=wrapped, response_serializer=serializer)
 
     def end_streams(self) -> None:
         """Ends every open-ended stream with UNAVAILABLE and refuses new ones (the server is stopping)."""
@@ -222,6 +225,18 @@ class ServiceInterceptor:
                     self._finish(call, span)
 
         return wrapped
+
+
+def passing_bytes(serializer: Callable[[Any], bytes] | None) -> Callable[[Any], bytes]:
+    """A stream's response serializer that sends bytes as they are: a servicer may yield a message's
+    wire bytes it wrote itself (the replay streams do) instead of the message."""
+
+    def serialize(message: Any) -> bytes:
+        if message.__class__ is bytes:
+            return message  # type: ignore[no-any-return]
+        return serializer(message) if serializer is not None else message
+
+    return serialize
 
 
 class _ShuttingDown(Exception):

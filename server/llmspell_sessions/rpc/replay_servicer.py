@@ -2,6 +2,9 @@
 
 Unary methods are plain functions the interceptor runs where the execution model says; the two
 streams stay on the event loop, which is where the subscription waker and the replay driver live.
+They yield each message's wire bytes, written in one pass by the native codec (``wire``), which the
+interceptor's response serializer passes through: a replay's frames cost less to write than to
+build as messages.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from ..engine import SessionManager
 from ..engine.replay import EventSubscription, ReplayControl
 from ..errors import InvalidArgument
 from ..model import Event
-from ..wire import checkpoint_to_pb, event_to_pb, session_to_pb
+from ..wire import checkpoint_to_pb, event_bytes, session_to_pb
 from ..wire import replay as wire
 from .interceptors import current_caller
 
@@ -54,15 +57,16 @@ class ReplayServicer(replay_pb2_grpc.ReplayServiceServicer):
         )
         return wire.event_page_to_pb(page)
 
-    async def SubscribeEvents(
+    async def SubscribeEvents(  # type: ignore[override]  # yields wire bytes (module docstring)
         self, request: replay_pb2.SubscribeEventsRequest, context: Context
-    ) -> AsyncIterator[common_pb2.Event]:
+    ) -> AsyncIterator[bytes]:
+        """Event messages' wire bytes."""
         subscription = self._m.subscribe_events(
             request.session_id, request.after_seq, request.types, caller=current_caller()
         )
         try:
             async for event in _follow(subscription):
-                yield event_to_pb(event)
+                yield event_bytes(event)
         finally:
             subscription.close()
 
@@ -93,15 +97,16 @@ class ReplayServicer(replay_pb2_grpc.ReplayServiceServicer):
         )
         return wire.diff_to_pb(diff)
 
-    async def ReplaySession(
+    async def ReplaySession(  # type: ignore[override]  # yields wire bytes (module docstring)
         self, request_iterator: AsyncIterator[replay_pb2.ReplayControl], context: Context
-    ) -> AsyncIterator[replay_pb2.ReplayFrame]:
+    ) -> AsyncIterator[bytes]:
+        """ReplayFrame messages' wire bytes."""
         first = await anext(aiter(request_iterator), None)
         if first is None or first.WhichOneof("control") != "start":
             raise InvalidArgument("the first replay control must be start", field="start")
         start = wire.start_from_pb(first.start)
         async for frame in self._m.replay_session(start, _controls(request_iterator), caller=current_caller()):
-            yield wire.frame_to_pb(frame)
+            yield wire.frame_bytes(frame)
 
     def ForkSession(self, request: replay_pb2.ForkSessionRequest, context: Context) -> common_pb2.Session:
         at_seq = wire.seq_point_from_pb(request, "at_seq")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from .._pb import common_pb2
 from ..model import Artifact, ArtifactType, Checkpoint, Event, Session, SessionState
-from .values import from_timestamp, py_to_struct, struct_to_py, to_timestamp
+from ..times import to_micros
+from .values import EPOCH, NATIVE, from_timestamp, py_to_struct, struct_to_py, to_timestamp
 
 ACCESS_TO_PB = {"read": common_pb2.SESSION_ACCESS_READ, "write": common_pb2.SESSION_ACCESS_WRITE}
 ACCESS_FROM_PB = {number: name for name, number in ACCESS_TO_PB.items()}
@@ -142,6 +144,28 @@ def event_from_pb(pb: common_pb2.Event) -> Event:
         causation_id=pb.causation_id,
         payload=struct_to_py(pb.payload),
     )
+
+
+def event_bytes(e: Event) -> bytes:
+    """The Event message's wire bytes: written in one pass by the native codec when it is built (a
+    stream's servicer yields them as they are), else serialized from event_to_pb."""
+    if NATIVE is not None:
+        return NATIVE.event_bytes(e, to_micros(e.time))  # type: ignore[no-any-return]
+    return event_to_pb(e).SerializeToString()
+
+
+def event_from_bytes(data: bytes) -> Event:
+    """The log entry an Event message's wire bytes hold (a stream's response deserializer)."""
+    if NATIVE is None:
+        return event_from_pb(common_pb2.Event.FromString(data))
+    return event_from_fields(NATIVE.event_fields(data))
+
+
+def event_from_fields(fields: tuple[Any, ...]) -> Event:
+    """The Event of the native codec's field tuple (as event_from_pb reads the same message)."""
+    session_id, seq, kind, (seconds, nanos), actor, correlation_id, causation_id, payload = fields
+    time = EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
+    return Event(session_id, seq, kind, time, actor, correlation_id, causation_id, payload)
 
 
 def checkpoint_to_pb(c: Checkpoint, target: common_pb2.Checkpoint | None = None) -> common_pb2.Checkpoint:

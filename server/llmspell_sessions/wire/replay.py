@@ -19,17 +19,28 @@ from ..model import (
     SessionSnapshot,
     SnapshotDiff,
 )
+from ..times import to_micros
 from .records import (
     artifact_from_pb,
     artifact_to_pb,
     checkpoint_from_pb,
     checkpoint_to_pb,
+    event_from_fields,
     event_from_pb,
     event_to_pb,
     session_from_pb,
     session_to_pb,
 )
-from .values import enum_from_pb, py_to_struct, py_to_value, py_to_value_map, struct_to_py, value_map_to_py, value_to_py
+from .values import (
+    NATIVE,
+    enum_from_pb,
+    py_to_struct,
+    py_to_value,
+    py_to_value_map,
+    struct_to_py,
+    value_map_to_py,
+    value_to_py,
+)
 
 _SIMPLE_CONTROLS = ("pause", "resume", "step", "stop")
 
@@ -197,6 +208,32 @@ def frame_from_pb(pb: replay_pb2.ReplayFrame) -> ReplayFrame:
     """The frame a message carries."""
     event = event_from_pb(pb.event) if pb.HasField("event") else None
     return ReplayFrame(event, pb.index, pb.total, ReplayStatus(pb.status), list(pb.changed_keys))
+
+
+def frame_bytes(frame: ReplayFrame) -> bytes:
+    """The ReplayFrame message's wire bytes: written in one pass by the native codec when it is built
+    (the replay servicer yields them as they are), else serialized from frame_to_pb."""
+    if NATIVE is None:
+        return frame_to_pb(frame).SerializeToString()
+    event = frame.event
+    micros = 0 if event is None else to_micros(event.time)
+    return NATIVE.frame_bytes(  # type: ignore[no-any-return]
+        event, micros, frame.index, frame.total, int(frame.status), frame.changed_keys
+    )
+
+
+_STATUSES = {int(status): status for status in ReplayStatus}
+
+
+def frame_from_bytes(data: bytes) -> ReplayFrame:
+    """The frame a ReplayFrame message's wire bytes hold (the replay stream's response deserializer)."""
+    if NATIVE is None:
+        return frame_from_pb(replay_pb2.ReplayFrame.FromString(data))
+    event, index, total, status, changed_keys = NATIVE.frame_fields(data)
+    known = _STATUSES.get(status)
+    if known is None:
+        known = ReplayStatus(status)  # raises, as frame_from_pb does
+    return ReplayFrame(None if event is None else event_from_fields(event), index, total, known, changed_keys)
 
 
 def snapshot_to_pb(snapshot: SessionSnapshot) -> replay_pb2.GetSnapshotResponse:

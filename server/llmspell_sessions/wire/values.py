@@ -36,11 +36,12 @@ def _native_codec() -> ModuleType | None:
     return _codec  # type: ignore[no-any-return]
 
 
-_codec = _native_codec()
-_STRUCT_BYTES: Callable[[Mapping[str, Any]], bytes] | None = _codec.struct_bytes if _codec else None
-_VALUE_BYTES: Callable[[Any], bytes] | None = _codec.value_bytes if _codec else None
-_STRUCT_FROM_BYTES: Callable[[bytes], dict[str, Any]] | None = _codec.struct_from_bytes if _codec else None
-_VALUE_FROM_BYTES: Callable[[bytes], Any] | None = _codec.value_from_bytes if _codec else None
+NATIVE = _native_codec()
+"""The native codec module, or None (see _native_codec)."""
+_STRUCT_BYTES: Callable[[Mapping[str, Any]], bytes] | None = NATIVE.struct_bytes if NATIVE else None
+_VALUE_BYTES: Callable[[Any], bytes] | None = NATIVE.value_bytes if NATIVE else None
+_STRUCT_FROM_BYTES: Callable[[bytes], dict[str, Any]] | None = NATIVE.struct_from_bytes if NATIVE else None
+_VALUE_FROM_BYTES: Callable[[bytes], Any] | None = NATIVE.value_from_bytes if NATIVE else None
 _EXACT_INT = 2**53
 # The range google.protobuf.Timestamp allows: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999999Z.
 MIN_SECONDS, MAX_SECONDS = -62_135_596_800, 253_402_300_799
