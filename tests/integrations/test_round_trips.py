@@ -42,6 +42,7 @@ def counted(shared_server: ServerProcess) -> Iterator[tuple[SessionClient, Count
     counter = CountingInterceptor()
     with SessionClient(shared_server.address) as client:
         channel = grpc.intercept_channel(client.channel, counter)
+        client.channel = channel  # the streams the client calls on its channel directly
         client._stubs = {  # the client has no hook of its own: point its stubs at the counted channel
             "session": session_pb2_grpc.SessionServiceStub(channel),
             "artifact": artifact_pb2_grpc.ArtifactServiceStub(channel),

@@ -14,7 +14,7 @@ from blake3 import blake3
 from llmspell_sessions import hotpath
 from llmspell_sessions._pb import artifact_pb2, common_pb2
 from llmspell_sessions.client import SessionClient
-from llmspell_sessions.client._replay_api import Replay
+from llmspell_sessions.client._replay_api import Replay, replay_call
 from llmspell_sessions.client.errors import error_from_rpc
 from llmspell_sessions.errors import LlmspellError
 from llmspell_sessions.model import ReplayStart, UploadHeader
@@ -93,7 +93,7 @@ def header_to_pb(header: UploadHeader) -> artifact_pb2.UploadHeader:
 def open_replay(client: SessionClient, start: ReplayStart, timeout: float = 20.0) -> Replay:
     """A ReplaySession like client.replay_session, but with a deadline so a stuck stream cannot hang."""
     replay = Replay(start)
-    replay.call = client.stub("replay").ReplaySession(
+    replay.call = replay_call(client.channel)(
         iter(replay.outbox.get, None), metadata=client.options.metadata(), timeout=timeout
     )
     return replay

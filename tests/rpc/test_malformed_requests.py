@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import grpc
 import pytest
 from google.rpc import error_details_pb2, status_pb2
-from llmspell_sessions._pb import replay_pb2, session_pb2
+from llmspell_sessions._pb import artifact_pb2, common_pb2, replay_pb2, session_pb2
 
 from tests.helpers.server import ServerProcess
 
@@ -138,3 +138,63 @@ def test_a_flood_of_malformed_requests_logs_a_few_info_lines(
     lines = [line for line in server.log if "malformed" in line]
     assert 1 <= len(lines) <= 3, lines
     assert all(" INFO " in line for line in lines), lines
+
+
+def _upload_call(channel: grpc.Channel) -> grpc.StreamUnaryMultiCallable:
+    return channel.stream_unary(
+        ARTIFACT + "UploadArtifact", request_serializer=_identity, response_deserializer=_identity
+    )
+
+
+@pytest.mark.parametrize(
+    "payload", [*STREAM_CASES.values(), b"\x12\x05ab", b"\x12\x80"], ids=[*STREAM_CASES, "short-data", "cut-length"]
+)
+def test_upload_data_that_does_not_parse_is_invalid_argument(channel: grpc.Channel, payload: bytes) -> None:
+    """UploadArtifact reads a data message as its data alone when that is all it holds, else parses
+    it: either way bytes that do not parse are refused as such (here right after a valid header)."""
+    sid = common_pb2.Session.FromString(
+        channel.unary_unary(SESSION + "CreateSession", request_serializer=_identity, response_deserializer=_identity)(
+            b"", timeout=10
+        )
+    ).session_id
+    header = artifact_pb2.UploadArtifactRequest(header=artifact_pb2.UploadHeader(session_id=sid, name="x"))
+    with pytest.raises(grpc.RpcError) as caught:
+        _upload_call(channel)(iter([header.SerializeToString(), payload]), timeout=10)
+    _assert_invalid(caught.value)
+
+
+def test_upload_messages_out_of_place_are_invalid_argument(channel: grpc.Channel) -> None:
+    sid = common_pb2.Session.FromString(
+        channel.unary_unary(SESSION + "CreateSession", request_serializer=_identity, response_deserializer=_identity)(
+            b"", timeout=10
+        )
+    ).session_id
+    header = artifact_pb2.UploadArtifactRequest(header=artifact_pb2.UploadHeader(session_id=sid, name="x"))
+    data = artifact_pb2.UploadArtifactRequest(data=b"abc")
+    for stream, field in (([data], "header"), ([], "header"), ([header, data, header], "header")):
+        with pytest.raises(grpc.RpcError) as caught:
+            _upload_call(channel)(iter([m.SerializeToString() for m in stream]), timeout=10)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, field  # type: ignore[attr-defined]
+        assert "header" in (caught.value.details() or "")  # type: ignore[attr-defined]
+
+
+def test_upload_data_messages_read_whole_or_sliced_store_the_same_bytes(channel: grpc.Channel) -> None:
+    """A data message with a field after its data (what a newer client might send) is parsed by the
+    runtime instead of sliced; the stored artifact is the bytes sent either way."""
+    sid = common_pb2.Session.FromString(
+        channel.unary_unary(SESSION + "CreateSession", request_serializer=_identity, response_deserializer=_identity)(
+            b"", timeout=10
+        )
+    ).session_id
+    header = artifact_pb2.UploadArtifactRequest(header=artifact_pb2.UploadHeader(session_id=sid, name="mixed"))
+    plain = artifact_pb2.UploadArtifactRequest(data=b"first part ").SerializeToString()
+    extended = artifact_pb2.UploadArtifactRequest(data=b"second part").SerializeToString() + b"\x78\x01"  # field 15
+    raw = _upload_call(channel)(iter([header.SerializeToString(), plain, extended]), timeout=10)
+    artifact = common_pb2.Artifact.FromString(raw)
+    assert artifact.size == len(b"first part second part")
+    download = channel.unary_stream(
+        ARTIFACT + "DownloadArtifact", request_serializer=_identity, response_deserializer=_identity
+    )
+    request = artifact_pb2.DownloadArtifactRequest(artifact_id=artifact.artifact_id).SerializeToString()
+    messages = [artifact_pb2.DownloadArtifactResponse.FromString(m) for m in download(request, timeout=10)]
+    assert b"".join(m.data for m in messages[1:]) == b"first part second part"

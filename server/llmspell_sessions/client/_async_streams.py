@@ -13,10 +13,12 @@ import grpc
 from .._pb import artifact_pb2
 from ..model import Artifact, ArtifactType, UploadHeader
 from ..wire import artifact_from_pb
-from ..wire.artifacts import header_to_pb
+from ..wire.artifacts import download_response_from_bytes, header_to_pb
+from ..wire.raw import data_message, data_of
 from ._artifact_api import make_header
+from ._methods import DOWNLOAD_ARTIFACT
 from .errors import error_from_status
-from .transfer import Progress, VerifiedFile, read_file
+from .transfer import Progress, VerifiedFile, read_file, upload_call, upload_requests
 
 
 class AsyncStreams:
@@ -25,18 +27,17 @@ class AsyncStreams:
     async def upload_artifact(self, header: UploadHeader, source: Iterable[bytes] | AsyncIterator[bytes]) -> Artifact:
         """Streams the source's byte strings as one artifact."""
 
-        async def messages() -> AsyncIterator[artifact_pb2.UploadArtifactRequest]:
+        async def messages() -> AsyncIterator[artifact_pb2.UploadArtifactRequest | bytes]:
+            if not hasattr(source, "__aiter__"):
+                for message in upload_requests(header, iter(source)):  # type: ignore[arg-type]
+                    yield message
+                return
             yield artifact_pb2.UploadArtifactRequest(header=header_to_pb(header))
-            if hasattr(source, "__aiter__"):
-                async for data in source:  # type: ignore[union-attr]
-                    yield artifact_pb2.UploadArtifactRequest(data=data)
-            else:
-                for data in source:  # type: ignore[union-attr]
-                    yield artifact_pb2.UploadArtifactRequest(data=data)
+            async for data in source:  # type: ignore[union-attr]
+                yield data_message((data,), len(data))
 
-        stub = self.stub("artifact")  # type: ignore[attr-defined]
         try:
-            response = await stub.UploadArtifact(messages(), metadata=self.options.metadata())  # type: ignore[attr-defined]
+            response = await upload_call(self.channel)(messages(), metadata=self.options.metadata())  # type: ignore[attr-defined]
         except grpc.aio.AioRpcError as exc:
             raise error_from_status(exc.code(), exc.details() or "", exc.trailing_metadata()) from None
         return artifact_from_pb(response)
@@ -66,7 +67,12 @@ class AsyncStreams:
         request = artifact_pb2.DownloadArtifactRequest(
             artifact_id=artifact_id, offset=offset, limit=limit, session_id=session_id, name=name, version=version
         )
-        stream = self.stub("artifact").DownloadArtifact(request, metadata=self.options.metadata())  # type: ignore[attr-defined]
+        call = self.channel.unary_stream(  # type: ignore[attr-defined]
+            DOWNLOAD_ARTIFACT,
+            request_serializer=artifact_pb2.DownloadArtifactRequest.SerializeToString,
+            response_deserializer=download_response_from_bytes,  # data read with one slice
+        )
+        stream = call(request, metadata=self.options.metadata())  # type: ignore[attr-defined]
         try:
             first = await stream.read()
         except grpc.aio.AioRpcError as exc:
@@ -75,7 +81,7 @@ class AsyncStreams:
         async def data() -> AsyncIterator[bytes]:
             try:
                 while (message := await stream.read()) is not grpc.aio.EOF:
-                    yield message.data
+                    yield data_of(message)
             except grpc.aio.AioRpcError as exc:
                 raise error_from_status(exc.code(), exc.details() or "", exc.trailing_metadata()) from None
 

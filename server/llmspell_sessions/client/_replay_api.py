@@ -20,11 +20,10 @@ from .._pb import replay_pb2
 from ..model import Event, ReplayControl, ReplayFrame, ReplayStart
 from ..wire import checkpoint_from_pb, event_from_bytes, event_from_pb, session_from_pb
 from ..wire import replay as wire
+from ._methods import REPLAY_SESSION, SUBSCRIBE_EVENTS
 from .errors import error_from_rpc, error_from_status
 
 NewEvent = Mapping[str, Any]
-SUBSCRIBE_EVENTS = "/llmspell.sessions.v1.ReplayService/SubscribeEvents"
-REPLAY_SESSION = "/llmspell.sessions.v1.ReplayService/ReplaySession"
 RELEASE_WAIT_SECONDS = 2.0  # the sending thread finishes within a send; bounded in case a send never completes
 
 
@@ -100,7 +99,7 @@ class ReplayClientApi:
 # come faster than the runtime's messages can be converted.
 
 
-def _subscribe_call(channel: Any) -> Any:
+def subscribe_call(channel: Any) -> Any:
     return channel.unary_stream(
         SUBSCRIBE_EVENTS,
         request_serializer=replay_pb2.SubscribeEventsRequest.SerializeToString,
@@ -108,7 +107,7 @@ def _subscribe_call(channel: Any) -> Any:
     )
 
 
-def _replay_call(channel: Any) -> Any:
+def replay_call(channel: Any) -> Any:
     return channel.stream_stream(
         REPLAY_SESSION,
         request_serializer=replay_pb2.ReplayControl.SerializeToString,
@@ -122,13 +121,13 @@ class SyncReplayStreams:
     def subscribe_events(self, session_id: str, after_seq: int = 0, types: Iterable[str] = ()) -> EventStream:
         """History after after_seq, then live events; iterate it, cancel() to stop."""
         request = replay_pb2.SubscribeEventsRequest(session_id=session_id, after_seq=after_seq, types=list(types))
-        call = _subscribe_call(self.channel)(request, metadata=self.options.metadata())  # type: ignore[attr-defined]
+        call = subscribe_call(self.channel)(request, metadata=self.options.metadata())  # type: ignore[attr-defined]
         return EventStream(call)
 
     def replay_session(self, start: ReplayStart) -> Replay:
         """A replay: iterate its frames; its methods send controls."""
         replay = Replay(start)
-        replay.call = _replay_call(self.channel)(  # type: ignore[attr-defined]
+        replay.call = replay_call(self.channel)(  # type: ignore[attr-defined]
             replay.requests(),
             metadata=self.options.metadata(),  # type: ignore[attr-defined]
         )
@@ -140,12 +139,12 @@ class AsyncReplayStreams:
 
     def subscribe_events(self, session_id: str, after_seq: int = 0, types: Iterable[str] = ()) -> AsyncEventStream:
         request = replay_pb2.SubscribeEventsRequest(session_id=session_id, after_seq=after_seq, types=list(types))
-        call = _subscribe_call(self.channel)(request, metadata=self.options.metadata())  # type: ignore[attr-defined]
+        call = subscribe_call(self.channel)(request, metadata=self.options.metadata())  # type: ignore[attr-defined]
         return AsyncEventStream(call)
 
     def replay_session(self, start: ReplayStart) -> AsyncReplay:
         replay = AsyncReplay(start)
-        replay.call = _replay_call(self.channel)(  # type: ignore[attr-defined]
+        replay.call = replay_call(self.channel)(  # type: ignore[attr-defined]
             replay.messages(),
             metadata=self.options.metadata(),  # type: ignore[attr-defined]
         )

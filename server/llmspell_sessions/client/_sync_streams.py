@@ -12,7 +12,10 @@ import grpc
 from .._pb import artifact_pb2, session_pb2
 from ..model import Artifact, ArtifactType, RemoteFile, UploadHeader
 from ..wire import artifact_from_pb
+from ..wire.artifacts import download_response_from_bytes
+from ..wire.raw import data_of
 from ._artifact_api import make_header
+from ._methods import DOWNLOAD_ARTIFACT
 from .errors import error_from_rpc
 from .transfer import (
     DEDUP_MIN_BYTES,
@@ -21,7 +24,8 @@ from .transfer import (
     chunk_messages,
     plan_chunks,
     read_file,
-    upload_messages,
+    upload_call,
+    upload_requests,
 )
 
 
@@ -55,7 +59,13 @@ class SyncStreams:
 
     def upload_artifact(self, header: UploadHeader, source: Iterable[bytes]) -> Artifact:
         """Streams the source's byte strings (1 MiB each is best) as one artifact."""
-        response = self._stream_call("UploadArtifact", upload_messages(header, iter(source)))
+        try:
+            response = upload_call(self.channel)(  # type: ignore[attr-defined]
+                upload_requests(header, iter(source)),
+                metadata=self.options.metadata(),  # type: ignore[attr-defined]
+            )
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc) from None
         return artifact_from_pb(response)
 
     def upload_file(
@@ -95,7 +105,12 @@ class SyncStreams:
         request = artifact_pb2.DownloadArtifactRequest(
             artifact_id=artifact_id, offset=offset, limit=limit, session_id=session_id, name=name, version=version
         )
-        stream = self._stream_call("DownloadArtifact", request)
+        call = self.channel.unary_stream(  # type: ignore[attr-defined]
+            DOWNLOAD_ARTIFACT,
+            request_serializer=artifact_pb2.DownloadArtifactRequest.SerializeToString,
+            response_deserializer=download_response_from_bytes,  # data read with one slice
+        )
+        stream = call(request, metadata=self.options.metadata())  # type: ignore[attr-defined]
         try:
             first = next(stream)
         except grpc.RpcError as exc:
@@ -104,7 +119,7 @@ class SyncStreams:
         def data() -> Iterator[bytes]:
             try:
                 for message in stream:
-                    yield message.data
+                    yield data_of(message)
             except grpc.RpcError as exc:
                 raise error_from_rpc(exc) from None
 

@@ -6,21 +6,45 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .._pb import artifact_pb2
+from .._pb import artifact_pb2, common_pb2
 from ..errors import IntegrityError
 from ..model import Artifact, UploadHeader
 from ..wire.artifacts import header_to_pb
+from ..wire.raw import data_message, passing_bytes
+from ._methods import UPLOAD_ARTIFACT
 
 MESSAGE_BYTES = 1024 * 1024
 DEDUP_MIN_BYTES = 4 * 1024 * 1024  # below this one plain stream is cheaper than a FindMissingChunks round trip
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
+UploadRequest = artifact_pb2.UploadArtifactRequest | bytes  # a message, or a data message's wire bytes
 
 
 def upload_messages(header: UploadHeader, source: Iterator[bytes]) -> Iterator[artifact_pb2.UploadArtifactRequest]:
+    """An UploadArtifact stream as messages (for a generated stub)."""
     yield artifact_pb2.UploadArtifactRequest(header=header_to_pb(header))
     for data in source:
         yield artifact_pb2.UploadArtifactRequest(data=data)
+
+
+def upload_requests(
+    header: UploadHeader, source: Iterator[bytes]
+) -> Iterator[artifact_pb2.UploadArtifactRequest | bytes]:
+    """The same stream with its data messages as wire bytes (``upload_call``): one copy of the data
+    each instead of a message built and serialized."""
+    yield artifact_pb2.UploadArtifactRequest(header=header_to_pb(header))
+    for data in source:
+        yield data_message((data,), len(data))
+
+
+def upload_call(channel: Any) -> Any:
+    """UploadArtifact on channel, sending data messages' wire bytes as they are."""
+    return channel.stream_unary(
+        UPLOAD_ARTIFACT,
+        request_serializer=passing_bytes(artifact_pb2.UploadArtifactRequest.SerializeToString),
+        response_deserializer=common_pb2.Artifact.FromString,
+    )
 
 
 def read_file(path: Path, offset: int = 0, progress: Progress | None = None) -> Iterator[bytes]:

@@ -24,6 +24,8 @@ from google.protobuf.message import Message
 from .._pb import artifact_pb2, common_pb2, replay_pb2
 from ..errors import InvalidArgument
 from ..model import Caller
+from ..wire import artifacts as wire_artifacts
+from ..wire.raw import data_of
 from .calls import Calls, full_method, json_response, parse, to_json
 from .errors import ReplayNotFound, as_llmspell_error, error_body
 
@@ -88,13 +90,17 @@ class Streams:
         message = parse(await request.read(), artifact_pb2.DownloadArtifactRequest)
         with self._calls.scope(request, DOWNLOAD) as call:
             parts = self._calls.artifacts.DownloadArtifact(message, None)
-            artifact = (await anext(parts)).artifact
+            first = await anext(parts)
+            assert not isinstance(first, bytes)  # the metadata comes first, as a message; data as wire bytes
+            artifact = first.artifact
             call.response = artifact
             response = web.StreamResponse(headers=_download_headers(artifact))
             await response.prepare(request)
             try:
                 async for part in parts:
-                    await response.write(part.data)
+                    if isinstance(part, bytes):  # a data message's wire bytes, as the servicer writes them
+                        part = wire_artifacts.download_response_from_bytes(part)
+                    await response.write(data_of(part))
             except Exception:
                 if request.transport is not None:
                     request.transport.close()  # the client sees a short body, never wrong bytes

@@ -18,6 +18,7 @@ from ..engine import SessionManager
 from ..errors import InvalidArgument
 from ..wire import artifact_to_pb
 from ..wire import artifacts as wire
+from ..wire.raw import data_message
 from . import upload_stream
 from .execution import Execution
 from .interceptors import current_caller
@@ -26,6 +27,12 @@ Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 # 2 MiB: fewer sends than 1 MiB, and under the 4 MiB receive limit most gRPC clients default to.
 DOWNLOAD_MESSAGE_BYTES = 2 * 1024 * 1024
 MESSAGES_PER_HOP = 4
+
+
+UPLOAD_ARTIFACT = "/llmspell.sessions.v1.ArtifactService/UploadArtifact"
+REQUEST_READERS = {UPLOAD_ARTIFACT: wire.upload_request_from_bytes}
+"""Methods whose requests are read by wire functions (registered by rpc/server.py): an upload's data
+messages arrive as their data alone (see wire/raw.py)."""
 
 
 class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
@@ -37,11 +44,11 @@ class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
         self._run = execution.run
         self._open_uploads = upload_stream.OpenUploads()
 
-    async def UploadArtifact(
-        self, request_iterator: AsyncIterator[artifact_pb2.UploadArtifactRequest], context: Context
+    async def UploadArtifact(  # type: ignore[override]  # data messages arrive as their data (REQUEST_READERS)
+        self, request_iterator: AsyncIterator[artifact_pb2.UploadArtifactRequest | bytes], context: Context
     ) -> common_pb2.Artifact:
         first = await anext(request_iterator, None)
-        if first is None or first.WhichOneof("kind") != "header":
+        if first is None or isinstance(first, bytes) or first.WhichOneof("kind") != "header":
             raise InvalidArgument("the first message must be the header", field="header")
         header = wire.header_from_pb(first.header)
         upload = await upload_stream.begun(
@@ -64,9 +71,10 @@ class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
             status = self._m.query_upload_status(request.upload_id, caller=caller)
         return wire.upload_status_to_pb(status)
 
-    async def DownloadArtifact(
+    async def DownloadArtifact(  # type: ignore[override]  # data messages are wire bytes
         self, request: artifact_pb2.DownloadArtifactRequest, context: Context
-    ) -> AsyncIterator[artifact_pb2.DownloadArtifactResponse]:
+    ) -> AsyncIterator[artifact_pb2.DownloadArtifactResponse | bytes]:
+        """The artifact's metadata, then its data as DownloadArtifactResponse wire bytes."""
         artifact, pieces = self._m.read_artifact(
             request.artifact_id,
             request.offset,
@@ -80,8 +88,8 @@ class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
         while True:
             # One worker-thread hop reads and verifies a few messages' worth of chunks.
             messages = await self._run(_gather_messages, pieces, DOWNLOAD_MESSAGE_BYTES, MESSAGES_PER_HOP)
-            for data in messages:
-                yield artifact_pb2.DownloadArtifactResponse(data=data)
+            for message in messages:
+                yield message  # wire bytes (see _gather_messages)
             if len(messages) < MESSAGES_PER_HOP:
                 return
 
@@ -138,8 +146,9 @@ class ArtifactServicer(artifact_pb2_grpc.ArtifactServiceServicer):
 
 
 def _gather_messages(pieces: Iterator[bytes], target: int, count: int) -> list[bytes]:
-    """Up to count messages of about target bytes each, joined from the verified pieces; fewer
-    (or the last one shorter) only at the end of the artifact."""
+    """Up to count DownloadArtifactResponse messages of about target bytes of data each, as wire
+    bytes joined from the verified pieces (the event loop sends them as they are); fewer (or the last
+    one shorter) only at the end of the artifact."""
     messages: list[bytes] = []
     parts: list[bytes] = []
     size = 0
@@ -147,10 +156,10 @@ def _gather_messages(pieces: Iterator[bytes], target: int, count: int) -> list[b
         parts.append(piece)
         size += len(piece)
         if size >= target:
-            messages.append(b"".join(parts))
+            messages.append(data_message(parts, size))
             parts, size = [], 0
             if len(messages) == count:
                 return messages
     if parts:
-        messages.append(b"".join(parts))
+        messages.append(data_message(parts, size))
     return messages

@@ -19,7 +19,7 @@ import dataclasses
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -31,6 +31,7 @@ from .. import tracing
 from ..engine.ids import uuid7
 from ..errors import ERROR_DOMAIN, InternalError, LlmspellError, Unimplemented
 from ..model import Caller
+from ..wire.raw import passing_bytes
 from .auth import Authenticator
 from .execution import Execution
 from .malformed import RateLimitedLog, checked_deserializer, checked_stream, refuse_malformed
@@ -227,18 +228,6 @@ class ServiceInterceptor:
         return wrapped
 
 
-def passing_bytes(serializer: Callable[[Any], bytes] | None) -> Callable[[Any], bytes]:
-    """A stream's response serializer that sends bytes as they are: a servicer may yield a message's
-    wire bytes it wrote itself (the replay streams do) instead of the message."""
-
-    def serialize(message: Any) -> bytes:
-        if message.__class__ is bytes:
-            return message  # type: ignore[no-any-return]
-        return serializer(message) if serializer is not None else message
-
-    return serialize
-
-
 class _ShuttingDown(Exception):
     """An open-ended stream met the server's shutdown: a plain UNAVAILABLE, which clients retry elsewhere."""
 
@@ -262,17 +251,29 @@ class GenericOnly:
 
 class WrappingRegistrar:
     """Stands in for the server in the generated add_*Servicer_to_server functions and registers
-    their method handlers already wrapped by the interceptor."""
+    their method handlers already wrapped by the interceptor; a method named in request_readers
+    reads its requests with that function instead of the generated parser."""
 
-    def __init__(self, server: grpc.aio.Server, interceptor: ServiceInterceptor) -> None:
+    def __init__(
+        self,
+        server: grpc.aio.Server,
+        interceptor: ServiceInterceptor,
+        request_readers: Mapping[str, Callable[[bytes], Any]] | None = None,
+    ) -> None:
         self._server = server
         self._interceptor = interceptor
+        self._readers = dict(request_readers or {})
 
     def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
         """Ignored: add_registered_method_handlers, which the same functions call, registers them."""
 
     def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
-        wrapped = {name: self._interceptor.wrap_handler(h, f"/{service}/{name}") for name, h in handlers.items()}
+        wrapped = {}
+        for name, handler in handlers.items():
+            method = f"/{service}/{name}"
+            if method in self._readers:
+                handler = handler._replace(request_deserializer=self._readers[method])
+            wrapped[name] = self._interceptor.wrap_handler(handler, method)
         # As generic handlers only, for the reason GenericOnly gives.
         self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, wrapped),))
 

@@ -19,7 +19,7 @@ from .._pb import artifact_pb2, artifact_pb2_grpc, replay_pb2, session_pb2, sess
 from ..config import ServerConfig, SessionManagerConfig
 from ..engine import SessionManager
 from ..errors import InvalidArgument
-from .artifact_servicer import ArtifactServicer
+from .artifact_servicer import REQUEST_READERS, ArtifactServicer
 from .auth import Authenticator
 from .execution import Execution
 from .health import BackendProbe, add_health, add_reflection, set_status
@@ -120,7 +120,8 @@ class Server:
             [(self.manager.ping_storage, ("", *SERVICES)), (self.manager.ping_blobs, (ARTIFACT_SERVICE,))],
         )
         self.interceptor = ServiceInterceptor(self.authenticator, observers, self.execution, self.probe.admit)
-        services = WrappingRegistrar(self.grpc, self.interceptor)  # health and reflection stay unwrapped
+        # Health and reflection stay unwrapped.
+        services = WrappingRegistrar(self.grpc, self.interceptor, REQUEST_READERS)
         session_pb2_grpc.add_SessionServiceServicer_to_server(SessionServicer(self.manager, self.execution), services)
         artifact_pb2_grpc.add_ArtifactServiceServicer_to_server(
             ArtifactServicer(self.manager, config.max_message_size, self.execution), services

@@ -98,7 +98,7 @@ def _abort_begun(begin: asyncio.Future[ArtifactUpload]) -> None:
 
 async def receive(
     upload: ArtifactUpload,
-    messages: AsyncIterator[artifact_pb2.UploadArtifactRequest],
+    messages: AsyncIterator[artifact_pb2.UploadArtifactRequest | bytes],
     context: Context,
     run: Runner,
     open_uploads: OpenUploads,
@@ -117,10 +117,12 @@ async def receive(
 
     try:
         async for message in messages:
-            if message.WhichOneof("kind") != "data":
-                raise InvalidArgument("only the first message may be a header", field="header")
-            parts.append(message.data)
-            size += len(message.data)
+            if not isinstance(message, bytes):  # the reader gives a data message's data alone
+                if message.WhichOneof("kind") != "data":
+                    raise InvalidArgument("only the first message may be a header", field="header")
+                message = message.data
+            parts.append(message)
+            size += len(message)
             if size >= HANDOFF_BYTES:
                 await hand_off(upload.write_many, parts)
                 parts, size = [], 0

@@ -7,6 +7,7 @@ from typing import Any
 
 from .._pb import artifact_pb2
 from ..model import ArtifactType, Page, StorageStats, UploadHeader, UploadStatus
+from .raw import read_data_message
 from .records import artifact_from_pb, artifact_to_pb
 from .values import enum_from_pb, filter_time_from_pb, filter_time_to_pb, py_to_struct, struct_to_py
 
@@ -158,3 +159,13 @@ def capabilities_from_pb(pb: artifact_pb2.GetCapabilitiesResponse) -> dict[str, 
     from google.protobuf import json_format
 
     return json_format.MessageToDict(pb, preserving_proto_field_name=True)
+
+
+def download_response_from_bytes(raw: bytes) -> bytes | artifact_pb2.DownloadArtifactResponse:
+    """A download stream's message: its data (one slice) or, for the first, the parsed message."""
+    return read_data_message(raw, artifact_pb2.DownloadArtifactResponse)
+
+
+def upload_request_from_bytes(raw: bytes) -> bytes | artifact_pb2.UploadArtifactRequest:
+    """An upload stream's message: its data (one slice) or, for the header, the parsed message."""
+    return read_data_message(raw, artifact_pb2.UploadArtifactRequest)
