@@ -9,11 +9,11 @@ Arguments are checked here, once; the twins only compute.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from types import ModuleType
 from typing import TYPE_CHECKING, NamedTuple
 
+from ..native import load
 from . import _pure
 from ._gear import GEAR_TABLE_ID
 
@@ -22,17 +22,8 @@ if TYPE_CHECKING:
 
 
 def _select() -> tuple[ModuleType, str]:
-    if os.environ.get("LLMSPELL_SESSIONS_PURE") == "1":
-        return _pure, "pure"
-    try:
-        from . import _native  # type: ignore[attr-defined]
-    except ImportError as exc:
-        if os.environ.get("LLMSPELL_SESSIONS_REQUIRE_NATIVE") == "1":
-            raise ImportError(
-                "llmspell_sessions.hotpath._native is not built and LLMSPELL_SESSIONS_REQUIRE_NATIVE=1"
-            ) from exc
-        return _pure, "pure"
-    return _native, "native"
+    native = load("llmspell_sessions.hotpath._native", honour_require=True)
+    return (_pure, "pure") if native is None else (native, "native")
 
 
 _impl, IMPLEMENTATION = _select()

@@ -10,7 +10,6 @@ Python ints so a value round-trips the same through the embedded API and over gR
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, MutableMapping
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
@@ -20,24 +19,13 @@ from google.protobuf import struct_pb2, timestamp_pb2
 from google.protobuf.message import DecodeError, Message
 
 from ..errors import InvalidArgument
+from ..native import load
 from ..times import to_micros
 
-
-def _native_codec() -> ModuleType | None:
-    """The native Struct/Value codec (``native/wire_codec.pyx``): one pass in C instead of ~1 us per
-    value through the protobuf runtime (bench/README.md, "Struct and Value messages"). None when it
-    is not built (the light client) or LLMSPELL_SESSIONS_PURE=1 asks for the Python paths."""
-    if os.environ.get("LLMSPELL_SESSIONS_PURE") == "1":
-        return None
-    try:
-        from . import _codec  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return _codec  # type: ignore[no-any-return]
-
-
-NATIVE = _native_codec()
-"""The native codec module, or None (see _native_codec)."""
+NATIVE: ModuleType | None = load("llmspell_sessions.wire._codec", honour_require=False)
+"""The native codec (``native/wire_codec.pyx``): one pass in C instead of ~1 us per value through the
+protobuf runtime (bench/README.md, "Struct and Value messages"). None when it is not built (the light
+client) or LLMSPELL_SESSIONS_PURE=1 asks for the Python paths."""
 _STRUCT_BYTES: Callable[[Mapping[str, Any]], bytes] | None = NATIVE.struct_bytes if NATIVE else None
 _VALUE_BYTES: Callable[[Any], bytes] | None = NATIVE.value_bytes if NATIVE else None
 _STRUCT_FROM_BYTES: Callable[[bytes], dict[str, Any]] | None = NATIVE.struct_from_bytes if NATIVE else None
