@@ -13,16 +13,15 @@ import grpc
 from .._pb import artifact_pb2
 from ..model import Artifact, ArtifactType, UploadHeader
 from ..wire import artifact_from_pb
-from ..wire.artifacts import download_response_from_bytes, header_to_pb
+from ..wire.artifacts import header_to_pb
 from ..wire.raw import data_message, data_of
 from ._artifact_api import make_header
-from ._methods import DOWNLOAD_ARTIFACT
 from .errors import error_from_status
-from .transfer import Progress, VerifiedFile, read_file, upload_call, upload_requests
+from .transfer import Progress, VerifiedFile, download_call, read_file, upload_call, upload_requests
 
 
 class AsyncStreams:
-    """Mixed into AsyncSessionClient: needs ``stub()`` and ``options``."""
+    """Mixed into AsyncSessionClient: needs ``stub()``, ``channel`` and ``options``."""
 
     async def upload_artifact(self, header: UploadHeader, source: Iterable[bytes] | AsyncIterator[bytes]) -> Artifact:
         """Streams the source's byte strings as one artifact."""
@@ -67,12 +66,7 @@ class AsyncStreams:
         request = artifact_pb2.DownloadArtifactRequest(
             artifact_id=artifact_id, offset=offset, limit=limit, session_id=session_id, name=name, version=version
         )
-        call = self.channel.unary_stream(  # type: ignore[attr-defined]
-            DOWNLOAD_ARTIFACT,
-            request_serializer=artifact_pb2.DownloadArtifactRequest.SerializeToString,
-            response_deserializer=download_response_from_bytes,  # data read with one slice
-        )
-        stream = call(request, metadata=self.options.metadata())  # type: ignore[attr-defined]
+        stream = download_call(self.channel)(request, metadata=self.options.metadata())  # type: ignore[attr-defined]
         try:
             first = await stream.read()
         except grpc.aio.AioRpcError as exc:

@@ -116,7 +116,7 @@ def replay_call(channel: Any) -> Any:
 
 
 class SyncReplayStreams:
-    """Mixed into SessionClient: needs ``stub()`` and ``options``."""
+    """Mixed into SessionClient: needs ``channel`` and ``options``."""
 
     def subscribe_events(self, session_id: str, after_seq: int = 0, types: Iterable[str] = ()) -> EventStream:
         """History after after_seq, then live events; iterate it, cancel() to stop."""
@@ -135,7 +135,7 @@ class SyncReplayStreams:
 
 
 class AsyncReplayStreams:
-    """Mixed into AsyncSessionClient: needs ``stub()`` and ``options``."""
+    """Mixed into AsyncSessionClient: needs ``channel`` and ``options``."""
 
     def subscribe_events(self, session_id: str, after_seq: int = 0, types: Iterable[str] = ()) -> AsyncEventStream:
         request = replay_pb2.SubscribeEventsRequest(session_id=session_id, after_seq=after_seq, types=list(types))

@@ -12,16 +12,15 @@ import grpc
 from .._pb import artifact_pb2, session_pb2
 from ..model import Artifact, ArtifactType, RemoteFile, UploadHeader
 from ..wire import artifact_from_pb
-from ..wire.artifacts import download_response_from_bytes
 from ..wire.raw import data_of
 from ._artifact_api import make_header
-from ._methods import DOWNLOAD_ARTIFACT
 from .errors import error_from_rpc
 from .transfer import (
     DEDUP_MIN_BYTES,
     Progress,
     VerifiedFile,
     chunk_messages,
+    download_call,
     plan_chunks,
     read_file,
     upload_call,
@@ -30,7 +29,7 @@ from .transfer import (
 
 
 class SyncStreams:
-    """Mixed into SessionClient: needs ``stub()``, ``_call``, ``timeout`` and ``options``."""
+    """Mixed into SessionClient: needs ``stub()``, ``channel``, ``_call``, ``timeout`` and ``options``."""
 
     def _stream_call(self, method: str, request: Any, timeout: float | None = None) -> Any:
         call = getattr(self.stub("artifact"), method)  # type: ignore[attr-defined]
@@ -105,12 +104,7 @@ class SyncStreams:
         request = artifact_pb2.DownloadArtifactRequest(
             artifact_id=artifact_id, offset=offset, limit=limit, session_id=session_id, name=name, version=version
         )
-        call = self.channel.unary_stream(  # type: ignore[attr-defined]
-            DOWNLOAD_ARTIFACT,
-            request_serializer=artifact_pb2.DownloadArtifactRequest.SerializeToString,
-            response_deserializer=download_response_from_bytes,  # data read with one slice
-        )
-        stream = call(request, metadata=self.options.metadata())  # type: ignore[attr-defined]
+        stream = download_call(self.channel)(request, metadata=self.options.metadata())  # type: ignore[attr-defined]
         try:
             first = next(stream)
         except grpc.RpcError as exc:

@@ -11,9 +11,9 @@ from typing import Any
 from .._pb import artifact_pb2, common_pb2
 from ..errors import IntegrityError
 from ..model import Artifact, UploadHeader
-from ..wire.artifacts import header_to_pb
+from ..wire.artifacts import download_response_from_bytes, header_to_pb
 from ..wire.raw import data_message, passing_bytes
-from ._methods import UPLOAD_ARTIFACT
+from ._methods import DOWNLOAD_ARTIFACT, UPLOAD_ARTIFACT
 
 MESSAGE_BYTES = 1024 * 1024
 DEDUP_MIN_BYTES = 4 * 1024 * 1024  # below this one plain stream is cheaper than a FindMissingChunks round trip
@@ -36,6 +36,15 @@ def upload_requests(
     yield artifact_pb2.UploadArtifactRequest(header=header_to_pb(header))
     for data in source:
         yield data_message((data,), len(data))
+
+
+def download_call(channel: Any) -> Any:
+    """DownloadArtifact on channel, its data messages read with one slice each (``data_of``)."""
+    return channel.unary_stream(
+        DOWNLOAD_ARTIFACT,
+        request_serializer=artifact_pb2.DownloadArtifactRequest.SerializeToString,
+        response_deserializer=download_response_from_bytes,
+    )
 
 
 def upload_call(channel: Any) -> Any:
