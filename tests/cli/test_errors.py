@@ -52,6 +52,16 @@ def test_artifact_get_to_an_unwritable_place(
     assert good.code == 0 and (tmp_path / "copy.txt").read_bytes() == b"hello"
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_artifact_get_where_no_file_can_be_made(cli: Callable[..., Run], sid: str, client: SessionClient) -> None:
+    """A directory that takes no new files whatever its mode says (/proc; for root, os.access says
+    yes everywhere): refused before the download, as a usage error."""
+    artifact_id = client.store_artifact(sid, "a.txt", b"hello")
+    run = cli("artifact", "get", artifact_id, "/proc/llmspell-copy.txt")
+    assert_one_line_error(run, "artifact get: cannot write /proc/llmspell-copy.txt")
+    assert run.code == 2
+
+
 def test_artifact_get_of_an_unknown_id(cli: Callable[..., Run], tmp_path: Path) -> None:
     run = cli("artifact", "get", "01a24793-e2f6-7009-92fa-9c544c55c002", str(tmp_path / "out"))
     assert_one_line_error(run, "ARTIFACT_NOT_FOUND")
