@@ -5,13 +5,15 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from llmspell_sessions.cli import common
-from llmspell_sessions.cli.app import DEBUG_ENV, main
+from llmspell_sessions.cli.app import DEBUG_ENV, SERVER_STOPPING, main
 from llmspell_sessions.client import SessionClient
+from llmspell_sessions.rpc.interceptors import SHUTDOWN_MESSAGE
 
 from tests.cli.conftest import Run, run_cli
 from tests.helpers.server import ServerProcess
@@ -50,6 +52,16 @@ def test_artifact_get_to_an_unwritable_place(
     assert good.code == 0 and (tmp_path / "copy.txt").read_bytes() == b"hello"
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_artifact_get_where_no_file_can_be_made(cli: Callable[..., Run], sid: str, client: SessionClient) -> None:
+    """A directory that takes no new files whatever its mode says (/proc; for root, os.access says
+    yes everywhere): refused before the download, as a usage error."""
+    artifact_id = client.store_artifact(sid, "a.txt", b"hello")
+    run = cli("artifact", "get", artifact_id, "/proc/llmspell-copy.txt")
+    assert_one_line_error(run, "artifact get: cannot write /proc/llmspell-copy.txt")
+    assert run.code == 2
+
+
 def test_artifact_get_of_an_unknown_id(cli: Callable[..., Run], tmp_path: Path) -> None:
     run = cli("artifact", "get", "01a24793-e2f6-7009-92fa-9c544c55c002", str(tmp_path / "out"))
     assert_one_line_error(run, "ARTIFACT_NOT_FOUND")
@@ -77,6 +89,29 @@ def test_no_server_at_the_target() -> None:
         port = unused.getsockname()[1]
         run = run_cli("session", "list", "--target", f"127.0.0.1:{port}")
     assert_one_line_error(run, f"no server reachable at 127.0.0.1:{port}")
+
+
+def test_a_tail_ended_by_a_stopping_server(server_factory: Callable[..., ServerProcess]) -> None:
+    """SIGTERM with `events tail` open: the tail ends at once, saying the server is stopping (it was
+    reached: not "no server reachable")."""
+    server = server_factory()
+    with SessionClient(server.address) as client:
+        sid = client.create_session(name="tailed")
+    command = [sys.executable, "-m", "llmspell_sessions", "events", "tail", sid, "--target", server.address]
+    tail = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert tail.stdout is not None and tail.stderr is not None
+    assert "session.created" in tail.stdout.readline()  # the history came: the subscription is live
+    started = time.monotonic()
+    assert server.terminate() == 0
+    code = tail.wait(10)
+    assert time.monotonic() - started < 5
+    run = Run(code, tail.stdout.read(), tail.stderr.read())
+    assert_one_line_error(run, f"the server at {server.address} is shutting down")
+    assert "no server reachable" not in run.err and run.code == 1
+
+
+def test_the_stopping_message_is_the_servers() -> None:
+    assert SERVER_STOPPING == SHUTDOWN_MESSAGE
 
 
 def test_usage_errors_are_one_line(cli: Callable[..., Run]) -> None:

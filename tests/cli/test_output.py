@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -119,3 +120,18 @@ def test_session_load_shows_record_state_and_artifacts(
     assert out[out.index("ARTIFACTS") + 2].split()[:2] == [artifact_id, "notes.txt"]
     loaded = json.loads(cli("session", "load", sid, "--json").out)
     assert loaded["state"] == {"turn": 2} and loaded["artifacts"][0]["artifact_id"] == artifact_id
+
+
+def test_export_and_import_print_human_sizes(
+    cli: Callable[..., Run], sid: str, client: SessionClient, tmp_path: Path
+) -> None:
+    client.store_artifact(sid, "noise.bin", os.urandom(64 * 1024))  # 64 KiB that does not compress
+    archive = tmp_path / "one.tar"
+    exported = cli("export", sid, "-o", str(archive))
+    assert exported.code == 0, exported.err
+    size = archive.stat().st_size
+    assert re.fullmatch(rf"[\d.]+ KiB \({size:,} B\)", record(exported)["bytes"]), exported.out
+    imported = cli("import", str(archive), "--path", str(tmp_path / "other-store"))
+    assert imported.code == 0, imported.err
+    assert re.fullmatch(r"[\d.]+ KiB \([\d,]+ B\)", record(imported)["bytes_stored"]), imported.out
+    assert json.loads(cli("export", sid, "-o", str(archive), "--json").out)["bytes"] == size  # JSON: exact bytes

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from collections.abc import Callable
 
 from llmspell_sessions.client import SessionClient
@@ -49,3 +51,16 @@ def test_entries_may_come_before_and_after_options(cli: Callable[..., Run], sid:
     assert run.code == 2 and run.err_lines == [
         "error: state set: unknown option --bogus (see llmspell-sessions state set --help)"
     ]
+
+
+def test_the_refusal_suggests_an_entry_that_works(cli: Callable[..., Run], sid: str, client: SessionClient) -> None:
+    """The quoted entry the refusal suggests, pasted into a shell, stores the text as a JSON string
+    (text with quotes, backslashes or apostrophes included)."""
+    for text in ["forty two", '{"a":', "it's", "a\\b"]:
+        run = cli("state", "set", sid, f"v={text}")
+        assert run.code == 2 and len(run.err_lines) == 1, run
+        suggested = re.search(r"a string as (.*) or pass --string", run.err)
+        assert suggested, run.err
+        (entry,) = shlex.split(suggested[1])
+        assert cli("state", "set", sid, entry).code == 0
+        assert client.get_session_state(sid) == {"v": text}

@@ -210,3 +210,42 @@ def test_the_extras_the_docs_name_exist() -> None:
     named = {extra for doc in DOCS for group in EXTRAS.findall(doc.read_text()) for extra in group.split(",")}
     assert {"langgraph", "openai-agents", "adk"} <= named, named  # the regex still finds them
     assert named <= declared, named - declared
+
+
+INTEGRATION_PROGRAMS = [b for b in ALL_BLOCKS if b.language == "python" and b.path.parent.name == "integrations"]
+
+
+def _sessions_in(store: Path) -> int:
+    if not store.exists():
+        return 0
+    from llmspell_sessions import SessionManager
+
+    with SessionManager(storage_path=str(store)) as manager:
+        return manager.list_sessions(page_size=1000).total_size
+
+
+@pytest.mark.parametrize("block", INTEGRATION_PROGRAMS, ids=lambda b: b.id)
+def test_an_integration_program_runs_again_as_printed(
+    block: Block, server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A reader runs the program twice in one directory: it prints what the page says both times, and
+    the second run leaves no more sessions behind than the first (each run cleans up after itself)."""
+    assert block.directive != "skip", block.id
+    cwd = tmp_path_factory.mktemp("rerun")
+    script = cwd / "program.py"
+    script.write_text(block.code.replace(MAKE_SERVE_ADDRESS, server.address))
+    left = []
+    for _ in range(2):
+        result = subprocess.run(
+            [str(PYTHON), str(script)],
+            cwd=cwd,
+            env=_environment(server),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=180,
+        )
+        assert result.returncode == 0, f"{block.id} exited {result.returncode}:\n{result.stdout}"
+        _check_output(block, result.stdout)
+        left.append(_sessions_in(cwd / "agent-store"))
+    assert left[1] <= left[0], f"{block.id}: sessions in ./agent-store after each run: {left}"

@@ -17,6 +17,7 @@ DESCRIPTION = (
     "or talk to a running server (every other command). Each command has its own --help."
 )
 DEBUG_ENV = "LLMSPELL_SESSION_DEBUG"  # set to 1 to see the traceback of an unexpected error
+SERVER_STOPPING = "server shutting down"  # what a stopping server ends its calls with (rpc.interceptors)
 
 
 class Parser(argparse.ArgumentParser):
@@ -90,6 +91,8 @@ def _describe_service_error(error: LlmspellError, args: argparse.Namespace) -> s
     if error.reason == "STORAGE_UNAVAILABLE" and "lock" in error.message.lower():
         path = error.metadata.get("path", "the store")
         return f"{error.reason}: another server holds the store at {path} (its RocksDB LOCK is taken): stop it first"
+    if error.reason == "UNAVAILABLE" and error.message == SERVER_STOPPING and hasattr(args, "target"):
+        return f"UNAVAILABLE: the server at {resolve_target(args.target)} is shutting down (it ended this call)"
     if error.reason == "UNAVAILABLE" and hasattr(args, "target"):  # a transport error, not the store
         return f"UNAVAILABLE: no server reachable at {resolve_target(args.target)}: {error.message}"
     return f"{error.reason}: {error.message}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -64,8 +65,13 @@ def writable_destination(path: str) -> Path:
         raise UsageError(f"artifact get: {path} is a directory: give a file name")
     if not folder.is_dir():
         raise UsageError(f"artifact get: cannot write {path}: no directory {folder}")
-    if not os.access(folder, os.W_OK) or target.exists() and not os.access(target, os.W_OK):
+    if target.exists() and not os.access(target, os.W_OK):
         raise UsageError(f"artifact get: cannot write {path}: permission denied")
+    try:  # a file made and removed there: os.access does not see a read-only mount, /proc, or root's view
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{target.name}.", suffix=".probe"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"artifact get: cannot write {path}: {exc.strerror or exc}") from None
     return target
 
 

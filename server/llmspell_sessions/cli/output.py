@@ -13,6 +13,7 @@ SESSION_COLUMNS = ("session_id", "name", "state", "tags", "last_event_seq", "upd
 ARTIFACT_COLUMNS = ("artifact_id", "name", "version", "type", "size", "stored_size", "create_time")
 SIZE_FIELDS = frozenset(
     {"size", "stored_size", "new_bytes", "artifact_bytes", "logical_bytes", "stored_bytes", "state_bytes"}
+    | {"bytes", "bytes_stored"}  # export's archive size, import's new chunk bytes
 )
 RATIO_FIELDS = frozenset({"dedup_ratio", "compression_ratio"})
 SHOWN_TAGS = 3  # a table shows this many tags and "+N" for the rest, so one session stays one line

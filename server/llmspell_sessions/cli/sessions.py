@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from typing import Any
 
 from .._pb import common_pb2
@@ -241,7 +242,8 @@ def _json_value(key: str, raw: str) -> Any:
     try:
         return json.loads(raw)
     except json.JSONDecodeError:
+        as_text = shlex.quote(f"{key}={json.dumps(raw, ensure_ascii=False)}")  # pastes back as the JSON string
         raise UsageError(
             f"state set: the value of {key} is not JSON: {raw!r} "
-            f"(quote a string as {key}='\"{raw}\"' or pass --string to store every value as text)"
+            f"(give a string as {as_text} or pass --string to store every value as text)"
         ) from None
