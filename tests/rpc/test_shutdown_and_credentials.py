@@ -1,8 +1,10 @@
-"""SIGTERM ends open subscriptions promptly with UNAVAILABLE; ambiguous credentials are refused."""
+"""SIGTERM ends open subscriptions promptly with UNAVAILABLE, and drains the other calls in flight
+with the port still open (health NOT_SERVING, new calls UNAVAILABLE); ambiguous credentials are refused."""
 
 from __future__ import annotations
 
 import hashlib
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -10,7 +12,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-from llmspell_sessions._pb import replay_pb2, replay_pb2_grpc, session_pb2, session_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from llmspell_sessions._pb import artifact_pb2, replay_pb2, replay_pb2_grpc, session_pb2, session_pb2_grpc
 from llmspell_sessions.client import SessionClient
 from llmspell_sessions.errors import LlmspellError
 
@@ -47,6 +50,50 @@ def test_sigterm_ends_an_open_subscription_with_unavailable(server_factory: Call
     assert took < 5, f"shutdown took {took:.1f}s with a subscription open (grace is 10 s)"
     assert codes == [grpc.StatusCode.UNAVAILABLE], (codes, details)
     assert details == ["server shutting down"]
+
+
+def test_the_drain_keeps_the_port_open_health_not_serving_and_new_calls_unavailable(
+    server_factory: Callable[..., ServerProcess],
+) -> None:
+    """An upload in flight at SIGTERM is drained (it completes); meanwhile a new connection's health
+    check reads NOT_SERVING (not a refused connection) and a new call is UNAVAILABLE."""
+    server = server_factory()
+    with SessionClient(server.address) as client:
+        sid = client.create_session()
+        sent, release = threading.Event(), threading.Event()
+
+        def slow_upload() -> object:
+            header = artifact_pb2.UploadHeader(session_id=sid, name="drained.bin")
+            yield artifact_pb2.UploadArtifactRequest(header=header)
+            yield artifact_pb2.UploadArtifactRequest(data=b"a" * 1000)
+            sent.set()
+            release.wait(15)
+            yield artifact_pb2.UploadArtifactRequest(data=b"b" * 1000)
+
+        upload = client.stub("artifact").UploadArtifact.future(slow_upload(), metadata=client.options.metadata())
+        assert sent.wait(10)
+        time.sleep(0.3)  # the server has the header and the first data
+        server.process.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+        statuses: list[int] = []
+        with grpc.insecure_channel(server.address) as fresh:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                reply = health_pb2_grpc.HealthStub(fresh).Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
+                statuses.append(reply.status)
+                if reply.status == health_pb2.HealthCheckResponse.NOT_SERVING:
+                    break
+                time.sleep(0.05)
+            assert statuses[-1] == health_pb2.HealthCheckResponse.NOT_SERVING, statuses
+            with pytest.raises(grpc.RpcError) as refused:
+                session_pb2_grpc.SessionServiceStub(fresh).GetSession(
+                    session_pb2.GetSessionRequest(session_id=sid), timeout=5
+                )
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+            assert refused.value.details() == "server shutting down"  # type: ignore[attr-defined]
+        release.set()
+        stored = upload.result(timeout=15)
+        assert stored.size == 2000
+    assert server.process.wait(15) == 0  # type: ignore[union-attr]
 
 
 def test_sigterm_ends_a_busy_subscription_promptly(server_factory: Callable[..., ServerProcess]) -> None:

@@ -126,6 +126,8 @@ class ServiceInterceptor:
         # open for the whole grace period. The others see _stopping when the send returns.
         self._waiting_streams: set[asyncio.Task[Any]] = set()
         self._stopping = False
+        self._in_flight = 0
+        self._idle: asyncio.Event | None = None  # set when the last call in flight ends while stopping
 
     def wrap_handler(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         """The same handler with its behaviour wrapped (one of the four kinds is set)."""
@@ -143,11 +145,35 @@ class ServiceInterceptor:
         wrapped = self._wrap_stream(handler.stream_stream, method, True)
         return handler._replace(stream_stream=wrapped, response_serializer=serializer)
 
-    def end_streams(self) -> None:
-        """Ends every open-ended stream with UNAVAILABLE and refuses new ones (the server is stopping)."""
+    def begin_drain(self) -> None:
+        """The server is stopping: new calls are refused with UNAVAILABLE (health and reflection are
+        not wrapped: they go on answering NOT_SERVING) and open-ended streams end with it."""
         self._stopping = True
+        self._idle = asyncio.Event()
+        if not self._in_flight:
+            self._idle.set()
         for task in list(self._waiting_streams):
             task.cancel(SHUTDOWN_MESSAGE)
+
+    async def drained(self, timeout: float) -> bool:
+        """Waits (at most timeout seconds) until no call begun before begin_drain is in flight."""
+        if self._idle is None:
+            return not self._in_flight
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def _begin(self) -> None:
+        if self._stopping:
+            raise _ShuttingDown
+        self._in_flight += 1
+
+    def _end(self) -> None:
+        self._in_flight -= 1
+        if not self._in_flight and self._idle is not None:
+            self._idle.set()
 
     def _enter(
         self, context: grpc.aio.ServicerContext, call: CallRecord, request: Any, streaming: bool, span: Any
@@ -176,7 +202,10 @@ class ServiceInterceptor:
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
             call = CallRecord(method)
             with tracing.rpc_span(method, context.invocation_metadata()) as span:
+                counted = False
                 try:
+                    self._begin()
+                    counted = True
                     request = self._enter(context, call, request, streaming, span)
                     call.response = await run(request, context)
                     return call.response
@@ -186,6 +215,8 @@ class ServiceInterceptor:
                     call.code = "CANCELLED"
                     raise
                 finally:
+                    if counted:
+                        self._end()
                     self._finish(call, span)
 
         return wrapped
@@ -200,10 +231,11 @@ class ServiceInterceptor:
             task = asyncio.current_task()
             assert task is not None  # grpc.aio runs every call in a task
             with tracing.rpc_span(method, context.invocation_metadata()) as span:
+                counted = False
                 try:
+                    self._begin()
+                    counted = True
                     request = self._enter(context, call, request, streaming, span)
-                    if open_ended and self._stopping:
-                        raise _ShuttingDown
                     waiting.add(task)
                     async for item in behavior(request, context):
                         waiting.discard(task)
@@ -223,6 +255,8 @@ class ServiceInterceptor:
                     raise
                 finally:
                     waiting.discard(task)
+                    if counted:
+                        self._end()
                     self._finish(call, span)
 
         return wrapped

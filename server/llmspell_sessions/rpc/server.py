@@ -8,6 +8,7 @@ import ctypes.util
 import logging
 import os
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -154,15 +155,18 @@ class Server:
             log.info("serving on %s", self.address)
 
     async def stop(self) -> None:
-        """NOT_SERVING; end open-ended streams (subscriptions, replays) with UNAVAILABLE, drain the
-        other in-flight calls for the grace period, then close the store."""
+        """NOT_SERVING; new calls refused and open-ended streams (subscriptions, replays) ended with
+        UNAVAILABLE; the other calls in flight drained for the grace period while the port stays open
+        (a health check then reads NOT_SERVING, not a refused connection); then close the store."""
         await self.probe.stop()
         await set_status(self.health, SERVICES, serving=False)
-        stopping = asyncio.ensure_future(self.grpc.stop(self.config.grace_period))  # no new calls from here on
-        self.interceptor.end_streams()
+        self.interceptor.begin_drain()
+        started = time.monotonic()
         if self.console is not None:
             await self.console.stop()
-        await stopping
+        await self.interceptor.drained(self.config.grace_period)
+        remaining = max(0.0, self.config.grace_period - (time.monotonic() - started))
+        await self.grpc.stop(remaining)  # closes the port; whatever is still in flight is cancelled after remaining
         self.execution.close()
         if self.metrics is not None:
             self.metrics.close()
