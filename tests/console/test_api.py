@@ -247,3 +247,22 @@ def test_a_tail_the_browser_leaves_is_ended_and_logged(console: Console, alice: 
     while sum("SubscribeEvents CANCELLED" in line for line in console.server.log) == before:
         assert time.monotonic() < deadline, "the server did not end the subscription"
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"\xff",
+        b'{"replay_id": "x", "control": {"nope": 1}}',
+        b'{"replay_id": "x", "control": {"set_speed": {"speed": "fast"}}}',
+        b'{"replay_id": 7, "control": {"step": {}}}',
+        b'{"replay_id": "x", "control": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    ],
+)
+def test_a_malformed_replay_control_is_a_400(console: Console, body: bytes) -> None:
+    status, _, data = console.request(
+        "POST", "/api/replay/control", body, {**API_HEADERS, "Authorization": "Bearer tok-alice"}
+    )
+    assert (status, json.loads(data)["code"]) == (400, "INVALID_ARGUMENT")
+
