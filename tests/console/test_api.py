@@ -266,3 +266,23 @@ def test_a_malformed_replay_control_is_a_400(console: Console, body: bytes) -> N
     )
     assert (status, json.loads(data)["code"]) == (400, "INVALID_ARGUMENT")
 
+
+@pytest.mark.parametrize("call", ["subscribe", "replay"])
+def test_a_stream_of_a_session_the_caller_cannot_see_fails_with_its_status(
+    console: Console, alice: SessionClient, eve: SessionClient, call: str
+) -> None:
+    """The status line says it, before any line of the stream (not a 200 whose only line is an error)."""
+    theirs = eve.create_session(name="eve's stream")
+    ours = alice.create_session(name="alice's stream")
+    for token, session, expected in (
+        ("tok-alice", theirs, (404, "SESSION_NOT_FOUND")),
+        ("tok-walt", ours, (403, "ACCESS_DENIED")),  # same tenant, not his and not granted
+        ("tok-alice", "not-a-session-id", (400, "INVALID_ARGUMENT")),
+    ):
+        status, headers, data = console.request(
+            "POST", f"/api/{call}", json.dumps({"session_id": session}).encode(),
+            {**API_HEADERS, "Authorization": f"Bearer {token}"},
+        )
+        assert headers["content-type"].startswith("application/json"), data
+        assert (status, json.loads(data)["reason"]) == expected
+

@@ -50,6 +50,7 @@ class Streams:
         """POST /api/subscribe {SubscribeEventsRequest}: the events after after_seq, then live ones."""
         message = parse(await request.read(), replay_pb2.SubscribeEventsRequest)
         with self._calls.scope(request, SUBSCRIBE) as call:
+            await self._calls.check_session(message.session_id)
             events = self._calls.replay.SubscribeEvents(message, None)
             return await self._ndjson(request, _as_json(events, common_pb2.Event), call)
 
@@ -57,6 +58,7 @@ class Streams:
         """POST /api/replay {ReplayStart}: a first line {"replay_id"}, then one ReplayFrame per line."""
         start = parse(await request.read(), replay_pb2.ReplayStart)
         with self._calls.scope(request, REPLAY) as call:
+            await self._calls.check_session(start.session_id)
             replay_id = secrets.token_urlsafe(16)
             queue: asyncio.Queue[replay_pb2.ReplayControl | None] = asyncio.Queue()
             self._replays[replay_id] = (_owner(call.caller), queue)
