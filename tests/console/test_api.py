@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -280,9 +281,32 @@ def test_a_stream_of_a_session_the_caller_cannot_see_fails_with_its_status(
         ("tok-alice", "not-a-session-id", (400, "INVALID_ARGUMENT")),
     ):
         status, headers, data = console.request(
-            "POST", f"/api/{call}", json.dumps({"session_id": session}).encode(),
+            "POST",
+            f"/api/{call}",
+            json.dumps({"session_id": session}).encode(),
             {**API_HEADERS, "Authorization": f"Bearer {token}"},
         )
         assert headers["content-type"].startswith("application/json"), data
         assert (status, json.loads(data)["reason"]) == expected
 
+
+def test_a_malformed_http_request_is_a_400_logged_without_its_bytes(console: Console) -> None:
+    """aiohttp's parser errors (a request line too long, a duplicate Host) are the client's: no ERROR
+    traceback per request, nothing of what the client sent in the log, one rate-limited INFO line."""
+    port = int(console.http.rsplit(":", 1)[1])
+    marker = f"secret{time.monotonic_ns()}"
+    requests = [
+        f"GET /?q={marker}{'x' * 9000} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n",
+        f"GET /{marker} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nHost: {marker}\r\n\r\n",
+    ]
+    for request in requests:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(request.encode())
+            assert connection.recv(4096).split(b"\r\n")[0].endswith(b" 400 Bad Request")
+    status, _ = console.api("SessionService/ListSessions", {})  # the server still answers
+    assert status == 200
+    time.sleep(0.5)
+    log = "".join(console.server.log)
+    assert marker not in log
+    assert "Error handling request" not in log and "Traceback" not in log
+    assert "malformed request(s) in the last 10s; latest console HTTP request: 400 LineTooLong" in log
