@@ -143,6 +143,20 @@ def test_another_tenants_session_is_not_found(driver: Any, console: Console, eve
     assert find(driver, "session-name").text == "secret plans"
 
 
+def test_another_tenants_artifacts_and_malformed_ids_are_not_found(
+    driver: Any, console: Console, eve: SessionClient
+) -> None:
+    theirs = eve.create_session(name="secret outputs")
+    eve.store_artifact(theirs, "plan.txt", b"the secret plan", mime_type="text/plain")
+    for route in (f"#/sessions/{theirs}/artifacts", "#/sessions/not-a-session-id", "#/sessions/%E0%A4%A/artifacts"):
+        visit(driver, console, route)
+        assert "not found" in find(driver, "not-found").text.lower()
+        assert "secret" not in driver.page_source and "plan.txt" not in driver.page_source
+        assert driver.find_element(By.ID, "banner").get_attribute("hidden") is not None  # no error shown instead
+    visit(driver, console, f"#/sessions/{theirs}/artifacts", token="tok-eve")
+    wait(driver).until(lambda d: [r.get_attribute("data-name") for r in find_all(d, "artifact-row")] == ["plan.txt"])
+
+
 def test_replay_steps_drive_the_timeline_and_the_state(driver: Any, console: Console, alice: SessionClient) -> None:
     session = seeded(alice, "replayed", steps=4)
     visit(driver, console, f"#/sessions/{session}")
