@@ -248,3 +248,90 @@ def test_replay_stops_at_a_breakpoint_and_resumes_to_the_end(
     find(driver, "replay-resume").click()
     wait(driver).until(lambda d: find(d, "replay-status").text == "completed")
     assert find(driver, "replay-position").get_attribute("data-seq") == str(last)
+
+
+def test_sessions_sort_filter_by_time_and_counts_refresh(driver: Any, console: Console, alice: SessionClient) -> None:
+    made = [alice.create_session(name=f"sorted {c}", tags=["sorting"]) for c in "bca"]
+    visit(driver, console, "#/sessions")
+    find(driver, "filter-tags").send_keys("sorting")
+
+    def shown_after_applying() -> list[str]:
+        find(driver, "apply-filters").click()
+        time.sleep(0.3)  # the submit redraws the rows
+        wait(driver).until(lambda d: len(find_all(d, "session-row")) in (0, len(made)))
+        return [str(r.get_attribute("data-session-id")) for r in find_all(driver, "session-row")]
+
+    order = driver.find_element(By.CSS_SELECTOR, "[data-testid=filter-order] option[value='name']")
+    order.click()
+    assert shown_after_applying() == [made[2], made[0], made[1]]  # a, b, c
+    driver.find_element(By.CSS_SELECTOR, "[data-testid=filter-order] option[value='create_time']").click()
+    assert shown_after_applying() == made
+    driver.find_element(By.CSS_SELECTOR, "[data-testid=filter-order] option[value='create_time desc']").click()
+    assert shown_after_applying() == made[::-1]
+    set_value(driver, find(driver, "filter-after"), "2999-01-01T00:00")  # created after a future time: none
+    assert shown_after_applying() == []
+    set_value(driver, find(driver, "filter-after"), "2000-01-01T00:00")
+    set_value(driver, find(driver, "filter-before"), "2999-01-01T00:00")
+    assert shown_after_applying() == made[::-1]
+
+    completed = int(find(driver, "count-completed").text.split()[0])
+    alice.complete_session(made[0])  # the counts follow without a reload (they refresh every 5 s)
+    wait(driver, 15).until(lambda d: int(find(d, "count-completed").text.split()[0]) == completed + 1)
+
+
+def test_the_timeline_filters_by_type_prefix_and_shows_correlation_ids(
+    driver: Any, console: Console, alice: SessionClient
+) -> None:
+    session = seeded(alice, "typed", steps=3)
+    visit(driver, console, f"#/sessions/{session}")
+    find(driver, "event-row")
+    find(driver, "events-type").send_keys("tool.")
+    find(driver, "events-apply").click()
+    expected = [e for e in alice.list_events(session, page_size=100).items if e.type.startswith("tool.")]
+    wait(driver).until(lambda d: len(find_all(d, "event-row")) == len(expected))
+    rows = [r.find_elements(By.TAG_NAME, "td") for r in find_all(driver, "event-row")]
+    assert [[c.text for c in cells] for cells in rows] == [
+        [str(e.seq), e.type, e.actor, e.time.strftime("%Y-%m-%d %H:%M:%SZ"), e.correlation_id] for e in expected
+    ]
+    time.sleep(0.5)  # the tail was re-opened with the filter
+    alice.append_events(session, [{"type": "agent.note", "payload": {}}, {"type": "tool.result", "payload": {}}])
+    row = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=live-row]"))
+    assert "tool.result" in row.text and len(find_all(driver, "live-row")) == 1
+
+
+def test_fork_at_the_seq_the_state_view_shows(driver: Any, console: Console, alice: SessionClient) -> None:
+    session = seeded(alice, "forked at a seq", steps=4)
+    visit(driver, console, f"#/sessions/{session}")
+    set_value(driver, find(driver, "seq-slider"), 5)
+    shown_state(driver, 5)
+    find(driver, "fork-here").click()
+    driver.switch_to.alert.accept()
+    wait(driver).until(lambda d: session not in d.current_url)
+    fork = driver.current_url.rsplit("/", 1)[-1]
+    assert alice.get_session(fork).parent_session_id == session
+    assert alice.get_snapshot(fork).state == alice.get_snapshot(session, at_seq=5).state
+
+
+def test_a_timed_replay_pauses_resumes_and_changes_speed(driver: Any, console: Console, alice: SessionClient) -> None:
+    session = alice.create_session(name="timed")
+    for i in range(3):  # events 1 s apart: at speed 0.1 each gap is 10 s, at 10 it is 0.1 s
+        time.sleep(1)
+        alice.append_events(session, [{"type": "tick", "payload": {"i": i}}])
+    last = alice.get_session(session).last_event_seq
+    visit(driver, console, f"#/sessions/{session}")
+    driver.find_element(By.CSS_SELECTOR, "[data-testid=replay-mode] option[value=REPLAY_MODE_TIMED]").click()
+    set_value(driver, find(driver, "replay-speed"), 0.1)
+    find(driver, "replay-start").click()
+    wait(driver).until(lambda d: find(d, "replay-position").get_attribute("data-seq") == "1")
+    find(driver, "replay-pause").click()
+    wait(driver).until(lambda d: find(d, "replay-status").text == "paused")
+    set_value(driver, find(driver, "replay-speed"), 10)
+    find(driver, "replay-set-speed").click()
+    time.sleep(0.5)
+    assert find(driver, "replay-position").get_attribute("data-seq") == "1"  # paused: nothing moves
+    started = time.monotonic()
+    find(driver, "replay-resume").click()
+    wait(driver).until(lambda d: find(d, "replay-status").text == "completed")
+    assert time.monotonic() - started < 8  # the rest at speed 10, not 0.1 (10 s per gap)
+    assert find(driver, "replay-position").get_attribute("data-seq") == str(last)
+    assert json.loads(shown_state(driver, last)) == alice.get_snapshot(session).state
