@@ -53,7 +53,7 @@ def test_another_tenants_session_is_not_found(console: Console, eve: SessionClie
     assert console.api("SessionService/GetSession", {"session_id": theirs}, token="tok-eve")[0] == 200
 
 
-def test_a_reader_cannot_rewind_or_checkpoint(console: Console, alice: SessionClient) -> None:
+def test_a_reader_cannot_rewind_checkpoint_or_fork(console: Console, alice: SessionClient) -> None:
     session = alice.create_session(name="to rewind")
     alice.apply_changes(session, {"k": 1}, events=[{"type": "step", "payload": {}}])
     current = alice.grant_session_access(session, "rita", "write")  # her role still caps her at reading
@@ -63,6 +63,9 @@ def test_a_reader_cannot_rewind_or_checkpoint(console: Console, alice: SessionCl
     assert (status, body["code"], body["reason"]) == (403, "PERMISSION_DENIED", "ACCESS_DENIED")
     status, body = console.api("ReplayService/CreateCheckpoint", {"session_id": session}, token="tok-rita")
     assert status == 403
+    status, body = console.api("ReplayService/ForkSession", {"session_id": session, "at_seq": 1}, token="tok-rita")
+    assert (status, body["reason"]) == (403, "ACCESS_DENIED")
+    assert alice.list_sessions(parent_session_id=session).total_size == 0  # no fork was made
     assert console.api("SessionService/GetSession", {"session_id": session}, token="tok-rita")[0] == 200
     assert alice.get_session(session).etag == current.etag  # nothing changed
 

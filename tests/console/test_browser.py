@@ -335,3 +335,18 @@ def test_a_timed_replay_pauses_resumes_and_changes_speed(driver: Any, console: C
     assert time.monotonic() - started < 8  # the rest at speed 10, not 0.1 (10 s per gap)
     assert find(driver, "replay-position").get_attribute("data-seq") == str(last)
     assert json.loads(shown_state(driver, last)) == alice.get_snapshot(session).state
+
+
+def test_the_token_stays_out_of_urls_cookies_and_local_storage(driver: Any, console: Console) -> None:
+    driver.get(console.url + "#/stats")
+    driver.execute_script("sessionStorage.clear()")
+    driver.refresh()
+    find(driver, "token-input").send_keys("tok-alice")
+    find(driver, "token-submit").click()
+    wait(driver).until(lambda d: d.execute_script("return document.body.dataset.ready") == "#/stats")
+    assert "tok-alice" not in driver.current_url
+    assert driver.execute_script("return document.cookie") == "" and driver.get_cookies() == []
+    assert driver.execute_script("return localStorage.length") == 0
+    assert driver.execute_script("return sessionStorage.getItem('llmspell-console-token')") == "tok-alice"
+    visited = driver.execute_script("return performance.getEntriesByType('resource').map((e) => e.name)")
+    assert visited and not [url for url in visited if "tok-alice" in url or not url.startswith(console.url)]
