@@ -155,6 +155,8 @@ def test_another_tenants_artifacts_and_malformed_ids_are_not_found(
         assert driver.find_element(By.ID, "banner").get_attribute("hidden") is not None  # no error shown instead
     visit(driver, console, f"#/sessions/{theirs}/artifacts", token="tok-eve")
     wait(driver).until(lambda d: [r.get_attribute("data-name") for r in find_all(d, "artifact-row")] == ["plan.txt"])
+    find(driver, "artifact-preview").click()
+    assert find(driver, "preview-text").text == "the secret plan"  # text is previewed as text
 
 
 def test_replay_steps_drive_the_timeline_and_the_state(driver: Any, console: Console, alice: SessionClient) -> None:
