@@ -313,3 +313,24 @@ def test_a_malformed_http_request_is_a_400_logged_without_its_bytes(console: Con
     assert marker not in log
     assert "Error handling request" not in log and "Traceback" not in log
     assert "malformed request(s) in the last 10s; latest console HTTP request: 400 LineTooLong" in log
+
+
+def test_a_grant_opens_a_session_to_a_writer_and_a_revoke_closes_it(console: Console, alice: SessionClient) -> None:
+    session = alice.create_session(name="granted")
+    listed = console.api("SessionService/ListSessions", {"search": "granted"}, token="tok-walt")[1]
+    assert session not in [s["session_id"] for s in listed["sessions"]]
+    assert console.api("ReplayService/CreateCheckpoint", {"session_id": session}, token="tok-walt")[0] == 403
+
+    alice.grant_session_access(session, "walt", "write")
+    listed = console.api("SessionService/ListSessions", {"search": "granted"}, token="tok-walt")[1]
+    assert session in [s["session_id"] for s in listed["sessions"]]
+    status, checkpoint = console.api("ReplayService/CreateCheckpoint", {"session_id": session}, token="tok-walt")
+    assert status == 200 and checkpoint["session_id"] == session
+    last = alice.get_session(session).last_event_seq
+    tail = console.ndjson("subscribe", {"session_id": session, "after_seq": last - 1}, token="tok-walt")
+    assert next(tail)["seq"] == str(last)  # the tail is open
+
+    alice.revoke_session_access(session, "walt")  # at once: his open tail ends, his calls are refused
+    assert next(tail)["error"]["reason"] == "ACCESS_DENIED"
+    status, body = console.api("ReplayService/GetSnapshot", {"session_id": session}, token="tok-walt")
+    assert (status, body["reason"]) == (403, "ACCESS_DENIED")
