@@ -305,13 +305,17 @@ def test_fork_at_the_seq_the_state_view_shows(driver: Any, console: Console, ali
     session = seeded(alice, "forked at a seq", steps=4)
     visit(driver, console, f"#/sessions/{session}")
     set_value(driver, find(driver, "seq-slider"), 5)
-    shown_state(driver, 5)
+    state = json.loads(shown_state(driver, 5))
+    tree = find(driver, "state-tree").get_attribute("textContent")  # the tree shown, not only the JSON behind it
+    assert f"step: {state['step']}" in tree and f'note: "{state["plan"]["note"]}"' in tree
     find(driver, "fork-here").click()
     driver.switch_to.alert.accept()
     wait(driver).until(lambda d: session not in d.current_url)
     fork = driver.current_url.rsplit("/", 1)[-1]
     assert alice.get_session(fork).parent_session_id == session
     assert alice.get_snapshot(fork).state == alice.get_snapshot(session, at_seq=5).state
+    visit(driver, console, f"#/sessions/{session}")  # the parent's lineage lists the fork
+    assert find(driver, "fork-link").get_attribute("href").endswith(f"#/sessions/{fork}")
 
 
 def test_a_timed_replay_pauses_resumes_and_changes_speed(driver: Any, console: Console, alice: SessionClient) -> None:
@@ -352,3 +356,20 @@ def test_the_token_stays_out_of_urls_cookies_and_local_storage(driver: Any, cons
     assert driver.execute_script("return sessionStorage.getItem('llmspell-console-token')") == "tok-alice"
     visited = driver.execute_script("return performance.getEntriesByType('resource').map((e) => e.name)")
     assert visited and not [url for url in visited if "tok-alice" in url or not url.startswith(console.url)]
+
+
+def test_artifact_rows_show_sizes_dedup_and_metadata(driver: Any, console: Console, alice: SessionClient) -> None:
+    session = alice.create_session(name="dedup")
+    content = bytes(range(256)) * 1024  # 256 KiB
+    alice.store_artifact(session, "a.bin", content, metadata={"model": "m1", "run": 7})
+    alice.store_artifact(session, "b.bin", content)  # the same bytes again: nothing new is stored
+    visit(driver, console, f"#/sessions/{session}/artifacts")
+    wait(driver).until(lambda d: len(find_all(d, "artifact-row")) == 2)
+    cells = [[c.text for c in r.find_elements(By.TAG_NAME, "td")] for r in find_all(driver, "artifact-row")]
+    first, second = (alice.get_artifact_info(session_id=session, name=n) for n in ("a.bin", "b.bin"))
+    assert cells[0][3] == cells[1][3] == "256.0 KiB" and second.new_bytes == 0 < first.new_bytes
+    assert cells[1][5] == "0 B new · 100% already stored"
+    assert cells[0][6] == first.content_digest[:16] + "…"
+    find_all(driver, "artifact-preview")[0].click()
+    assert '"m1"' in find(driver, "preview").get_attribute("textContent")
+    assert "run: 7" in find(driver, "preview").get_attribute("textContent")
