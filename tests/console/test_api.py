@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -52,7 +53,7 @@ def test_another_tenants_session_is_not_found(console: Console, eve: SessionClie
     assert console.api("SessionService/GetSession", {"session_id": theirs}, token="tok-eve")[0] == 200
 
 
-def test_a_reader_cannot_rewind_or_checkpoint(console: Console, alice: SessionClient) -> None:
+def test_a_reader_cannot_rewind_checkpoint_or_fork(console: Console, alice: SessionClient) -> None:
     session = alice.create_session(name="to rewind")
     alice.apply_changes(session, {"k": 1}, events=[{"type": "step", "payload": {}}])
     current = alice.grant_session_access(session, "rita", "write")  # her role still caps her at reading
@@ -62,6 +63,9 @@ def test_a_reader_cannot_rewind_or_checkpoint(console: Console, alice: SessionCl
     assert (status, body["code"], body["reason"]) == (403, "PERMISSION_DENIED", "ACCESS_DENIED")
     status, body = console.api("ReplayService/CreateCheckpoint", {"session_id": session}, token="tok-rita")
     assert status == 403
+    status, body = console.api("ReplayService/ForkSession", {"session_id": session, "at_seq": 1}, token="tok-rita")
+    assert (status, body["reason"]) == (403, "ACCESS_DENIED")
+    assert alice.list_sessions(parent_session_id=session).total_size == 0  # no fork was made
     assert console.api("SessionService/GetSession", {"session_id": session}, token="tok-rita")[0] == 200
     assert alice.get_session(session).etag == current.etag  # nothing changed
 
@@ -247,3 +251,89 @@ def test_a_tail_the_browser_leaves_is_ended_and_logged(console: Console, alice: 
     while sum("SubscribeEvents CANCELLED" in line for line in console.server.log) == before:
         assert time.monotonic() < deadline, "the server did not end the subscription"
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"\xff",
+        b'{"replay_id": "x", "control": {"nope": 1}}',
+        b'{"replay_id": "x", "control": {"set_speed": {"speed": "fast"}}}',
+        b'{"replay_id": 7, "control": {"step": {}}}',
+        b'{"replay_id": "x", "control": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    ],
+)
+def test_a_malformed_replay_control_is_a_400(console: Console, body: bytes) -> None:
+    status, _, data = console.request(
+        "POST", "/api/replay/control", body, {**API_HEADERS, "Authorization": "Bearer tok-alice"}
+    )
+    assert (status, json.loads(data)["code"]) == (400, "INVALID_ARGUMENT")
+
+
+@pytest.mark.parametrize("call", ["subscribe", "replay"])
+def test_a_stream_of_a_session_the_caller_cannot_see_fails_with_its_status(
+    console: Console, alice: SessionClient, eve: SessionClient, call: str
+) -> None:
+    """The status line says it, before any line of the stream (not a 200 whose only line is an error)."""
+    theirs = eve.create_session(name="eve's stream")
+    ours = alice.create_session(name="alice's stream")
+    for token, session, expected in (
+        ("tok-alice", theirs, (404, "SESSION_NOT_FOUND")),
+        ("tok-walt", ours, (403, "ACCESS_DENIED")),  # same tenant, not his and not granted
+        ("tok-alice", "not-a-session-id", (400, "INVALID_ARGUMENT")),
+    ):
+        status, headers, data = console.request(
+            "POST",
+            f"/api/{call}",
+            json.dumps({"session_id": session}).encode(),
+            {**API_HEADERS, "Authorization": f"Bearer {token}"},
+        )
+        assert headers["content-type"].startswith("application/json"), data
+        assert (status, json.loads(data)["reason"]) == expected
+
+
+def test_a_malformed_http_request_is_a_400_logged_without_its_bytes(console: Console) -> None:
+    """aiohttp's parser errors (a request line too long, a duplicate Host) are the client's: no ERROR
+    traceback per request, nothing of what the client sent in the log, one rate-limited INFO line."""
+    port = int(console.http.rsplit(":", 1)[1])
+    marker = f"secret{time.monotonic_ns()}"
+    requests = [
+        f"GET /?q={marker}{'x' * 9000} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n",
+        f"GET /{marker} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nHost: {marker}\r\n\r\n",
+    ]
+    for request in requests:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(request.encode())
+            assert connection.recv(4096).split(b"\r\n")[0].endswith(b" 400 Bad Request")
+    after = f"after-{time.monotonic_ns()}"  # a call logged after both: the log read so far holds all they logged
+    assert console.api("SessionService/ListSessions", {}, **{"X-Correlation-Id": after})[0] == 200
+    deadline = time.monotonic() + 10
+    while not any(after in logged for logged in console.server.log):
+        assert time.monotonic() < deadline, "the call after them was not logged"
+        time.sleep(0.05)
+    log = "".join(console.server.log)
+    assert marker not in log
+    assert "Error handling request" not in log and "Traceback" not in log
+    assert "malformed request(s) in the last 10s; latest console HTTP request: 400 LineTooLong" in log
+
+
+def test_a_grant_opens_a_session_to_a_writer_and_a_revoke_closes_it(console: Console, alice: SessionClient) -> None:
+    session = alice.create_session(name="granted")
+    listed = console.api("SessionService/ListSessions", {"search": "granted"}, token="tok-walt")[1]
+    assert session not in [s["session_id"] for s in listed["sessions"]]
+    assert console.api("ReplayService/CreateCheckpoint", {"session_id": session}, token="tok-walt")[0] == 403
+
+    alice.grant_session_access(session, "walt", "write")
+    listed = console.api("SessionService/ListSessions", {"search": "granted"}, token="tok-walt")[1]
+    assert session in [s["session_id"] for s in listed["sessions"]]
+    status, checkpoint = console.api("ReplayService/CreateCheckpoint", {"session_id": session}, token="tok-walt")
+    assert status == 200 and checkpoint["session_id"] == session
+    last = alice.get_session(session).last_event_seq
+    tail = console.ndjson("subscribe", {"session_id": session, "after_seq": last - 1}, token="tok-walt")
+    assert next(tail)["seq"] == str(last)  # the tail is open
+
+    alice.revoke_session_access(session, "walt")  # at once: his open tail ends, his calls are refused
+    assert next(tail)["error"]["reason"] == "ACCESS_DENIED"
+    status, body = console.api("ReplayService/GetSnapshot", {"session_id": session}, token="tok-walt")
+    assert (status, body["reason"]) == (403, "ACCESS_DENIED")

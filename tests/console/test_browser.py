@@ -6,6 +6,7 @@ and another tenant's session is not found."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,22 @@ def test_another_tenants_session_is_not_found(driver: Any, console: Console, eve
     assert find(driver, "session-name").text == "secret plans"
 
 
+def test_another_tenants_artifacts_and_malformed_ids_are_not_found(
+    driver: Any, console: Console, eve: SessionClient
+) -> None:
+    theirs = eve.create_session(name="secret outputs")
+    eve.store_artifact(theirs, "plan.txt", b"the secret plan", mime_type="text/plain")
+    for route in (f"#/sessions/{theirs}/artifacts", "#/sessions/not-a-session-id", "#/sessions/%E0%A4%A/artifacts"):
+        visit(driver, console, route)
+        assert "not found" in find(driver, "not-found").text.lower()
+        assert "secret" not in driver.page_source and "plan.txt" not in driver.page_source
+        assert driver.find_element(By.ID, "banner").get_attribute("hidden") is not None  # no error shown instead
+    visit(driver, console, f"#/sessions/{theirs}/artifacts", token="tok-eve")
+    wait(driver).until(lambda d: [r.get_attribute("data-name") for r in find_all(d, "artifact-row")] == ["plan.txt"])
+    find(driver, "artifact-preview").click()
+    assert find(driver, "preview-text").text == "the secret plan"  # text is previewed as text
+
+
 def test_replay_steps_drive_the_timeline_and_the_state(driver: Any, console: Console, alice: SessionClient) -> None:
     session = seeded(alice, "replayed", steps=4)
     visit(driver, console, f"#/sessions/{session}")
@@ -234,3 +251,126 @@ def test_replay_stops_at_a_breakpoint_and_resumes_to_the_end(
     find(driver, "replay-resume").click()
     wait(driver).until(lambda d: find(d, "replay-status").text == "completed")
     assert find(driver, "replay-position").get_attribute("data-seq") == str(last)
+
+
+def test_sessions_sort_filter_by_time_and_counts_refresh(driver: Any, console: Console, alice: SessionClient) -> None:
+    made = [alice.create_session(name=f"sorted {c}", tags=["sorting"]) for c in "bca"]
+    visit(driver, console, "#/sessions")
+    find(driver, "filter-tags").send_keys("sorting")
+
+    def shows_after_applying(expected: list[str]) -> None:
+        find(driver, "apply-filters").click()
+        wait(driver).until(
+            lambda d: [r.get_attribute("data-session-id") for r in find_all(d, "session-row")] == expected
+        )
+
+    driver.find_element(By.CSS_SELECTOR, "[data-testid=filter-order] option[value='name']").click()
+    shows_after_applying([made[2], made[0], made[1]])  # a, b, c
+    driver.find_element(By.CSS_SELECTOR, "[data-testid=filter-order] option[value='create_time']").click()
+    shows_after_applying(made)
+    driver.find_element(By.CSS_SELECTOR, "[data-testid=filter-order] option[value='create_time desc']").click()
+    shows_after_applying(made[::-1])
+    set_value(driver, find(driver, "filter-after"), "2999-01-01T00:00")  # created after a future time: none
+    shows_after_applying([])
+    assert "No sessions match." in find(driver, "sessions-rows").text
+    set_value(driver, find(driver, "filter-after"), "2000-01-01T00:00")
+    set_value(driver, find(driver, "filter-before"), "2999-01-01T00:00")
+    shows_after_applying(made[::-1])
+
+    completed = int(find(driver, "count-completed").text.split()[0])
+    alice.complete_session(made[0])  # the counts follow without a reload (they refresh every 5 s)
+    wait(driver, 15).until(lambda d: int(find(d, "count-completed").text.split()[0]) == completed + 1)
+
+
+def test_the_timeline_filters_by_type_prefix_and_shows_correlation_ids(
+    driver: Any, console: Console, alice: SessionClient
+) -> None:
+    session = seeded(alice, "typed", steps=3)
+    visit(driver, console, f"#/sessions/{session}")
+    find(driver, "event-row")
+    find(driver, "events-type").send_keys("tool.")
+    find(driver, "events-apply").click()
+    expected = [e for e in alice.list_events(session, page_size=100).items if e.type.startswith("tool.")]
+    wait(driver).until(lambda d: len(find_all(d, "event-row")) == len(expected))
+    rows = [r.find_elements(By.TAG_NAME, "td") for r in find_all(driver, "event-row")]
+    assert [[c.text for c in cells] for cells in rows] == [
+        [str(e.seq), e.type, e.actor, e.time.strftime("%Y-%m-%d %H:%M:%SZ"), e.correlation_id] for e in expected
+    ]
+    time.sleep(0.5)  # the tail was re-opened with the filter
+    alice.append_events(session, [{"type": "agent.note", "payload": {}}, {"type": "tool.result", "payload": {}}])
+    row = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=live-row]"))
+    assert "tool.result" in row.text and len(find_all(driver, "live-row")) == 1
+
+
+def test_fork_at_the_seq_the_state_view_shows(driver: Any, console: Console, alice: SessionClient) -> None:
+    session = seeded(alice, "forked at a seq", steps=4)
+    visit(driver, console, f"#/sessions/{session}")
+    set_value(driver, find(driver, "seq-slider"), 5)
+    state = json.loads(shown_state(driver, 5))
+    tree = find(driver, "state-tree").get_attribute("textContent")  # the tree shown, not only the JSON behind it
+    assert f"step: {state['step']}" in tree and f'note: "{state["plan"]["note"]}"' in tree
+    find(driver, "fork-here").click()
+    driver.switch_to.alert.accept()
+    wait(driver).until(lambda d: session not in d.current_url)
+    fork = driver.current_url.rsplit("/", 1)[-1]
+    assert alice.get_session(fork).parent_session_id == session
+    assert alice.get_snapshot(fork).state == alice.get_snapshot(session, at_seq=5).state
+    visit(driver, console, f"#/sessions/{session}")  # the parent's lineage lists the fork
+    assert find(driver, "fork-link").get_attribute("href").endswith(f"#/sessions/{fork}")
+
+
+def test_a_timed_replay_pauses_resumes_and_changes_speed(driver: Any, console: Console, alice: SessionClient) -> None:
+    session = alice.create_session(name="timed")
+    for i in range(3):  # events 1 s apart: at speed 0.1 each gap is 10 s, at 10 it is 0.1 s
+        time.sleep(1)
+        alice.append_events(session, [{"type": "tick", "payload": {"i": i}}])
+    last = alice.get_session(session).last_event_seq
+    visit(driver, console, f"#/sessions/{session}")
+    driver.find_element(By.CSS_SELECTOR, "[data-testid=replay-mode] option[value=REPLAY_MODE_TIMED]").click()
+    set_value(driver, find(driver, "replay-speed"), 0.1)
+    find(driver, "replay-start").click()
+    wait(driver).until(lambda d: find(d, "replay-position").get_attribute("data-seq") == "1")
+    find(driver, "replay-pause").click()
+    wait(driver).until(lambda d: find(d, "replay-status").text == "paused")
+    set_value(driver, find(driver, "replay-speed"), 10)
+    find(driver, "replay-set-speed").click()
+    time.sleep(0.5)
+    assert find(driver, "replay-position").get_attribute("data-seq") == "1"  # paused: nothing moves
+    started = time.monotonic()
+    find(driver, "replay-resume").click()
+    wait(driver).until(lambda d: find(d, "replay-status").text == "completed")
+    assert time.monotonic() - started < 8  # the rest at speed 10, not 0.1 (10 s per gap)
+    assert find(driver, "replay-position").get_attribute("data-seq") == str(last)
+    assert json.loads(shown_state(driver, last)) == alice.get_snapshot(session).state
+
+
+def test_the_token_stays_out_of_urls_cookies_and_local_storage(driver: Any, console: Console) -> None:
+    driver.get(console.url + "#/stats")
+    driver.execute_script("sessionStorage.clear()")
+    driver.refresh()
+    find(driver, "token-input").send_keys("tok-alice")
+    find(driver, "token-submit").click()
+    wait(driver).until(lambda d: d.execute_script("return document.body.dataset.ready") == "#/stats")
+    assert "tok-alice" not in driver.current_url
+    assert driver.execute_script("return document.cookie") == "" and driver.get_cookies() == []
+    assert driver.execute_script("return localStorage.length") == 0
+    assert driver.execute_script("return sessionStorage.getItem('llmspell-console-token')") == "tok-alice"
+    visited = driver.execute_script("return performance.getEntriesByType('resource').map((e) => e.name)")
+    assert visited and not [url for url in visited if "tok-alice" in url or not url.startswith(console.url)]
+
+
+def test_artifact_rows_show_sizes_dedup_and_metadata(driver: Any, console: Console, alice: SessionClient) -> None:
+    session = alice.create_session(name="dedup")
+    content = os.urandom(256 * 1024)  # bytes no other test stored: dedup is per tenant
+    alice.store_artifact(session, "a.bin", content, metadata={"model": "m1", "run": 7})
+    alice.store_artifact(session, "b.bin", content)  # the same bytes again: nothing new is stored
+    visit(driver, console, f"#/sessions/{session}/artifacts")
+    wait(driver).until(lambda d: len(find_all(d, "artifact-row")) == 2)
+    cells = [[c.text for c in r.find_elements(By.TAG_NAME, "td")] for r in find_all(driver, "artifact-row")]
+    first, second = (alice.get_artifact_info(session_id=session, name=n) for n in ("a.bin", "b.bin"))
+    assert cells[0][3] == cells[1][3] == "256.0 KiB" and second.new_bytes == 0 < first.new_bytes
+    assert cells[1][5] == "0 B new · 100% already stored"
+    assert cells[0][6] == first.content_digest[:16] + "…"
+    find_all(driver, "artifact-preview")[0].click()
+    assert '"m1"' in find(driver, "preview").get_attribute("textContent")
+    assert "run: 7" in find(driver, "preview").get_attribute("textContent")

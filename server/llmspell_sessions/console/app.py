@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
+from ..rpc.malformed import RateLimitedLog
 from .calls import Calls
 from .guard import Guard, add_security_headers
 from .streams import Streams
@@ -44,7 +47,7 @@ class Console:
     async def start(self, address: str) -> str:
         """Listens on address (port 0 picks one); returns the bound HOST:PORT."""
         # No aiohttp access log: it would print request lines and headers; the observers log calls.
-        self._runner = web.AppRunner(self.application(), access_log=None, handler_cancellation=True)
+        self._runner = web.AppRunner(self.application(), access_log=None, handler_cancellation=True, logger=ServerLog())
         await self._runner.setup()
         host, port = address.rsplit(":", 1)
         site = web.TCPSite(self._runner, host.strip("[]"), int(port))
@@ -59,6 +62,24 @@ class Console:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+
+class ServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """aiohttp's server logger for the console. A request its parser refuses (a line too long, a duplicate
+    Host, bytes that are not HTTP) is answered 400 and is the client's doing: anyone can send one, without
+    a token, so it is counted into one rate-limited INFO line naming the error's kind, not logged as an
+    ERROR traceback per request quoting what the client sent (which may be anything, a secret too).
+    Every other error still goes to the ``aiohttp.server`` logger."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.getLogger("aiohttp.server"), {})
+        self._malformed = RateLimitedLog(logger=logging.getLogger(__name__))
+
+    def exception(self, msg: object, *args: Any, exc_info: Any = True, **kwargs: Any) -> None:
+        if isinstance(exc_info, HttpProcessingError):
+            self._malformed.record("console HTTP request", f"{exc_info.code} {type(exc_info).__name__}")
+            return
+        super().exception(msg, *args, exc_info=exc_info, **kwargs)
 
 
 async def _index(request: web.Request) -> web.FileResponse:

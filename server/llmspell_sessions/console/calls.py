@@ -116,6 +116,12 @@ class Calls:
             call.response = await rpc.run(message, None)
         return json_response(to_json(call.response))
 
+    async def check_session(self, session_id: str) -> None:
+        """Raises what GetSession raises for the current caller (a malformed id, another tenant's or an
+        unknown session, one it may not read): a stream calls it before its status line is sent, so those
+        are answered with their HTTP status rather than as the only line of a 200."""
+        await self._rpcs["SessionService/GetSession"].run(session_pb2.GetSessionRequest(session_id=session_id), None)
+
     @contextmanager
     def scope(self, request: web.Request, method: str) -> Iterator[CallRecord]:
         """Resolves the caller from the Authorization header(s), makes it the task's current_caller,

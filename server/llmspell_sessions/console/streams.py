@@ -18,7 +18,6 @@ from urllib.parse import quote
 
 import orjson
 from aiohttp import web
-from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from .._pb import artifact_pb2, common_pb2, replay_pb2
@@ -51,6 +50,7 @@ class Streams:
         """POST /api/subscribe {SubscribeEventsRequest}: the events after after_seq, then live ones."""
         message = parse(await request.read(), replay_pb2.SubscribeEventsRequest)
         with self._calls.scope(request, SUBSCRIBE) as call:
+            await self._calls.check_session(message.session_id)
             events = self._calls.replay.SubscribeEvents(message, None)
             return await self._ndjson(request, _as_json(events, common_pb2.Event), call)
 
@@ -58,6 +58,7 @@ class Streams:
         """POST /api/replay {ReplayStart}: a first line {"replay_id"}, then one ReplayFrame per line."""
         start = parse(await request.read(), replay_pb2.ReplayStart)
         with self._calls.scope(request, REPLAY) as call:
+            await self._calls.check_session(start.session_id)
             replay_id = secrets.token_urlsafe(16)
             queue: asyncio.Queue[replay_pb2.ReplayControl | None] = asyncio.Queue()
             self._replays[replay_id] = (_owner(call.caller), queue)
@@ -71,14 +72,21 @@ class Streams:
 
     async def control(self, request: web.Request) -> web.Response:
         """POST /api/replay/control {"replay_id", "control": ReplayControl}: steers a running replay."""
-        body = orjson.loads(await request.read() or b"{}")
-        if not isinstance(body, dict) or not isinstance(body.get("control"), dict):
-            raise InvalidArgument("send {'replay_id': ..., 'control': {...}}", field="control")
-        control = json_format.ParseDict(body["control"], replay_pb2.ReplayControl())
+        try:
+            body = orjson.loads(await request.read() or b"{}")
+        except orjson.JSONDecodeError as error:  # also too deep or not UTF-8
+            raise InvalidArgument(f"bad replay control JSON: {error}") from None
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("control"), dict)
+            or not isinstance(body.get("replay_id", ""), str)
+        ):
+            raise InvalidArgument("send {'replay_id': '...', 'control': {...}}", field="control")
+        control = parse(orjson.dumps(body["control"]), replay_pb2.ReplayControl)
         if control.WhichOneof("control") in (None, "start"):
             raise InvalidArgument("a control other than start is needed", field="control")
         with self._calls.scope(request, REPLAY) as call:
-            owner, queue = self._replays.get(str(body.get("replay_id", "")), (None, None))
+            owner, queue = self._replays.get(body.get("replay_id", ""), (None, None))
             if queue is None or owner != _owner(call.caller):
                 raise ReplayNotFound("no such replay is running for you", replay_id=body.get("replay_id"))
             queue.put_nowait(control)

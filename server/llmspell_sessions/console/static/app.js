@@ -9,9 +9,14 @@ import { statsPage } from "./pages/stats.js";
 const main = () => document.getElementById("main");
 let current = null; // the page shown: {close()} stops its timers and streams
 
+/** A route's id as text; null when its %-escapes are malformed (the page says "not found"). */
+function decoded(part) {
+  try { return decodeURIComponent(part); } catch { return null; }
+}
+
 const ROUTES = [
-  [/^#\/sessions\/([^/]+)\/artifacts$/, (m) => artifactsPage(main(), decodeURIComponent(m[1]))],
-  [/^#\/sessions\/([^/]+)$/, (m) => sessionPage(main(), decodeURIComponent(m[1]))],
+  [/^#\/sessions\/([^/]+)\/artifacts$/, (m) => artifactsPage(main(), decoded(m[1]))],
+  [/^#\/sessions\/([^/]+)$/, (m) => sessionPage(main(), decoded(m[1]))],
   [/^#\/stats$/, () => statsPage(main())],
   [/^#\/sessions$/, () => sessionsPage(main())],
 ];

@@ -3,13 +3,15 @@
 import { call, download } from "../api.js";
 import { bytes, fill, h, jsonTree, showError, when } from "../dom.js";
 import { markdown } from "./markdown.js";
+import { sessionOrNotFound } from "./session.js";
 
 const PAGE = 100;
 const PREVIEW_BYTES = 256 * 1024;
 const IMAGE_BYTES = 8 * 1024 * 1024;
 
 export async function artifactsPage(main, sessionId) {
-  const session = await call("SessionService", "GetSession", { session_id: sessionId });
+  const session = await sessionOrNotFound(main, sessionId);
+  if (session === null) return null;
   const rows = h("tbody", { dataset: { testid: "artifact-rows" } });
   const preview = h("section", { class: "panel preview", dataset: { testid: "preview" } }, h("p", { class: "muted", text: "Pick an artifact to preview." }));
   const more = h("button", { type: "button", hidden: true, dataset: { testid: "artifacts-more" } }, "Load more");

@@ -9,7 +9,7 @@ export function replayPanel(sessionId, onFrame) {
     [["REPLAY_MODE_STEP", "step"], ["REPLAY_MODE_TIMED", "timed"], ["REPLAY_MODE_FAST", "fast"]].map(([v, t]) => h("option", { value: v, text: t })));
   const speed = h("input", { type: "number", min: 0.1, max: 10, step: 0.1, value: 1, dataset: { testid: "replay-speed" } });
   const fromSeq = h("input", { type: "number", min: 0, value: 0, title: "from seq", dataset: { testid: "replay-from" } });
-  const breaks = h("input", { placeholder: "breakpoints: seqs or types (3, tool.)", dataset: { testid: "replay-breakpoints" } });
+  const breaks = h("input", { placeholder: "breakpoints: seqs or exact types (3, tool.call)", dataset: { testid: "replay-breakpoints" } });
   const status = h("span", { class: "pill", dataset: { testid: "replay-status" }, text: "idle" });
   const position = h("span", { class: "muted", dataset: { testid: "replay-position" } });
   const log = h("ol", { class: "replay-log", dataset: { testid: "replay-log" } });
@@ -34,9 +34,13 @@ export function replayPanel(sessionId, onFrame) {
     }, running.signal).catch(showError).finally(() => { replayId = null; delete status.dataset.replay; });
   }
 
+  function showStatus(text) {
+    status.textContent = text;
+    status.dataset.status = text;
+  }
+
   function frame(f) {
-    status.textContent = enumName(f.status, "REPLAY_STATUS_");
-    status.dataset.status = status.textContent;
+    showStatus(enumName(f.status, "REPLAY_STATUS_"));
     if (!f.event) return;
     position.textContent = `${f.index}/${f.total} · seq ${f.event.seq} · ${f.event.type}`;
     position.dataset.seq = f.event.seq;
@@ -46,9 +50,18 @@ export function replayPanel(sessionId, onFrame) {
     onFrame(Number(f.event.seq));
   }
 
+  // Frames carry the status after their event, and a pause or resume sends none: once the server took
+  // one, the status shown follows it as the replay's own does (pause holds a running replay; resume
+  // runs a paused one, or one at a breakpoint).
+  const AFTER = { pause: [["running"], "paused"], resume: [["paused", "at_breakpoint"], "running"] };
+
   async function control(message) {
     if (!replayId) return showError(new Error("no replay is running: press Play"));
-    try { await call("replay", "control", { replay_id: replayId, control: message }); } catch (error) { showError(error); }
+    try {
+      await call("replay", "control", { replay_id: replayId, control: message });
+      const [from, to] = AFTER[Object.keys(message)[0]] || [[], ""];
+      if (from.includes(status.textContent)) showStatus(to);
+    } catch (error) { showError(error); }
   }
 
   function stop() {

@@ -9,16 +9,23 @@ const ANCESTORS = 5;
 const FORKS_SHOWN = 20;
 const CHECKPOINTS_PAGE = 50;
 
-export async function sessionPage(main, id) {
-  let session;
+/** The session of a route as the caller sees it, or null once a "not found" page is drawn: another
+ * tenant's session, an unknown one and a malformed id (GetSession's 404 and 400) all read the same. */
+export async function sessionOrNotFound(main, id) {
   try {
-    session = await call("SessionService", "GetSession", { session_id: id });
+    if (id === null) throw Object.assign(new Error("malformed id"), { status: 400 });
+    return await call("SessionService", "GetSession", { session_id: id });
   } catch (error) {
-    if (error.status !== 404) throw error;
+    if (error.status !== 404 && error.status !== 400) throw error;
     fill(main, h("div", { class: "notfound", dataset: { testid: "not-found" } },
-      h("h1", { text: "Session not found" }), h("p", { text: `No session ${id} is visible to you.` }), h("a", { href: "#/sessions", text: "All sessions" })));
+      h("h1", { text: "Session not found" }), h("p", { text: `No session ${id ?? ""} is visible to you.` }), h("a", { href: "#/sessions", text: "All sessions" })));
     return null;
   }
+}
+
+export async function sessionPage(main, id) {
+  const session = await sessionOrNotFound(main, id);
+  if (session === null) return null;
   const travel = timeTravel(session, (point, what) => fork(session, point, what));
   const events = timeline(id, Number(session.last_event_seq), (seq) => travel.setSeq(seq));
   const replay = replayPanel(id, (seq) => { events.highlight(seq); travel.setSeq(seq); });
