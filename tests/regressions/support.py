@@ -14,7 +14,8 @@ from blake3 import blake3
 from llmspell_sessions import hotpath
 from llmspell_sessions._pb import artifact_pb2, common_pb2
 from llmspell_sessions.client import SessionClient
-from llmspell_sessions.client._replay_api import Replay, replay_call
+from llmspell_sessions.client._calls import replay_call
+from llmspell_sessions.client._replay_api import Replay
 from llmspell_sessions.client.errors import error_from_rpc
 from llmspell_sessions.errors import LlmspellError
 from llmspell_sessions.model import ReplayStart, UploadHeader

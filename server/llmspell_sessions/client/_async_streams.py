@@ -16,8 +16,9 @@ from ..wire import artifact_from_pb
 from ..wire.artifacts import header_to_pb
 from ..wire.raw import data_message, data_of
 from ._artifact_api import make_header
+from ._calls import download_call, upload_call
 from .errors import error_from_status
-from .transfer import Progress, VerifiedFile, download_call, read_file, upload_call, upload_requests
+from .transfer import Progress, VerifiedFile, read_file, upload_requests
 
 
 class AsyncStreams:

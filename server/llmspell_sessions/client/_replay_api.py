@@ -18,9 +18,9 @@ import grpc
 
 from .._pb import replay_pb2
 from ..model import Event, ReplayControl, ReplayFrame, ReplayStart
-from ..wire import checkpoint_from_pb, event_from_bytes, event_from_pb, session_from_pb
+from ..wire import checkpoint_from_pb, event_from_pb, session_from_pb
 from ..wire import replay as wire
-from ._methods import REPLAY_SESSION, SUBSCRIBE_EVENTS
+from ._calls import replay_call, subscribe_call
 from .errors import error_from_rpc, error_from_status
 
 NewEvent = Mapping[str, Any]
@@ -97,22 +97,6 @@ class ReplayClientApi:
 # Their responses are read straight from the wire bytes into model objects (wire.event_from_bytes,
 # wire.frame_from_bytes: natively when built) instead of through parsed messages: a replay's frames
 # come faster than the runtime's messages can be converted.
-
-
-def subscribe_call(channel: Any) -> Any:
-    return channel.unary_stream(
-        SUBSCRIBE_EVENTS,
-        request_serializer=replay_pb2.SubscribeEventsRequest.SerializeToString,
-        response_deserializer=event_from_bytes,
-    )
-
-
-def replay_call(channel: Any) -> Any:
-    return channel.stream_stream(
-        REPLAY_SESSION,
-        request_serializer=replay_pb2.ReplayControl.SerializeToString,
-        response_deserializer=wire.frame_from_bytes,
-    )
 
 
 class SyncReplayStreams:

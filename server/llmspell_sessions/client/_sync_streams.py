@@ -14,16 +14,15 @@ from ..model import Artifact, ArtifactType, RemoteFile, UploadHeader
 from ..wire import artifact_from_pb
 from ..wire.raw import data_of
 from ._artifact_api import make_header
+from ._calls import download_call, upload_call
 from .errors import error_from_rpc
 from .transfer import (
     DEDUP_MIN_BYTES,
     Progress,
     VerifiedFile,
     chunk_messages,
-    download_call,
     plan_chunks,
     read_file,
-    upload_call,
     upload_requests,
 )
 

@@ -6,14 +6,12 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from .._pb import artifact_pb2, common_pb2
+from .._pb import artifact_pb2
 from ..errors import IntegrityError
 from ..model import Artifact, UploadHeader
-from ..wire.artifacts import download_response_from_bytes, header_to_pb
-from ..wire.raw import data_message, passing_bytes
-from ._methods import DOWNLOAD_ARTIFACT, UPLOAD_ARTIFACT
+from ..wire.artifacts import header_to_pb
+from ..wire.raw import data_message
 
 MESSAGE_BYTES = 1024 * 1024
 DEDUP_MIN_BYTES = 4 * 1024 * 1024  # below this one plain stream is cheaper than a FindMissingChunks round trip
@@ -31,29 +29,11 @@ def upload_messages(header: UploadHeader, source: Iterator[bytes]) -> Iterator[a
 def upload_requests(
     header: UploadHeader, source: Iterator[bytes]
 ) -> Iterator[artifact_pb2.UploadArtifactRequest | bytes]:
-    """The same stream with its data messages as wire bytes (``upload_call``): one copy of the data
+    """The same stream with its data messages as wire bytes (``_calls.upload_call``): one copy of the data
     each instead of a message built and serialized."""
     yield artifact_pb2.UploadArtifactRequest(header=header_to_pb(header))
     for data in source:
         yield data_message((data,), len(data))
-
-
-def download_call(channel: Any) -> Any:
-    """DownloadArtifact on channel, its data messages read with one slice each (``data_of``)."""
-    return channel.unary_stream(
-        DOWNLOAD_ARTIFACT,
-        request_serializer=artifact_pb2.DownloadArtifactRequest.SerializeToString,
-        response_deserializer=download_response_from_bytes,
-    )
-
-
-def upload_call(channel: Any) -> Any:
-    """UploadArtifact on channel, sending data messages' wire bytes as they are."""
-    return channel.stream_unary(
-        UPLOAD_ARTIFACT,
-        request_serializer=passing_bytes(artifact_pb2.UploadArtifactRequest.SerializeToString),
-        response_deserializer=common_pb2.Artifact.FromString,
-    )
 
 
 def read_file(path: Path, offset: int = 0, progress: Progress | None = None) -> Iterator[bytes]:
