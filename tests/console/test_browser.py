@@ -372,5 +372,6 @@ def test_artifact_rows_show_sizes_dedup_and_metadata(driver: Any, console: Conso
     assert cells[1][5] == "0 B new · 100% already stored"
     assert cells[0][6] == first.content_digest[:16] + "…"
     find_all(driver, "artifact-preview")[0].click()
-    assert '"m1"' in find(driver, "preview").get_attribute("textContent")
+    # The preview is fetched after the click: wait for it, then check all of it.
+    wait(driver).until(lambda d: '"m1"' in (find(d, "preview").get_attribute("textContent") or ""))
     assert "run: 7" in find(driver, "preview").get_attribute("textContent")
